@@ -1,0 +1,109 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { errors } from '@chat/shared/errors';
+import { hit, peek } from '@chat/shared/infra/redis';
+import type { AuthSession, AuthTokens, User } from '@chat/shared/models/types';
+import type { UsersRepository } from '@chat/shared/repositories/users';
+import type { AuthConfig } from './config.ts';
+import type { SigningKeys } from './keys.ts';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.ts';
+import type { RefreshTokensRepository } from './refresh-tokens.repository.ts';
+
+const INVALID_LOGIN = 'Invalid username or password.';
+const INVALID_REFRESH = 'Invalid or expired refresh token.';
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Registration, login and token rotation; knows nothing of HTTP or cookies. */
+export class AuthService {
+  constructor(
+    private readonly deps: {
+      config: AuthConfig;
+      users: UsersRepository;
+      tokens: RefreshTokensRepository;
+      keys: SigningKeys;
+      redis: Redis;
+    },
+  ) {}
+
+  async register(input: { username: string; password: string; displayName?: string | undefined }, clientIp: string): Promise<AuthSession> {
+    const { config, redis, users } = this.deps;
+    const limit = await hit(redis, `auth:register:ip:${clientIp}`, config.REGISTER_MAX_PER_IP, config.REGISTER_WINDOW_SECONDS * 1000);
+    if (!limit.allowed) throw errors.rateLimited(limit.retryAfter);
+    const passwordHash = await hashPassword(input.password);
+    const user = await users.create({ username: input.username, displayName: input.displayName ?? input.username, passwordHash });
+    if (!user) throw errors.conflict('That username is taken.');
+    return { user, ...(await this.issue(user.id, randomUUID())) };
+  }
+
+  async login(input: { username: string; password: string }, clientIp: string): Promise<AuthSession> {
+    const { config, redis, users } = this.deps;
+    const username = input.username.trim().toLowerCase();
+    const userKey = `auth:fail:user:${sha256(username)}`;
+    const ipKey = `auth:fail:ip:${clientIp}`;
+    const [byUser, byIp] = await Promise.all([
+      peek(redis, userKey, config.LOGIN_MAX_FAILURES_PER_USER),
+      peek(redis, ipKey, config.LOGIN_MAX_FAILURES_PER_IP),
+    ]);
+    if (!byUser.allowed || !byIp.allowed) throw errors.rateLimited(Math.max(byUser.allowed ? 0 : byUser.retryAfter, byIp.allowed ? 0 : byIp.retryAfter));
+
+    const found = await users.findCredentials(username);
+    // Hash even for unknown users, so timing does not reveal who has an account.
+    const ok = await verifyPassword(input.password, found?.passwordHash ?? DUMMY_HASH);
+    if (!found || !ok) {
+      const windowMs = config.LOGIN_FAILURE_WINDOW_SECONDS * 1000;
+      await Promise.all([
+        hit(redis, userKey, config.LOGIN_MAX_FAILURES_PER_USER, windowMs),
+        hit(redis, ipKey, config.LOGIN_MAX_FAILURES_PER_IP, windowMs),
+      ]);
+      throw errors.unauthorized(INVALID_LOGIN);
+    }
+    await redis.del(userKey);
+    return { user: found.user, ...(await this.issue(found.user.id, randomUUID())) };
+  }
+
+  /** Rotates a refresh token. Presenting a spent one revokes its whole family (theft signal). */
+  async refresh(refreshToken: string | undefined): Promise<AuthTokens> {
+    if (!refreshToken) throw errors.unauthorized(INVALID_REFRESH);
+    const { tokens, users } = this.deps;
+    const hash = sha256(refreshToken);
+    const stored = await tokens.find(hash);
+    if (!stored || stored.revokedAt || stored.expiresAt.getTime() <= Date.now()) throw errors.unauthorized(INVALID_REFRESH);
+    if (stored.spentAt || !(await tokens.spend(hash))) {
+      await tokens.revokeFamily(stored.familyId);
+      throw errors.unauthorized(INVALID_REFRESH);
+    }
+    if (!(await users.findById(stored.userId))) throw errors.unauthorized(INVALID_REFRESH);
+    return this.issue(stored.userId, stored.familyId);
+  }
+
+  async logout(refreshToken: string | undefined): Promise<void> {
+    if (!refreshToken) return;
+    const stored = await this.deps.tokens.find(sha256(refreshToken));
+    if (stored) await this.deps.tokens.revokeFamily(stored.familyId);
+  }
+
+  async me(userId: string): Promise<User> {
+    const user = await this.deps.users.findById(userId);
+    if (!user) throw errors.unauthorized('The account no longer exists.');
+    return user;
+  }
+
+  private async issue(userId: string, familyId: string): Promise<AuthTokens> {
+    const { config, keys, tokens } = this.deps;
+    const refreshToken = randomBytes(32).toString('base64url');
+    await tokens.insert({
+      tokenHash: sha256(refreshToken),
+      userId,
+      familyId,
+      expiresAt: new Date(Date.now() + config.REFRESH_TOKEN_TTL_DAYS * 86_400_000),
+    });
+    const accessToken = await keys.sign({
+      sub: userId,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    });
+    return { accessToken, refreshToken, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS };
+  }
+}

@@ -1,0 +1,67 @@
+import type { Context, Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { TokenVerifier } from '@chat/shared/auth/verifier';
+import { clientAddress, readJson, requireUser, type AppEnv } from '@chat/shared/http/app';
+import { buildOpenApi, type RouteDoc } from '@chat/shared/http/openapi';
+import { loginRequest, refreshRequest, registerRequest } from '@chat/shared/models/validation';
+import type { AuthService } from './auth.service.ts';
+import type { AuthConfig } from './config.ts';
+import type { SigningKeys } from './keys.ts';
+
+export const REFRESH_COOKIE = 'refresh_token';
+/** The contract scopes the cookie to the public auth path, whatever path reached the function. */
+const COOKIE_PATH = '/api/auth';
+
+const docs: RouteDoc[] = [
+  { method: 'post', path: '/register', summary: 'Create an account and sign in', body: registerRequest, responses: { 201: 'Signed in', 400: 'Invalid input', 409: 'Username taken', 429: 'Too many attempts' } },
+  { method: 'post', path: '/login', summary: 'Sign in', body: loginRequest, responses: { 200: 'Signed in', 400: 'Invalid input', 401: 'Wrong credentials', 429: 'Too many failures' } },
+  { method: 'post', path: '/refresh', summary: 'Rotate the refresh token (body or cookie)', body: refreshRequest, responses: { 200: 'New tokens', 401: 'Invalid, spent or revoked token' } },
+  { method: 'post', path: '/logout', summary: 'Revoke the refresh token and its family (body or cookie)', body: refreshRequest, responses: { 204: 'Signed out' } },
+  { method: 'get', path: '/me', summary: 'The signed-in user', auth: true, responses: { 200: 'The user', 401: 'Not signed in' } },
+  { method: 'get', path: '/.well-known/jwks.json', summary: 'Public keys that verify access tokens', responses: { 200: 'JWKS' } },
+];
+
+export function authRoutes(app: Hono<AppEnv>, deps: { service: AuthService; keys: SigningKeys; verifier: TokenVerifier; config: AuthConfig }) {
+  const { service, keys, verifier, config } = deps;
+  const maxAge = config.REFRESH_TOKEN_TTL_DAYS * 86_400;
+
+  const secure = (c: Context) =>
+    config.COOKIE_SECURE === 'auto' ? c.req.header('x-forwarded-proto') === 'https' || new URL(c.req.url).protocol === 'https:' : config.COOKIE_SECURE === 'true';
+  const setRefreshCookie = (c: Context, token: string) =>
+    setCookie(c, REFRESH_COOKIE, token, { httpOnly: true, sameSite: 'Strict', secure: secure(c), path: COOKIE_PATH, maxAge });
+  const bodyOrCookieToken = async (c: Context) => (await readJson(c, refreshRequest, { optional: true })).refreshToken ?? getCookie(c, REFRESH_COOKIE);
+
+  app.post('/register', async (c) => {
+    const session = await service.register(await readJson(c, registerRequest), clientAddress(c));
+    setRefreshCookie(c, session.refreshToken);
+    return c.json(session, 201);
+  });
+
+  app.post('/login', async (c) => {
+    const session = await service.login(await readJson(c, loginRequest), clientAddress(c));
+    setRefreshCookie(c, session.refreshToken);
+    return c.json(session, 200);
+  });
+
+  app.post('/refresh', async (c) => {
+    const tokens = await service.refresh(await bodyOrCookieToken(c));
+    setRefreshCookie(c, tokens.refreshToken);
+    return c.json(tokens, 200);
+  });
+
+  app.post('/logout', async (c) => {
+    await service.logout(await bodyOrCookieToken(c));
+    deleteCookie(c, REFRESH_COOKIE, { path: COOKIE_PATH, httpOnly: true, sameSite: 'Strict', secure: secure(c) });
+    return c.body(null, 204);
+  });
+
+  app.get('/me', requireUser(verifier), async (c) => c.json({ user: await service.me(c.var.userId) }));
+
+  app.get('/.well-known/jwks.json', (c) => {
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.json(keys.jwks);
+  });
+
+  const openapi = buildOpenApi({ title: 'Chat auth function', version: '1.0.0', serverUrl: '/api/auth' }, docs);
+  app.get('/openapi.json', (c) => c.json(openapi));
+}

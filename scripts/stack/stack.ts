@@ -1,0 +1,226 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { renderNginxConf } from '../../ingress/nginx.conf.ts';
+import { buildServices, ensureWebBuild, hasConnector, hasGateway, listFunctions } from './build.ts';
+import { freePort, httpOk, portOpen } from './exec.ts';
+import { createVhost, deleteVhost, ensureRabbit, ensureRedis } from './infra.ts';
+import { DATA, ROOT, RUN, SECRETS } from './paths.ts';
+import { logSink, Proc, type ProcSpec } from './procs.ts';
+import { ensureSecrets } from './secrets.ts';
+import { ensureTools, toolPath } from './tools.ts';
+
+export const BUCKET = 'chat-files';
+
+export interface StackOptions {
+  /** dev: fixed ports, data kept in .local/data. test: free ports, fresh data, private vhost and Redis prefix. */
+  mode: 'dev' | 'test';
+  port?: number;
+  /** Where per-process logs go; the console when unset. */
+  logFile?: string;
+  /** Extra environment for every project process (e.g. tighter rate limits in tests). */
+  env?: Record<string, string>;
+  log?: (m: string) => void;
+  browser?: boolean;
+}
+
+export interface Stack {
+  baseUrl: string;
+  ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; gateways: number[] };
+  /** The environment every project process got (connection URLs, prefixes, secrets dir). */
+  env: Record<string, string>;
+  procs: Map<string, Proc>;
+  stop(): Promise<void>;
+}
+
+const DEV_PORTS = { ferretdb: 27017, minio: 9000, minioConsole: 9001, fnBase: 3101, gwBase: 3201 };
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const log = opts.log ?? ((m: string) => console.log(`[stack] ${m}`));
+  const test = opts.mode === 'test';
+  const runId = test ? `t${process.pid}${Date.now().toString(36)}` : 'dev';
+  const dataDir = test ? path.join(DATA, 'test', runId) : path.join(DATA, 'dev');
+  const runDir = path.join(RUN, runId);
+  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true });
+
+  await Promise.all([ensureRedis(log), ensureRabbit(log), ensureTools(log, { browser: opts.browser })]);
+  ensureSecrets(SECRETS);
+  const [bundles, webRoot] = await Promise.all([buildServices(), ensureWebBuild(log)]);
+
+  const pick = async (devPort: number) => (test ? freePort() : devPort);
+  const fns = listFunctions();
+  const ports = {
+    ingress: opts.port ?? (test ? await freePort() : Number(process.env.PORT ?? 8080)),
+    ferretdb: await pick(DEV_PORTS.ferretdb),
+    minio: await pick(DEV_PORTS.minio),
+    minioConsole: await pick(DEV_PORTS.minioConsole),
+    functions: Object.fromEntries(await Promise.all(fns.map(async (f, i) => [f, await pick(DEV_PORTS.fnBase + i)] as const))),
+    gateways: hasGateway() ? [await pick(DEV_PORTS.gwBase), await pick(DEV_PORTS.gwBase + 1)] : [],
+  };
+  for (const [what, port] of [['ingress', ports.ingress], ['ferretdb', ports.ferretdb], ['minio', ports.minio]] as const) {
+    if (await portOpen(port)) throw new Error(`Port ${port} (${what}) is already in use; set PORT or stop what holds it.`);
+  }
+
+  const vhost = test ? `chat-${runId}` : '';
+  if (test) await createVhost(vhost);
+  const baseUrl = `http://localhost:${ports.ingress}`;
+  const authPort = ports.functions.auth;
+  const env: Record<string, string> = {
+    NODE_ENV: test ? 'test' : 'development',
+    MONGO_URL: `mongodb://127.0.0.1:${ports.ferretdb}/chat`,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: test ? `chat-${runId}:` : 'chat:',
+    AMQP_URL: `amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`,
+    JWKS_URL: authPort ? `http://127.0.0.1:${authPort}/.well-known/jwks.json` : `${baseUrl}/api/auth/.well-known/jwks.json`,
+    SECRETS_DIR: SECRETS,
+    PUBLIC_URL: baseUrl,
+    GATEWAY_URL: `http://127.0.0.1:${ports.ingress}`,
+    S3_ENDPOINT: `http://127.0.0.1:${ports.minio}`,
+    S3_BUCKET: BUCKET,
+    STACK_FILE: path.join(ROOT, 'stack.yml'),
+    ...(process.env.PUSH_ALLOWED_ORIGINS ? { PUSH_ALLOWED_ORIGINS: process.env.PUSH_ALLOWED_ORIGINS } : {}),
+    ...opts.env,
+  };
+
+  reapLeftovers(runDir);
+  const sink = logSink(opts.logFile);
+  const procs = new Map<string, Proc>();
+  let index = 0;
+  const add = (spec: ProcSpec) => {
+    const p = new Proc(spec, { ...sink, index: index++ }, !test, () => recordPids(runDir, procs));
+    procs.set(spec.name, p);
+    return p;
+  };
+
+  const ferretData = path.join(dataDir, 'ferretdb');
+  mkdirSync(ferretData, { recursive: true });
+  add({
+    name: 'ferretdb',
+    cmd: toolPath('ferretdb'),
+    args: [
+      '--handler=sqlite',
+      `--sqlite-url=file:${ferretData}/`,
+      `--listen-addr=127.0.0.1:${ports.ferretdb}`,
+      `--state-dir=${ferretData}`,
+      '--debug-addr=-',
+      '--telemetry=disable',
+      '--log-level=warn',
+    ],
+    ready: () => portOpen(ports.ferretdb),
+  });
+  const minioData = path.join(dataDir, 'minio');
+  mkdirSync(minioData, { recursive: true });
+  add({
+    name: 'minio',
+    cmd: toolPath('minio'),
+    args: ['server', minioData, '--address', `127.0.0.1:${ports.minio}`, '--console-address', `127.0.0.1:${ports.minioConsole}`, '--quiet'],
+    env: {
+      MINIO_ROOT_USER: readFileSync(path.join(SECRETS, 'minio-access-key'), 'utf8').trim(),
+      MINIO_ROOT_PASSWORD: readFileSync(path.join(SECRETS, 'minio-secret-key'), 'utf8').trim(),
+      MINIO_BROWSER: 'off',
+      MINIO_UPDATE: 'off',
+    },
+    ready: () => httpOk(`http://127.0.0.1:${ports.minio}/minio/health/live`),
+  });
+
+  const started: Proc[] = [];
+  const stop = async () => {
+    for (const p of [...procs.values()].reverse()) await p.stop().catch(() => undefined);
+    if (test) await deleteVhost(vhost);
+  };
+
+  try {
+    await Promise.all([...procs.values()].map(async (p) => { await p.start(); started.push(p); }));
+    const fnProcs = fns.map((fn) =>
+      add({
+        name: fn,
+        cmd: process.execPath,
+        args: ['--enable-source-maps', bundles[fn]!],
+        env: { ...env, PORT: String(ports.functions[fn]), FUNCTION_NAME: fn },
+        ready: () => httpOk(`http://127.0.0.1:${ports.functions[fn]}/healthz`),
+      }),
+    );
+    await Promise.all(fnProcs.map((p) => p.start()));
+    const gwProcs = ports.gateways.map((port, i) =>
+      add({
+        name: `gateway-${i + 1}`,
+        cmd: process.execPath,
+        args: ['--enable-source-maps', bundles['socket-gateway']!],
+        env: { ...env, PORT: String(port), GATEWAY_ID: `gw${i + 1}` },
+        ready: () => httpOk(`http://127.0.0.1:${port}/healthz`),
+      }),
+    );
+    await Promise.all(gwProcs.map((p) => p.start()));
+
+    const conf = path.join(runDir, 'nginx.conf');
+    writeFileSync(
+      conf,
+      renderNginxConf({
+        port: ports.ingress,
+        runDir,
+        webRoot: webRoot ?? placeholderWeb(runDir),
+        functions: ports.functions,
+        gateways: ports.gateways.map((port, i) => ({ id: `gw${i + 1}`, port })),
+        storage: { bucket: BUCKET, port: ports.minio },
+        uploadMaxMiB: 25,
+      }),
+    );
+    await add({ name: 'nginx', cmd: 'nginx', args: ['-p', runDir, '-c', conf], ready: () => portOpen(ports.ingress) }).start();
+    if (hasConnector()) {
+      const port = await pick(3301);
+      await add({
+        name: 'connector',
+        cmd: process.execPath,
+        args: ['--enable-source-maps', bundles.connector!],
+        env: { ...env, PORT: String(port) },
+        ready: () => httpOk(`http://127.0.0.1:${port}/healthz`),
+      }).start();
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+
+  return { baseUrl, ports: { ...ports }, env, procs, stop };
+}
+
+/**
+ * Child pids are written down as they start, so a stack whose launcher died without cleaning up
+ * (kill -9, a closed terminal) is reaped by the next start instead of holding its ports.
+ */
+function recordPids(runDir: string, procs: Map<string, Proc>): void {
+  const pids = [...procs.values()].map((p) => p.pid).filter((p): p is number => typeof p === 'number');
+  writeFileSync(path.join(runDir, 'pids.json'), JSON.stringify({ owner: process.pid, pids }));
+}
+
+function reapLeftovers(runDir: string): void {
+  const file = path.join(runDir, 'pids.json');
+  if (!existsSync(file)) return;
+  const { owner, pids } = JSON.parse(readFileSync(file, 'utf8')) as { owner: number; pids: number[] };
+  if (owner !== process.pid && alive(owner)) return;
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(ROOT)) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function placeholderWeb(runDir: string): string {
+  const dir = path.join(runDir, 'www');
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>Chat</title><p>The web app is not built yet.</p>');
+  }
+  return dir;
+}

@@ -1,0 +1,56 @@
+import { generateKeyPair, exportJWK, SignJWT, UnsecuredJWT, type JWK } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createVerifier } from './verifier.ts';
+
+const ISS = 'chat-auth';
+const AUD = 'chat';
+
+describe('access token verifier', () => {
+  let priv: CryptoKey;
+  let other: CryptoKey;
+  let jwk: JWK;
+  beforeAll(async () => {
+    const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    priv = pair.privateKey as CryptoKey;
+    jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'EdDSA' };
+    other = (await generateKeyPair('EdDSA', { crv: 'Ed25519' })).privateKey as CryptoKey;
+  });
+  const verifier = () => createVerifier({ jwks: { keys: [jwk] }, issuer: ISS, audience: AUD });
+  const sign = (key: CryptoKey, o: { iss?: string; aud?: string; exp?: string | number } = {}) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'k1' })
+      .setSubject('user-1')
+      .setIssuer(o.iss ?? ISS)
+      .setAudience(o.aud ?? AUD)
+      .setIssuedAt()
+      .setExpirationTime(o.exp ?? '5m')
+      .sign(key);
+
+  it('accepts a token signed by a published key and returns its subject', async () => {
+    await expect(verifier().verify(await sign(priv))).resolves.toMatchObject({ userId: 'user-1' });
+  });
+
+  it.each([
+    ['a missing token', async () => undefined],
+    ['a token signed by another key', async () => sign(other)],
+    ['a wrong audience', async () => sign(priv, { aud: 'other' })],
+    ['a wrong issuer', async () => sign(priv, { iss: 'evil' })],
+    ['an expired token', async () => sign(priv, { exp: Math.floor(Date.now() / 1000) - 10 })],
+    ['alg none', async () => new UnsecuredJWT({ sub: 'user-1' }).setIssuer(ISS).setAudience(AUD).setIssuedAt().setExpirationTime('5m').encode()],
+    [
+      'HS256 keyed with the public key',
+      async () =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+          .setSubject('user-1')
+          .setIssuer(ISS)
+          .setAudience(AUD)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(new TextEncoder().encode(jwk.x!)),
+    ],
+    ['garbage', async () => 'not.a.jwt'],
+  ])('refuses %s as unauthorized', async (_name, make) => {
+    await expect(verifier().verify(await make())).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+  });
+});

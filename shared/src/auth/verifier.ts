@@ -1,0 +1,55 @@
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { AppError, errors } from '../errors.ts';
+
+/** Access tokens are signed with an asymmetric key; anything else (none, HS256, …) is refused. */
+export const ACCESS_TOKEN_ALGORITHMS = ['EdDSA', 'ES256'];
+
+export interface VerifierOptions {
+  /** The JWKS URL (every service but auth) or the key set itself (auth, which owns the keys). */
+  jwks: URL | JSONWebKeySet;
+  issuer: string;
+  audience: string;
+}
+
+export interface AccessTokenClaims {
+  userId: string;
+  expiresAt: number;
+}
+
+export interface TokenVerifier {
+  verify(token: string | undefined | null): Promise<AccessTokenClaims>;
+}
+
+export function createVerifier(opts: VerifierOptions): TokenVerifier {
+  const keys: JWTVerifyGetKey =
+    opts.jwks instanceof URL
+      ? // Cached for 10 minutes; an unknown kid refetches at most every 30 s, which is how a
+        // rotated-in key is picked up without a restart.
+        createRemoteJWKSet(opts.jwks, { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5000 })
+      : createLocalJWKSet(opts.jwks);
+  return {
+    async verify(token) {
+      if (!token) throw errors.unauthorized();
+      try {
+        const { payload } = await jwtVerify(token, keys, {
+          issuer: opts.issuer,
+          audience: opts.audience,
+          algorithms: ACCESS_TOKEN_ALGORITHMS,
+          requiredClaims: ['sub', 'exp', 'iat'],
+        });
+        return { userId: payload.sub!, expiresAt: payload.exp! };
+      } catch (e) {
+        // An unreachable JWKS is our outage, not the caller's bad token.
+        if (e instanceof joseErrors.JWKSTimeout || (e instanceof TypeError && /fetch/i.test(e.message)))
+          throw new AppError('unavailable', 'Token keys are unavailable; retry shortly.', { cause: e });
+        throw errors.unauthorized('Invalid or expired access token.');
+      }
+    },
+  };
+}
+
+export function bearerToken(header: string | undefined | null): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  return m ? m[1]! : null;
+}

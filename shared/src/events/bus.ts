@@ -1,0 +1,67 @@
+import type { Attachment, Message } from '../models/types.ts';
+
+/**
+ * Events on RabbitMQ (../shared/CONTRACT.md, "Events on RabbitMQ"): topic exchange chat.events,
+ * persistent JSON messages. The connector delivers them to functions by routing key.
+ */
+export const EXCHANGE = 'chat.events';
+export const DEAD_LETTER_QUEUE = 'chat.events.dlq';
+
+export const ROUTING_KEYS = {
+  messageCreated: 'message.created',
+  messageUpdated: 'message.updated',
+  messageDeleted: 'message.deleted',
+  conversationCreated: 'conversation.created',
+  membersChanged: 'conversation.members.changed',
+} as const;
+export type RoutingKey = (typeof ROUTING_KEYS)[keyof typeof ROUTING_KEYS];
+
+export interface MessageCreatedEvent {
+  message: Message;
+}
+
+/** An edit, a reaction change or a delete, as an operation the store applies idempotently. */
+export type MessageUpdatedEvent =
+  | { kind: 'edit'; messageId: string; conversationId: string; body: string; editedAt: string }
+  | { kind: 'reaction'; messageId: string; conversationId: string; emoji: string; userId: string; op: 'add' | 'remove' };
+
+export interface MessageDeletedEvent {
+  messageId: string;
+  conversationId: string;
+  deletedAt: string;
+  deletedBy: string;
+}
+
+export interface ConversationCreatedEvent {
+  conversationId: string;
+  memberIds: string[];
+}
+
+export interface MembersChangedEvent {
+  conversationId: string;
+  added: string[];
+  removed: string[];
+  memberIds: string[];
+}
+
+export interface BusEvents {
+  'message.created': MessageCreatedEvent;
+  'message.updated': MessageUpdatedEvent;
+  'message.deleted': MessageDeletedEvent;
+  'conversation.created': ConversationCreatedEvent;
+  'conversation.members.changed': MembersChangedEvent;
+}
+
+/** Header carrying the connector's shared secret; functions refuse event calls without it. */
+export const CONNECTOR_SECRET_HEADER = 'x-connector-secret';
+/** Header with the routing key, as OpenFaaS connectors send it. */
+export const TOPIC_HEADER = 'x-topic';
+/** Present when the body is a JSON array of {topic, event} delivered as one batch. */
+export const BATCH_HEADER = 'x-batch';
+
+export interface BatchItem<K extends RoutingKey = RoutingKey> {
+  topic: K;
+  event: BusEvents[K];
+}
+
+export type { Attachment };

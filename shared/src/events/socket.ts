@@ -1,0 +1,50 @@
+import type { ErrorCode } from '../errors.ts';
+import type { Conversation, Message } from '../models/types.ts';
+
+/**
+ * The Socket.IO event maps shared by the gateway and the web app: renaming an event or changing
+ * a payload fails to compile on both sides (../shared/CONTRACT.md, "Socket gateway").
+ */
+export type AckError = { ok: false; error: { code: ErrorCode; message: string } };
+export type Ack<T extends object = object> = ({ ok: true } & T) | AckError;
+export type AckFn<T extends object = object> = (ack: Ack<T>) => void;
+
+export interface SendMessagePayload {
+  conversationId: string;
+  clientMsgId: string;
+  body: string;
+  attachments?: string[];
+  replyToId?: string | null;
+}
+
+export interface ClientToServerEvents {
+  'message:send': (payload: SendMessagePayload, ack: AckFn<{ message: Message }>) => void;
+  'message:edit': (payload: { messageId: string; body: string }, ack: AckFn<{ message: Message }>) => void;
+  'message:delete': (payload: { messageId: string }, ack: AckFn) => void;
+  'reaction:toggle': (payload: { messageId: string; emoji: string }, ack: AckFn<{ message: Message }>) => void;
+  typing: (payload: { conversationId: string; isTyping: boolean }, ack: AckFn) => void;
+  read: (payload: { conversationId: string; messageId: string }, ack: AckFn) => void;
+  /** Extension: swap in a fresh access token without reconnecting (acks with its expiry). */
+  'auth:renew': (payload: { token: string }, ack: AckFn<{ expiresAt: string }>) => void;
+}
+
+export type PresenceStatus = 'online' | 'offline';
+
+export interface ServerToClientEvents {
+  'message:new': (payload: { message: Message }) => void;
+  'message:updated': (payload: { message: Message }) => void;
+  'message:deleted': (payload: { conversationId: string; messageId: string }) => void;
+  typing: (payload: { conversationId: string; userId: string; isTyping: boolean }) => void;
+  presence: (payload: { userId: string; status: PresenceStatus; lastSeen: string | null }) => void;
+  read: (payload: { conversationId: string; userId: string; messageId: string }) => void;
+  'conversation:new': (payload: { conversation: Conversation }) => void;
+  /** Extension: the conversation's member list changed, or the user was removed from it. */
+  'conversation:updated': (payload: { conversation: Conversation }) => void;
+  'conversation:removed': (payload: { conversationId: string }) => void;
+  /** Extension: the access token is about to expire; renew with auth:renew or be disconnected. */
+  'auth:expiring': (payload: { expiresAt: string }) => void;
+}
+
+export interface SocketAuth {
+  token: string;
+}

@@ -1,0 +1,106 @@
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import { bearerToken, type TokenVerifier } from '../auth/verifier.ts';
+import { AppError, errors, toAppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { LIMITS } from '../models/limits.ts';
+import { describeIssue } from '../models/validation.ts';
+
+export type AppEnv = { Variables: { userId: string } };
+
+export interface CreateAppOptions {
+  log: Logger;
+  /** Throws when a dependency is unreachable; drives GET /readyz. */
+  ready: () => Promise<void>;
+  bodyLimitBytes?: number;
+}
+
+export function renderError(c: Context, err: AppError) {
+  if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));
+  return c.json(err.toBody(), err.status as 400);
+}
+
+/** A Hono app with the contract's error shape, body limit, health routes and a security baseline. */
+export function createApp(opts: CreateAppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => {
+    if (err instanceof AppError) return renderError(c, err);
+    if (err instanceof HTTPException && err.status < 500) return renderError(c, errors.invalid(err.message || 'Bad request.'));
+    opts.log.error('unhandled error', { method: c.req.method, path: c.req.path, err });
+    return renderError(c, toAppError(err));
+  });
+  app.notFound((c) => renderError(c, errors.notFound('Route')));
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Cache-Control', c.res.headers.get('Cache-Control') ?? 'no-store');
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: opts.bodyLimitBytes ?? LIMITS.requestBodyBytes,
+      onError: (c) => renderError(c, errors.tooLarge('Request body is too large.')),
+    }),
+  );
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      await opts.ready();
+      return c.json({ status: 'ready' });
+    } catch (e) {
+      opts.log.warn('not ready', { err: e });
+      return renderError(c, errors.unavailable('A dependency is unreachable.'));
+    }
+  });
+  return app;
+}
+
+/** Parses a JSON body against a schema: 415 if it is not JSON, 400 if malformed or invalid. */
+export async function readJson<S extends z.ZodType>(c: Context, schema: S, opts: { optional?: boolean } = {}): Promise<z.output<S>> {
+  const text = await c.req.text();
+  let value: unknown = {};
+  if (text.length > 0 || !opts.optional) {
+    const type = c.req.header('content-type') ?? '';
+    if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) throw new AppError('unsupported_media_type', 'Send JSON (content-type: application/json).');
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw errors.invalid('Malformed JSON body.');
+    }
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw errors.invalid(describeIssue(parsed.error));
+  return parsed.data;
+}
+
+/** Parses the query string against a schema; repeated keys are invalid rather than arrays. */
+export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  const all = c.req.queries();
+  const flat: Record<string, string> = {};
+  for (const [k, v] of Object.entries(all)) {
+    if (v.length !== 1) throw errors.invalid(`${k}: given more than once`);
+    flat[k] = v[0]!;
+  }
+  const parsed = schema.safeParse(flat);
+  if (!parsed.success) throw errors.invalid(describeIssue(parsed.error));
+  return parsed.data;
+}
+
+/** Requires a valid access token and exposes its user as c.var.userId. */
+export function requireUser(verifier: TokenVerifier): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const claims = await verifier.verify(bearerToken(c.req.header('authorization')));
+    c.set('userId', claims.userId);
+    await next();
+  };
+}
+
+/** The caller's address as the ingress saw it (nginx sets X-Real-IP and overwrites any client value). */
+export function clientAddress(c: Context): string {
+  const real = c.req.header('x-real-ip');
+  if (real) return real;
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'unknown';
+}

@@ -1,0 +1,109 @@
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { EXCHANGE, type BusEvents, type RoutingKey } from '../events/bus.ts';
+import { errors } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+export interface Publisher {
+  /** Resolves once RabbitMQ confirms the persistent message; rejects with `unavailable` otherwise. */
+  publish<K extends RoutingKey>(key: K, event: BusEvents[K], opts?: { messageId?: string }): Promise<void>;
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+export interface PublisherOptions {
+  url: string;
+  log: Logger;
+  confirmTimeoutMs?: number;
+}
+
+/**
+ * A confirm-channel publisher that reconnects by itself. While RabbitMQ is away, publishes fail
+ * fast with `unavailable` (never a false success); the next publish after it returns reconnects.
+ */
+export function createPublisher(opts: PublisherOptions): Publisher {
+  const timeout = opts.confirmTimeoutMs ?? 5000;
+  let conn: ChannelModel | null = null;
+  let channel: ConfirmChannel | null = null;
+  let connecting: Promise<ConfirmChannel> | null = null;
+  let closed = false;
+  let retryTimer: NodeJS.Timeout | null = null;
+
+  const reset = () => {
+    channel = null;
+    conn = null;
+  };
+
+  const connect = (): Promise<ConfirmChannel> => {
+    if (channel) return Promise.resolve(channel);
+    connecting ??= (async () => {
+      try {
+        const c = await amqp.connect(opts.url, { timeout: 3000 });
+        c.on('error', (e) => opts.log.warn('amqp connection error', { err: e }));
+        c.on('close', () => {
+          reset();
+          if (!closed) scheduleReconnect();
+        });
+        const ch = await c.createConfirmChannel();
+        ch.on('error', (e) => opts.log.warn('amqp channel error', { err: e }));
+        ch.on('close', () => {
+          channel = null;
+        });
+        await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
+        conn = c;
+        channel = ch;
+        opts.log.info('amqp connected');
+        return ch;
+      } finally {
+        connecting = null;
+      }
+    })();
+    return connecting;
+  };
+
+  // Reconnect in the background too, so readiness recovers without waiting for traffic.
+  const scheduleReconnect = () => {
+    if (retryTimer || closed) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      connect().catch(() => scheduleReconnect());
+    }, 1000);
+    retryTimer.unref();
+  };
+
+  connect().catch((e) => {
+    opts.log.warn('amqp not reachable yet', { err: e });
+    scheduleReconnect();
+  });
+
+  return {
+    async publish(key, event, p = {}) {
+      let ch: ConfirmChannel;
+      try {
+        ch = await connect();
+      } catch (e) {
+        scheduleReconnect();
+        throw errors.unavailable('The message bus is unreachable; retry shortly.', e);
+      }
+      const body = Buffer.from(JSON.stringify(event));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(errors.unavailable('The message bus did not confirm in time.')), timeout);
+        try {
+          ch.publish(EXCHANGE, key, body, { persistent: true, contentType: 'application/json', messageId: p.messageId, timestamp: Date.now() }, (err) => {
+            clearTimeout(timer);
+            if (err) reject(errors.unavailable('The message bus refused the event.', err));
+            else resolve();
+          });
+        } catch (e) {
+          clearTimeout(timer);
+          reject(errors.unavailable('The message bus is unreachable; retry shortly.', e));
+        }
+      });
+    },
+    connected: () => channel !== null,
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      await conn?.close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { Redis } from 'ioredis';
+
+/** ioredis with a key prefix, so stacks sharing a Redis never see each other's keys. */
+export function connectRedis(url: string, prefix: string): Redis {
+  return new Redis(url, {
+    keyPrefix: prefix,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    lazyConnect: false,
+  });
+}
+
+const FIXED_WINDOW = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+return {n, ttl}
+`;
+
+export interface RateLimitResult {
+  allowed: boolean;
+  count: number;
+  /** Seconds until the window resets. */
+  retryAfter: number;
+}
+
+/** Counts one hit in a fixed window; `allowed` once the count is within `limit`. */
+export async function hit(redis: Redis, key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
+  const [count, ttl] = (await redis.eval(FIXED_WINDOW, 1, key, windowMs)) as [number, number];
+  return { allowed: count <= limit, count, retryAfter: Math.max(1, Math.ceil(Math.max(ttl, 0) / 1000)) };
+}
+
+/** Reads a window's count without adding to it. */
+export async function peek(redis: Redis, key: string, limit: number): Promise<RateLimitResult> {
+  const [count, ttl] = await Promise.all([redis.get(key), redis.pttl(key)]);
+  const n = Number(count ?? 0);
+  return { allowed: n < limit, count: n, retryAfter: Math.max(1, Math.ceil(Math.max(ttl, 0) / 1000)) };
+}

@@ -1,0 +1,115 @@
+import mongoose, { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+
+/**
+ * Mongoose schemas and their indexes: the one definition of what is stored. Services reach them
+ * through repositories, never directly from routes. Only the subset of MongoDB that FerretDB
+ * also supports is used (no transactions, no $text, no collations, no sparse indexes).
+ */
+const opts = { versionKey: false as const };
+
+export const userSchema = new Schema(
+  {
+    username: { type: String, required: true, unique: true },
+    displayName: { type: String, required: true },
+    passwordHash: { type: String, required: true },
+    createdAt: { type: Date, required: true, default: () => new Date() },
+  },
+  opts,
+);
+
+export const refreshTokenSchema = new Schema(
+  {
+    tokenHash: { type: String, required: true, unique: true },
+    userId: { type: String, required: true, index: true },
+    familyId: { type: String, required: true, index: true },
+    expiresAt: { type: Date, required: true },
+    spentAt: { type: Date, default: null },
+    revokedAt: { type: Date, default: null },
+    createdAt: { type: Date, required: true, default: () => new Date() },
+  },
+  opts,
+);
+
+export const conversationSchema = new Schema(
+  {
+    type: { type: String, enum: ['direct', 'group'], required: true },
+    title: { type: String, default: null },
+    memberIds: { type: [String], required: true, index: true },
+    admins: { type: [String], default: [] },
+    /** "direct:<a>:<b>" with sorted ids, so one pair has one direct conversation. */
+    uniqueKey: { type: String, required: true, unique: true },
+    lastMessageId: { type: String, default: null },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  opts,
+);
+conversationSchema.index({ memberIds: 1, updatedAt: -1 });
+
+const attachmentSchema = new Schema(
+  { fileId: String, name: String, size: Number, contentType: String },
+  { _id: false },
+);
+const reactionSchema = new Schema({ emoji: String, userIds: [String] }, { _id: false });
+
+export const messageSchema = new Schema(
+  {
+    /** Assigned by the gateway; sorts in createdAt order within a conversation. */
+    _id: { type: String, required: true },
+    conversationId: { type: String, required: true },
+    senderId: { type: String, required: true },
+    clientMsgId: { type: String, required: true },
+    body: { type: String, default: '' },
+    attachments: { type: [attachmentSchema], default: [] },
+    replyToId: { type: String, default: null },
+    reactions: { type: [reactionSchema], default: [] },
+    createdAt: { type: Date, required: true },
+    editedAt: { type: Date, default: null },
+    deletedAt: { type: Date, default: null },
+  },
+  opts,
+);
+messageSchema.index({ conversationId: 1, _id: 1 });
+// Storage idempotency's last line: the same (sender, clientMsgId) can never be stored twice.
+messageSchema.index({ senderId: 1, clientMsgId: 1 }, { unique: true });
+
+export const readPositionSchema = new Schema(
+  {
+    conversationId: { type: String, required: true },
+    userId: { type: String, required: true },
+    messageId: { type: String, required: true },
+  },
+  opts,
+);
+readPositionSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
+
+export type UserDoc = InferSchemaType<typeof userSchema> & { _id: mongoose.Types.ObjectId };
+export type RefreshTokenDoc = InferSchemaType<typeof refreshTokenSchema> & { _id: mongoose.Types.ObjectId };
+export type ConversationDoc = InferSchemaType<typeof conversationSchema> & { _id: mongoose.Types.ObjectId };
+export type MessageDoc = InferSchemaType<typeof messageSchema> & { _id: string };
+export type ReadPositionDoc = InferSchemaType<typeof readPositionSchema>;
+
+const definitions = {
+  User: [userSchema, 'users'],
+  RefreshToken: [refreshTokenSchema, 'refresh_tokens'],
+  Conversation: [conversationSchema, 'conversations'],
+  Message: [messageSchema, 'messages'],
+  ReadPosition: [readPositionSchema, 'read_positions'],
+} as const;
+
+export interface Models {
+  User: Model<UserDoc>;
+  RefreshToken: Model<RefreshTokenDoc>;
+  Conversation: Model<ConversationDoc>;
+  Message: Model<MessageDoc>;
+  ReadPosition: Model<ReadPositionDoc>;
+}
+
+/** Binds the schemas to one connection (idempotent per connection). */
+export function bindModels(conn: Connection): Models {
+  const out: Record<string, Model<unknown>> = {};
+  for (const [name, [schema, collection]] of Object.entries(definitions)) {
+    out[name] = (conn.models[name] as Model<unknown>) ?? conn.model(name, schema as Schema, collection);
+  }
+  return out as unknown as Models;
+}

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import type { AuthSession } from '@chat/shared/models/types';
+import { stack } from './stack.ts';
+
+/** A small JSON client for integration tests: every call goes through the ingress. */
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export async function api<T = any>(
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string>; base?: string } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(`${opts.base ?? stack().baseUrl}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+export const uniqueName = (prefix = 'u') => `${prefix}${randomBytes(5).toString('hex')}`;
+
+/** Registers a fresh user and returns its session. */
+export async function registerUser(name = uniqueName(), password = 'correct horse battery'): Promise<AuthSession & { password: string }> {
+  const res = await api<AuthSession>('POST', '/api/auth/register', { body: { username: name, password, displayName: `User ${name}` } });
+  if (res.status !== 201) throw new Error(`register ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  return { ...res.body, password };
+}

@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startStack, type Stack } from '../scripts/stack/stack.ts';
+import { LOCAL } from '../scripts/stack/paths.ts';
+import type { StackInfo } from './stack.ts';
+
+/**
+ * Starts a private stack for one test project and hands its addresses to the test files. Test
+ * files run in other processes, so process control (kill/stop/start, for failure tests) goes
+ * through a small HTTP endpoint on loopback.
+ */
+export default async function setup(project: TestProject) {
+  const logs = path.join(LOCAL, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const logFile = path.join(logs, `${project.name}-${Date.now()}.log`);
+  const stack: Stack = await startStack({
+    mode: 'test',
+    logFile,
+    log: () => undefined,
+    env: {
+      // Tests create many users from one address; the limits themselves are tested with their own keys.
+      REGISTER_MAX_PER_IP: '100000',
+      LOGIN_MAX_FAILURES_PER_IP: '100000',
+      LOGIN_MAX_FAILURES_PER_USER: '5',
+      PUSH_ALLOWED_ORIGINS: process.env.PUSH_ALLOWED_ORIGINS ?? 'http://127.0.0.1:9555',
+    },
+  });
+
+  const control = http.createServer(async (req, res) => {
+    const m = /^\/procs\/([\w-]+)\/(kill|stop|start)$/.exec(req.url ?? '');
+    const proc = m && stack.procs.get(m[1]!);
+    if (!m || !proc || req.method !== 'POST') {
+      res.writeHead(404).end();
+      return;
+    }
+    try {
+      await proc[m[2] as 'kill' | 'stop' | 'start']();
+      res.writeHead(204).end();
+    } catch (e) {
+      res.writeHead(500).end(String(e));
+    }
+  });
+  await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
+  const controlPort = (control.address() as { port: number }).port;
+
+  const info: StackInfo = {
+    baseUrl: stack.baseUrl,
+    ports: stack.ports,
+    env: stack.env,
+    controlUrl: `http://127.0.0.1:${controlPort}`,
+    logFile,
+  };
+  project.provide('stack', info);
+
+  return async () => {
+    control.close();
+    await stack.stop();
+  };
+}

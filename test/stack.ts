@@ -1,0 +1,24 @@
+import { inject } from 'vitest';
+
+/** What a test file knows of the stack its project started (see stack.setup.ts). */
+export interface StackInfo {
+  baseUrl: string;
+  ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; gateways: number[] };
+  env: Record<string, string>;
+  controlUrl: string;
+  logFile: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo;
+  }
+}
+
+export const stack = (): StackInfo => inject('stack');
+
+/** Kills (SIGKILL), stops (SIGTERM) or starts one of the stack's processes by name. */
+export async function controlProc(name: string, action: 'kill' | 'stop' | 'start'): Promise<void> {
+  const res = await fetch(`${stack().controlUrl}/procs/${name}/${action}`, { method: 'POST' });
+  if (res.status !== 204) throw new Error(`${action} ${name}: ${res.status} ${await res.text()}`);
+}

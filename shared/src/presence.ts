@@ -1,0 +1,94 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Who is connected, kept in Redis so every gateway instance (and the notification function)
+ * sees the same answer. Each user has a set of "<instance>|<socket>" entries; an entry counts only
+ * while its instance's liveness key exists, so a crashed instance's sockets stop counting within
+ * INSTANCE_TTL_MS and nobody stays online forever.
+ */
+export const INSTANCE_TTL_MS = 15_000;
+
+const k = {
+  sockets: (userId: string) => `presence:sockets:${userId}`,
+  lastSeen: (userId: string) => `presence:lastseen:${userId}`,
+  instance: (id: string) => `presence:instance:${id}`,
+  instances: 'presence:instances',
+  users: (instanceId: string) => `presence:users:${instanceId}`,
+};
+
+export class PresenceStore {
+  constructor(private readonly redis: Redis) {}
+
+  /** Marks the instance alive; gateways call this every few seconds. */
+  async heartbeat(instanceId: string): Promise<void> {
+    await this.redis.multi().set(k.instance(instanceId), '1', 'PX', INSTANCE_TTL_MS).sadd(k.instances, instanceId).exec();
+  }
+
+  /** Adds a socket; true when the user had no live socket before (they just came online). */
+  async connect(userId: string, instanceId: string, socketId: string): Promise<boolean> {
+    const wasOnline = await this.isOnline(userId);
+    await this.redis.multi().sadd(k.sockets(userId), `${instanceId}|${socketId}`).sadd(k.users(instanceId), userId).exec();
+    return !wasOnline;
+  }
+
+  /** Removes a socket; true when it was the user's last live one (they just went offline). */
+  async disconnect(userId: string, instanceId: string, socketId: string, at = new Date()): Promise<boolean> {
+    await this.redis.srem(k.sockets(userId), `${instanceId}|${socketId}`);
+    if (await this.isOnline(userId)) return false;
+    await this.redis.set(k.lastSeen(userId), at.toISOString());
+    return true;
+  }
+
+  async isOnline(userId: string): Promise<boolean> {
+    return (await this.onlineAmong([userId])).has(userId);
+  }
+
+  /** The subset of userIds with at least one socket on a live instance. */
+  async onlineAmong(userIds: string[]): Promise<Set<string>> {
+    const unique = [...new Set(userIds)];
+    if (unique.length === 0) return new Set();
+    const pipe = this.redis.pipeline();
+    for (const u of unique) pipe.smembers(k.sockets(u));
+    const entries = (await pipe.exec())!.map(([, v]) => (v as string[]) ?? []);
+    const instances = [...new Set(entries.flat().map((e) => e.split('|')[0]!))];
+    const alive = new Set<string>();
+    if (instances.length) {
+      const flags = await this.redis.mget(...instances.map(k.instance));
+      instances.forEach((id, i) => flags[i] && alive.add(id));
+    }
+    const online = new Set<string>();
+    unique.forEach((u, i) => {
+      if (entries[i]!.some((e) => alive.has(e.split('|')[0]!))) online.add(u);
+    });
+    return online;
+  }
+
+  async lastSeen(userId: string): Promise<string | null> {
+    return this.redis.get(k.lastSeen(userId));
+  }
+
+  /**
+   * Finds instances whose liveness key expired, drops their sockets, and returns the users who
+   * thereby went offline (each reported once, by whichever instance removes the dead one first).
+   */
+  async reapDeadInstances(): Promise<string[]> {
+    const ids = await this.redis.smembers(k.instances);
+    const wentOffline: string[] = [];
+    for (const id of ids) {
+      if (await this.redis.exists(k.instance(id))) continue;
+      // SREM is the claim: only the instance that removes it does the cleanup.
+      if ((await this.redis.srem(k.instances, id)) !== 1) continue;
+      const users = await this.redis.smembers(k.users(id));
+      for (const u of users) {
+        const mine = (await this.redis.smembers(k.sockets(u))).filter((e) => e.startsWith(`${id}|`));
+        if (mine.length) await this.redis.srem(k.sockets(u), ...mine);
+        if (!(await this.isOnline(u))) {
+          await this.redis.set(k.lastSeen(u), new Date().toISOString());
+          wentOffline.push(u);
+        }
+      }
+      await this.redis.del(k.users(id));
+    }
+    return wentOffline;
+  }
+}

@@ -1,0 +1,140 @@
+import type { Model } from 'mongoose';
+import { isDuplicateKey } from '../infra/mongo.ts';
+import type { MessageDoc } from '../models/schemas.ts';
+import type { Message } from '../models/types.ts';
+
+type Lean = MessageDoc & { _id: string };
+
+export const toMessage = (d: Lean): Message => ({
+  id: d._id,
+  conversationId: d.conversationId,
+  senderId: d.senderId,
+  clientMsgId: d.clientMsgId,
+  body: d.deletedAt ? '' : (d.body ?? ''),
+  attachments: d.deletedAt ? [] : (d.attachments ?? []).map((a) => ({ fileId: a.fileId!, name: a.name!, size: a.size!, contentType: a.contentType! })),
+  replyToId: d.replyToId ?? null,
+  reactions: (d.reactions ?? []).filter((r) => r.userIds.length > 0).map((r) => ({ emoji: r.emoji!, userIds: [...r.userIds] })),
+  createdAt: new Date(d.createdAt).toISOString(),
+  editedAt: d.editedAt ? new Date(d.editedAt).toISOString() : null,
+  deletedAt: d.deletedAt ? new Date(d.deletedAt).toISOString() : null,
+});
+
+const fromMessage = (m: Message) => ({
+  _id: m.id,
+  conversationId: m.conversationId,
+  senderId: m.senderId,
+  clientMsgId: m.clientMsgId,
+  body: m.body,
+  attachments: m.attachments,
+  replyToId: m.replyToId,
+  reactions: m.reactions,
+  createdAt: new Date(m.createdAt),
+  editedAt: m.editedAt ? new Date(m.editedAt) : null,
+  deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,
+});
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+/** Message storage. Ids sort in createdAt order within a conversation, so pages are by id. */
+export class MessagesRepository {
+  constructor(private readonly model: Model<MessageDoc>) {}
+
+  /**
+   * Stores messages idempotently: an id (or sender+clientMsgId) already stored is skipped, so a
+   * redelivered event changes nothing. Returns the ids that were newly stored.
+   */
+  async insertIdempotent(messages: Message[]): Promise<string[]> {
+    if (messages.length === 0) return [];
+    try {
+      await this.model.insertMany(messages.map(fromMessage), { ordered: false, lean: true });
+      return messages.map((m) => m.id);
+    } catch (e) {
+      if (!isDuplicateKey(e) && !hasOnlyDuplicateErrors(e)) throw e;
+      const failed = new Set(((e as { writeErrors?: Array<{ index?: number; err?: { index?: number } }> }).writeErrors ?? []).map((w) => w.index ?? w.err?.index));
+      return messages.filter((_, i) => !failed.has(i)).map((m) => m.id);
+    }
+  }
+
+  async findById(id: string): Promise<Message | null> {
+    const d = await this.model.findById(id).lean<Lean>();
+    return d ? toMessage(d) : null;
+  }
+
+  async findBySenderClientId(senderId: string, clientMsgId: string): Promise<Message | null> {
+    const d = await this.model.findOne({ senderId: { $eq: senderId }, clientMsgId: { $eq: clientMsgId } }).lean<Lean>();
+    return d ? toMessage(d) : null;
+  }
+
+  /** Up to `limit` messages before `before` (or the newest), oldest first. */
+  async pageBefore(conversationId: string, before: string | undefined, limit: number): Promise<{ messages: Message[]; hasMore: boolean }> {
+    const filter = before ? { conversationId: { $eq: conversationId }, _id: { $lt: before } } : { conversationId: { $eq: conversationId } };
+    const docs = await this.model.find(filter).sort({ _id: -1 }).limit(limit + 1).lean<Lean[]>();
+    const hasMore = docs.length > limit;
+    return { messages: docs.slice(0, limit).reverse().map(toMessage), hasMore };
+  }
+
+  /** Up to `limit` messages after `after`, oldest first (catch-up after a reconnect). */
+  async pageAfter(conversationId: string, after: string, limit: number): Promise<{ messages: Message[]; hasMore: boolean }> {
+    const docs = await this.model
+      .find({ conversationId: { $eq: conversationId }, _id: { $gt: after } })
+      .sort({ _id: 1 })
+      .limit(limit + 1)
+      .lean<Lean[]>();
+    return { messages: docs.slice(0, limit).map(toMessage), hasMore: docs.length > limit };
+  }
+
+  async latest(conversationId: string): Promise<Message | null> {
+    const d = await this.model.findOne({ conversationId: { $eq: conversationId } }).sort({ _id: -1 }).lean<Lean>();
+    return d ? toMessage(d) : null;
+  }
+
+  /** Messages from others newer than the read position (all of them when nothing was read). */
+  async countUnread(conversationId: string, userId: string, readMessageId: string | null): Promise<number> {
+    return this.model.countDocuments({
+      conversationId: { $eq: conversationId },
+      senderId: { $ne: userId },
+      deletedAt: null,
+      ...(readMessageId ? { _id: { $gt: readMessageId } } : {}),
+    });
+  }
+
+  async applyEdit(messageId: string, body: string, editedAt: Date): Promise<boolean> {
+    const res = await this.model.updateOne({ _id: { $eq: messageId }, deletedAt: null }, { $set: { body, editedAt } });
+    return res.matchedCount === 1;
+  }
+
+  /** Adds or removes one user's reaction; applying the same operation twice changes nothing. */
+  async applyReaction(messageId: string, emoji: string, userId: string, op: 'add' | 'remove'): Promise<boolean> {
+    const doc = await this.model.findById(messageId, { reactions: 1 }).lean<Lean>();
+    if (!doc) return false;
+    const reactions = (doc.reactions ?? []).map((r) => ({ emoji: r.emoji!, userIds: [...r.userIds] }));
+    let entry = reactions.find((r) => r.emoji === emoji);
+    if (op === 'add') {
+      if (!entry) reactions.push((entry = { emoji, userIds: [] }));
+      if (!entry.userIds.includes(userId)) entry.userIds.push(userId);
+    } else if (entry) entry.userIds = entry.userIds.filter((u) => u !== userId);
+    await this.model.updateOne({ _id: { $eq: messageId } }, { $set: { reactions: reactions.filter((r) => r.userIds.length > 0) } });
+    return true;
+  }
+
+  async applyDelete(messageId: string, deletedAt: Date): Promise<boolean> {
+    const res = await this.model.updateOne({ _id: { $eq: messageId } }, { $set: { deletedAt, body: '', attachments: [] } });
+    return res.matchedCount === 1;
+  }
+
+  /** Case-insensitive substring search; the text is escaped, never a regex from the user. */
+  async search(conversationIds: string[], text: string, limit: number): Promise<Message[]> {
+    if (conversationIds.length === 0) return [];
+    const docs = await this.model
+      .find({ conversationId: { $in: conversationIds }, deletedAt: null, body: { $regex: escapeRegex(text), $options: 'i' } })
+      .sort({ _id: -1 })
+      .limit(limit)
+      .lean<Lean[]>();
+    return docs.map(toMessage);
+  }
+}
+
+function hasOnlyDuplicateErrors(e: unknown): boolean {
+  const writeErrors = (e as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
+  return Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((w) => (w.code ?? w.err?.code) === 11000);
+}

@@ -1,0 +1,22 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { measure } from '../scripts/bundle-size.mjs';
+
+const web = fileURLToPath(new URL('..', import.meta.url));
+const index = `${web}build/index.html`;
+
+describe('first-load bundle size', () => {
+  it('ships at most 150 KB of gzipped JavaScript on the first page load', () => {
+    if (!existsSync(index)) {
+      // No build yet (fresh clone): build once so the check always runs.
+      execFileSync('npx', ['vite', 'build'], { cwd: web, stdio: 'ignore' });
+    }
+    const r = measure(`${web}build`) as { gzipBytes: number; files: { url: string }[] };
+    expect(r.files.some((f) => /\/entry\/start\./.test(f.url))).toBe(true);
+    expect(r.files.some((f) => /\/nodes\//.test(f.url))).toBe(true);
+    expect(r.gzipBytes).toBeGreaterThan(10 * 1024);
+    expect(r.gzipBytes).toBeLessThanOrEqual(150 * 1024);
+  }, 120_000);
+});

@@ -1,0 +1,85 @@
+import type { Attachment, Conversation, Message, User } from '@chat/shared/models/types';
+import type { ApiClient } from './client.ts';
+
+export interface SessionResponse {
+  user: User;
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+export interface RefreshResponse {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+export interface Page {
+  messages: Message[];
+  hasMore: boolean;
+}
+export interface UploadTicket {
+  fileId: string;
+  uploadUrl: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+export interface FileLink extends Attachment {
+  url: string;
+  expiresAt: string;
+  /** Optional extension: a smaller rendition for inline display. */
+  previewUrl?: string;
+}
+
+/** The contract's routes, typed. Browsers rely on the httpOnly refresh cookie, never the body token. */
+export function endpoints(api: ApiClient) {
+  return {
+    auth: {
+      register: (username: string, password: string, displayName?: string) =>
+        api.post<SessionResponse>('/auth/register', displayName ? { username, password, displayName } : { username, password }, { anonymous: true }),
+      login: (username: string, password: string) =>
+        api.post<SessionResponse>('/auth/login', { username, password }, { anonymous: true }),
+      refresh: () => api.post<RefreshResponse>('/auth/refresh', {}, { anonymous: true }),
+      logout: () => api.post<void>('/auth/logout', {}, { anonymous: true }),
+      me: () => api.get<{ user: User }>('/auth/me'),
+    },
+    db: {
+      searchUsers: (q: string, signal?: AbortSignal) => api.get<{ users: User[] }>('/db/users', { q }, signal),
+      conversations: () => api.get<{ conversations: Conversation[] }>('/db/conversations'),
+      conversation: (id: string) => api.get<{ conversation: Conversation }>(`/db/conversations/${encodeURIComponent(id)}`),
+      createDirect: (otherId: string) =>
+        api.post<{ conversation: Conversation }>('/db/conversations', { type: 'direct', memberIds: [otherId] }),
+      createGroup: (title: string, memberIds: string[]) =>
+        api.post<{ conversation: Conversation }>('/db/conversations', { type: 'group', title, memberIds }),
+      addMembers: (id: string, userIds: string[]) =>
+        api.post<{ conversation: Conversation }>(`/db/conversations/${encodeURIComponent(id)}/members`, { userIds }),
+      removeMember: (id: string, userId: string) =>
+        api.del<void>(`/db/conversations/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`),
+      before: (id: string, before?: string, limit = 50) =>
+        api.get<Page>(`/db/conversations/${encodeURIComponent(id)}/messages`, { before, limit }),
+      after: (id: string, after: string, limit = 100) =>
+        api.get<Page>(`/db/conversations/${encodeURIComponent(id)}/messages`, { after, limit }),
+      read: (id: string, messageId: string) => api.post<void>(`/db/conversations/${encodeURIComponent(id)}/read`, { messageId }),
+      search: (q: string, conversationId?: string) => api.get<{ messages: Message[] }>('/db/search', { q, conversationId }),
+    },
+    file: {
+      start: (conversationId: string, file: { name: string; size: number; type: string }) =>
+        api.post<UploadTicket>('/file/uploads', {
+          conversationId,
+          name: file.name,
+          size: file.size,
+          contentType: file.type || 'application/octet-stream',
+        }),
+      complete: (fileId: string) => api.post<{ file: Attachment }>(`/file/uploads/${encodeURIComponent(fileId)}/complete`, {}),
+      link: (fileId: string) => api.get<FileLink>(`/file/files/${encodeURIComponent(fileId)}`),
+    },
+    notification: {
+      vapidKey: () => api.get<{ publicKey: string }>('/notification/vapid-public-key'),
+      subscribe: (sub: { endpoint: string; keys: { p256dh: string; auth: string } }) =>
+        api.post<void>('/notification/subscriptions', sub),
+      unsubscribe: (endpoint: string) => api.del<void>('/notification/subscriptions', { endpoint }),
+      mute: (conversationId: string, muted: boolean) =>
+        api.put<void>(`/notification/preferences/${encodeURIComponent(conversationId)}`, { muted }),
+    },
+  };
+}
+export type Endpoints = ReturnType<typeof endpoints>;

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { Message } from '@chat/shared/models/types';
+import { applyDeleted, catchUp, itemKey, lastServerId, mergeMessages, upsertPending, type ChatItem } from './messages.ts';
+
+let seq = 0;
+function msg(n: number, over: Partial<Message> = {}): Message {
+  return {
+    id: `m${String(n).padStart(4, '0')}`,
+    conversationId: 'c1',
+    senderId: n % 2 ? 'alice' : 'bob',
+    clientMsgId: `cm-${n}-${++seq}`,
+    body: `message ${n}`,
+    attachments: [],
+    replyToId: null,
+    reactions: [],
+    createdAt: new Date(Date.UTC(2024, 0, 1, 10, 0, n)).toISOString(),
+    editedAt: null,
+    deletedAt: null,
+    ...over,
+  };
+}
+const ids = (items: ChatItem[]) => items.map((i) => i.message.id || `pending:${i.message.clientMsgId}`);
+
+describe('mergeMessages', () => {
+  it('dedupes by id and keeps server order regardless of arrival order', () => {
+    const a = msg(1);
+    const b = msg(2);
+    const c = msg(3);
+    let items = mergeMessages([], [a, c]);
+    items = mergeMessages(items, [b, c, a]);
+    expect(ids(items)).toEqual(['m0001', 'm0002', 'm0003']);
+    expect(mergeMessages(items, [a, b])).toBe(items); // nothing changed: same array back
+  });
+
+  it('replaces an optimistic message by its server copy (pending -> sent) and keeps other pending last', () => {
+    const pending1: Message = { ...msg(10), id: '', senderId: 'me', clientMsgId: 'local-1' };
+    const pending2: Message = { ...msg(11), id: '', senderId: 'me', clientMsgId: 'local-2' };
+    let items = mergeMessages([], [msg(1)]);
+    items = upsertPending(items, { key: itemKey(pending1), message: pending1, state: 'pending' });
+    items = upsertPending(items, { key: itemKey(pending2), message: pending2, state: 'pending' });
+    const keyBefore = items[1]!.key;
+
+    const confirmed = { ...pending1, id: 'm0005', createdAt: msg(5).createdAt };
+    items = mergeMessages(items, [confirmed, msg(6)]);
+    expect(ids(items)).toEqual(['m0001', 'm0005', 'm0006', 'pending:local-2']);
+    expect(items[1]!.state).toBe('sent');
+    expect(items[1]!.key).toBe(keyBefore); // stable key: the row is not re-created
+    // A late duplicate of the same message (message:new after the ack) changes nothing.
+    expect(mergeMessages(items, [confirmed])).toBe(items);
+  });
+
+  it('applies edits and reactions to the existing entry, and never un-deletes', () => {
+    let items = mergeMessages([], [msg(1), msg(2)]);
+    const edited = { ...msg(2), clientMsgId: items[1]!.message.clientMsgId, body: 'edited', editedAt: new Date().toISOString() };
+    items = mergeMessages(items, [edited]);
+    expect(items[1]!.message.body).toBe('edited');
+    items = applyDeleted(items, 'm0002');
+    expect(items[1]!.message).toMatchObject({ body: '', attachments: [], deletedAt: expect.any(String) });
+    items = mergeMessages(items, [edited]); // a stale update arriving late
+    expect(items[1]!.message.deletedAt).not.toBeNull();
+  });
+
+  it('keeps a pending item that the server has not confirmed yet', () => {
+    const p: Message = { ...msg(3), id: '', senderId: 'me', clientMsgId: 'x' };
+    let items = upsertPending([], { key: itemKey(p), message: p, state: 'pending' });
+    items = mergeMessages(items, [msg(1)]);
+    expect(ids(items)).toEqual(['m0001', 'pending:x']);
+    expect(lastServerId(items)).toBe('m0001');
+  });
+});
+
+describe('catchUp', () => {
+  const pagedServer = (server: Message[], size: number) => async (after: string) => {
+    const i = server.findIndex((m) => m.id === after);
+    const page = server.slice(i + 1, i + 1 + size);
+    return { messages: page, hasMore: i + 1 + size < server.length };
+  };
+
+  it('fills the gap from the contiguous cursor and merges without gaps or duplicates', async () => {
+    const server = Array.from({ length: 250 }, (_, i) => msg(i + 1));
+    // Seen 1..100 before the drop; cursor = m0100.
+    let items = mergeMessages([], server.slice(0, 100));
+    const cursor = lastServerId(items)!;
+    const pending: Message = { ...msg(999), id: '', senderId: 'me', clientMsgId: 'queued' };
+    items = upsertPending(items, { key: itemKey(pending), message: pending, state: 'pending' });
+
+    const cursors: string[] = [];
+    const fetchAfter = pagedServer(server, 100);
+    const running = catchUp(cursor, (after) => (cursors.push(after), fetchAfter(after)));
+    // Live events arrive while the catch-up is in flight (after the reconnect).
+    items = mergeMessages(items, [server[119]!, server[249]!]);
+    const res = await running;
+    items = mergeMessages(items, res.messages);
+
+    expect(cursors).toEqual(['m0100', 'm0200', 'm0250'].slice(0, cursors.length));
+    expect(res.complete).toBe(true);
+    const got = items.filter((i) => i.state === 'sent').map((i) => i.message.id);
+    expect(got).toEqual(server.map((m) => m.id)); // every message once, in order, no gap
+    expect(items[items.length - 1]!.message.clientMsgId).toBe('queued');
+  });
+
+  it('fetches exactly the missed messages', async () => {
+    const server = Array.from({ length: 30 }, (_, i) => msg(i + 1));
+    const res = await catchUp('m0010', pagedServer(server, 7));
+    expect(res.messages.map((m) => m.id)).toEqual(server.slice(10).map((m) => m.id));
+  });
+
+  it('reports incomplete when too far behind', async () => {
+    let n = 1;
+    const res = await catchUp('m0001', async () => ({ messages: [msg(++n)], hasMore: true }), 3);
+    expect(res.complete).toBe(false);
+    expect(res.messages).toHaveLength(3);
+  });
+});

@@ -1,0 +1,276 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AuthSession } from '@chat/shared/models/types';
+import { registerUser } from '../test/api.ts';
+import { closeTestDb, createConversation } from '../test/db.ts';
+import { connect, connectAs, nextEvent, record, request, type ClientSocket } from '../test/socket.ts';
+
+const sockets: ClientSocket[] = [];
+const open = async (token: string, opts: { instance?: number; transports?: string[] } = {}) => {
+  const s = await connectAs(token, opts);
+  sockets.push(s);
+  return s;
+};
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.disconnect();
+});
+afterAll(() => closeTestDb());
+
+let n = 0;
+const cmid = () => `c-${Date.now()}-${n++}`;
+
+describe('handshake', () => {
+  it.each([
+    ['no token', undefined],
+    ['a garbage token', 'not-a-jwt'],
+  ])('refuses %s with connect_error "unauthorized"', async (_n, token) => {
+    const s = connect(token, { instance: 0 });
+    const err = await new Promise<Error>((resolve) => s.once('connect_error', resolve));
+    s.disconnect();
+    expect(err.message).toBe('unauthorized');
+  });
+});
+
+describe('messaging across two gateway instances', () => {
+  let alice: AuthSession;
+  let bob: AuthSession;
+  let carol: AuthSession;
+  let convId: string;
+  beforeAll(async () => {
+    [alice, bob, carol] = await Promise.all([registerUser(), registerUser(), registerUser()]);
+    convId = (await createConversation('direct', [alice.user.id, bob.user.id])).id;
+  });
+
+  it('delivers message:new to the other member on the other instance and to the sender\'s other sockets', async () => {
+    const a1 = await open(alice.accessToken, { instance: 0 });
+    const a2 = await open(alice.accessToken, { instance: 1 });
+    const b = await open(bob.accessToken, { instance: 1 });
+    const a1Seen = record(a1, 'message:new');
+    const atBob = nextEvent(b, 'message:new');
+    const atA2 = nextEvent(a2, 'message:new');
+    const ack = await request(a1, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: '  hello bob  ' });
+    expect(ack).toMatchObject({ ok: true, message: { conversationId: convId, senderId: alice.user.id, body: 'hello bob', attachments: [], reactions: [], replyToId: null, editedAt: null, deletedAt: null } });
+    const message = (ack as any).message;
+    expect((await atBob).message).toEqual(message);
+    expect((await atA2).message).toEqual(message);
+    expect(a1Seen).toEqual([]);
+  });
+
+  it('a resend with the same clientMsgId acks the same message and broadcasts nothing new', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const b = await open(bob.accessToken, { instance: 1 });
+    const seen = record(b, 'message:new');
+    const id = cmid();
+    const first = await request(a, 'message:send', { conversationId: convId, clientMsgId: id, body: 'once' });
+    const again = await request(a, 'message:send', { conversationId: convId, clientMsgId: id, body: 'once' });
+    // and from the other instance, as after a reconnect elsewhere
+    const a2 = await open(alice.accessToken, { instance: 1 });
+    const third = await request(a2, 'message:send', { conversationId: convId, clientMsgId: id, body: 'once' });
+    expect((again as any).message).toEqual((first as any).message);
+    expect((third as any).message).toEqual((first as any).message);
+    // a later message marks the point by which any duplicate broadcast would have arrived
+    const markerSeen = nextEvent(b, 'message:new', (p) => p.message.body === 'marker');
+    await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'marker' });
+    await markerSeen;
+    expect(seen.map((p) => p.message.body)).toEqual(['once', 'marker']);
+  });
+
+  it('ids sort in createdAt order within a conversation', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const b = await open(bob.accessToken, { instance: 1 });
+    const acks = [];
+    for (let i = 0; i < 10; i++) {
+      const from = i % 2 ? b : a;
+      acks.push((await request(from, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: `m${i}` })) as any);
+    }
+    const ids = acks.map((x) => x.message.id);
+    expect([...ids].sort()).toEqual(ids);
+    const times = acks.map((x) => Date.parse(x.message.createdAt));
+    expect([...times].sort((p, q) => p - q)).toEqual(times);
+  });
+
+  it('an outsider gets not_found and sees no events', async () => {
+    const c = await open(carol.accessToken, { instance: 0 });
+    const a = await open(alice.accessToken, { instance: 1 });
+    const seen = record(c, 'message:new');
+    const typing = record(c, 'typing');
+    const ack = await request(c, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'let me in' });
+    expect(ack).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await request(c, 'typing', { conversationId: convId, isTyping: true })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    const sent = await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'private' });
+    expect(sent.ok).toBe(true);
+    await request(a, 'typing', { conversationId: convId, isTyping: false });
+    // a round trip on carol's own socket orders after any event that could have reached her
+    await request(c, 'typing', { conversationId: 'zzz', isTyping: false });
+    expect(seen).toEqual([]);
+    expect(typing).toEqual([]);
+  });
+
+  it.each([
+    ['no payload', undefined],
+    ['a missing body', { conversationId: 'x', clientMsgId: 'y' }],
+    ['an empty body', { conversationId: 'x', clientMsgId: 'y', body: '   ' }],
+    ['a body over 4000 characters', { conversationId: 'x', clientMsgId: 'y', body: 'a'.repeat(4001) }],
+    ['a non-string body', { conversationId: 'x', clientMsgId: 'y', body: { $gt: '' } }],
+    ['an operator as conversation id', { conversationId: { $ne: null }, clientMsgId: 'y', body: 'hi' }],
+    ['an unknown field', { conversationId: 'x', clientMsgId: 'y', body: 'hi', senderId: 'someone' }],
+    ['too many attachments', { conversationId: 'x', clientMsgId: 'y', body: 'hi', attachments: Array.from({ length: 11 }, (_, i) => `f${i}`) }],
+  ])('refuses %s with invalid_request and keeps the socket connected', async (_n, payload) => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const ack = await request(a, 'message:send', payload as never);
+    expect(ack).toMatchObject({ ok: false, error: { code: 'invalid_request', message: expect.any(String) } });
+    expect(a.connected).toBe(true);
+    expect((await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'still here' })).ok).toBe(true);
+  });
+
+  it('attachments that are not completed files of the conversation are refused', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const ack = await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: '', attachments: ['nosuchfile'] });
+    expect(ack).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+  });
+
+  it('replies must point at a message of the same conversation', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const first = (await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'question?' })) as any;
+    const reply = (await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'answer', replyToId: first.message.id })) as any;
+    expect(reply.message.replyToId).toBe(first.message.id);
+    const bad = await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'answer', replyToId: 'ffffffffffffffffffffffff' });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+  });
+});
+
+describe('edits, deletes, reactions and reads', () => {
+  let alice: AuthSession;
+  let bob: AuthSession;
+  let convId: string;
+  beforeAll(async () => {
+    [alice, bob] = await Promise.all([registerUser(), registerUser()]);
+    convId = (await createConversation('group', [alice.user.id, bob.user.id], 'Team')).id;
+  });
+
+  it('the sender edits; others get message:updated; a non-sender is forbidden', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const b = await open(bob.accessToken, { instance: 1 });
+    const sent = (await request(b, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'typo' })) as any;
+    const updated = nextEvent(a, 'message:updated');
+    const edit = (await request(b, 'message:edit', { messageId: sent.message.id, body: 'fixed' })) as any;
+    expect(edit).toMatchObject({ ok: true, message: { id: sent.message.id, body: 'fixed', editedAt: expect.any(String) } });
+    expect((await updated).message).toEqual(edit.message);
+    expect(await request(a, 'message:edit', { messageId: sent.message.id, body: 'hijack' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+  });
+
+  it('reaction:toggle adds then removes the caller\'s reaction', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const b = await open(bob.accessToken, { instance: 1 });
+    const sent = (await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'react to me' })) as any;
+    const seen = nextEvent(a, 'message:updated');
+    const on = (await request(b, 'reaction:toggle', { messageId: sent.message.id, emoji: '👍' })) as any;
+    expect(on.message.reactions).toEqual([{ emoji: '👍', userIds: [bob.user.id] }]);
+    expect((await seen).message.reactions).toEqual(on.message.reactions);
+    const both = (await request(a, 'reaction:toggle', { messageId: sent.message.id, emoji: '👍' })) as any;
+    expect(both.message.reactions).toEqual([{ emoji: '👍', userIds: [bob.user.id, alice.user.id] }]);
+    const off = (await request(b, 'reaction:toggle', { messageId: sent.message.id, emoji: '👍' })) as any;
+    expect(off.message.reactions).toEqual([{ emoji: '👍', userIds: [alice.user.id] }]);
+  });
+
+  it('a group admin may delete another member\'s message; a member may not delete the admin\'s', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const b = await open(bob.accessToken, { instance: 1 });
+    const byBob = (await request(b, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'oops' })) as any;
+    const byAlice = (await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'keep' })) as any;
+    const deleted = nextEvent(b, 'message:deleted');
+    expect(await request(a, 'message:delete', { messageId: byBob.message.id })).toEqual({ ok: true });
+    expect(await deleted).toEqual({ conversationId: convId, messageId: byBob.message.id });
+    expect(await request(b, 'message:delete', { messageId: byAlice.message.id })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await request(b, 'message:edit', { messageId: byBob.message.id, body: 'resurrect' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+
+  it('read broadcasts the new position to the conversation', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const b = await open(bob.accessToken, { instance: 1 });
+    const sent = (await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'read me' })) as any;
+    const read = nextEvent(a, 'read', (p) => p.userId === bob.user.id);
+    expect(await request(b, 'read', { conversationId: convId, messageId: sent.message.id })).toEqual({ ok: true });
+    expect(await read).toEqual({ conversationId: convId, userId: bob.user.id, messageId: sent.message.id });
+  });
+});
+
+describe('typing and presence', () => {
+  let alice: AuthSession;
+  let bob: AuthSession;
+  let convId: string;
+  beforeAll(async () => {
+    [alice, bob] = await Promise.all([registerUser(), registerUser()]);
+    convId = (await createConversation('direct', [alice.user.id, bob.user.id])).id;
+  });
+
+  it('typing reaches the other instance and stops by itself after 6 s', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const b = await open(bob.accessToken, { instance: 1 });
+    const started = nextEvent(b, 'typing');
+    const t0 = Date.now();
+    expect(await request(a, 'typing', { conversationId: convId, isTyping: true })).toEqual({ ok: true });
+    expect(await started).toEqual({ conversationId: convId, userId: alice.user.id, isTyping: true });
+    expect(await nextEvent(b, 'typing', () => true, 10_000)).toEqual({ conversationId: convId, userId: alice.user.id, isTyping: false });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(5900);
+  });
+
+  it('announces online and offline across instances; several sockets keep a user online', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const online = nextEvent(a, 'presence', (p) => p.userId === bob.user.id && p.status === 'online');
+    const b1 = await open(bob.accessToken, { instance: 1 });
+    expect(await online).toMatchObject({ userId: bob.user.id, status: 'online' });
+    const b2 = await open(bob.accessToken, { instance: 0 });
+    const offline = nextEvent(a, 'presence', (p) => p.userId === bob.user.id && p.status === 'offline');
+    const early = record(a, 'presence');
+    b1.disconnect();
+    // bob is still online through b2: a round trip later, no offline has been announced
+    await request(a, 'typing', { conversationId: convId, isTyping: false });
+    await request(b2, 'typing', { conversationId: convId, isTyping: false });
+    expect(early.filter((p) => p.status === 'offline')).toEqual([]);
+    b2.disconnect();
+    const off = await offline;
+    expect(off.lastSeen).toEqual(expect.any(String));
+  });
+
+  it('a new socket learns which contacts are already online', async () => {
+    const b = await open(bob.accessToken, { instance: 1 });
+    const a = connect(alice.accessToken, { instance: 0 });
+    sockets.push(a);
+    const known = await nextEvent(a, 'presence', (p) => p.userId === bob.user.id);
+    expect(known.status).toBe('online');
+    expect(b.connected).toBe(true);
+  });
+});
+
+describe('through the ingress', () => {
+  it.each([[['websocket']], [['polling']]])('connects and sends over %j', async (transports) => {
+    const [alice, bob] = await Promise.all([registerUser(), registerUser()]);
+    const convId = (await createConversation('direct', [alice.user.id, bob.user.id])).id;
+    const a = await open(alice.accessToken, { transports });
+    const b = await open(bob.accessToken, { instance: 0 });
+    const got = nextEvent(b, 'message:new');
+    const ack = (await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: `via ${transports[0]}` })) as any;
+    expect(ack.ok).toBe(true);
+    expect((await got).message.id).toBe(ack.message.id);
+  });
+});
+
+describe('limits and token renewal', () => {
+  it('senders over 30 messages per 10 s get rate_limited', async () => {
+    const [alice, bob] = await Promise.all([registerUser(), registerUser()]);
+    const convId = (await createConversation('direct', [alice.user.id, bob.user.id])).id;
+    const a = await open(alice.accessToken, { instance: 0 });
+    const acks = await Promise.all(Array.from({ length: 31 }, (_, i) => request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: `burst ${i}` })));
+    expect(acks.filter((x) => x.ok)).toHaveLength(30);
+    expect(acks.filter((x) => !x.ok)).toEqual([{ ok: false, error: { code: 'rate_limited', message: expect.any(String) } }]);
+  });
+
+  it('auth:renew accepts a fresh token of the same user and refuses another user\'s', async () => {
+    const [alice, bob] = await Promise.all([registerUser(), registerUser()]);
+    const a = await open(alice.accessToken, { instance: 0 });
+    const ok = (await request(a, 'auth:renew', { token: alice.accessToken })) as any;
+    expect(ok).toMatchObject({ ok: true, expiresAt: expect.any(String) });
+    expect(await request(a, 'auth:renew', { token: bob.accessToken })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await request(a, 'auth:renew', { token: 'garbage' })).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+  });
+});

@@ -1,0 +1,19 @@
+import os from 'node:os';
+import { commonConfig, env, loadConfig } from '@chat/shared/config';
+
+export const gatewayConfigShape = {
+  ...commonConfig,
+  PORT: env.port(3000),
+  HOST: env.str('127.0.0.1'),
+  /** Names this instance in presence records and in the sticky-routing cookie. */
+  GATEWAY_ID: env.str(os.hostname()),
+  SEND_RATE_LIMIT: env.int(30, 1),
+  SEND_RATE_WINDOW_MS: env.int(10_000, 100),
+  PUBLISH_CONFIRM_TIMEOUT_MS: env.int(5000, 100),
+  /** How long a (sender, clientMsgId) is remembered for idempotent resends. */
+  IDEMPOTENCY_TTL_SECONDS: env.int(86_400, 60),
+  MEMBERSHIP_CACHE_TTL_MS: env.int(60_000, 0),
+};
+
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
+export const loadGatewayConfig = (e: Record<string, string | undefined> = process.env) => loadConfig(gatewayConfigShape, e);

@@ -1,0 +1,159 @@
+import type { Server, Socket } from 'socket.io';
+import type { z } from 'zod';
+import type { TokenVerifier } from '@chat/shared/auth/verifier';
+import { errors, toAppError } from '@chat/shared/errors';
+import type { Ack, ClientToServerEvents, ServerToClientEvents } from '@chat/shared/events/socket';
+import type { Logger } from '@chat/shared/log';
+import { LIMITS } from '@chat/shared/models/limits';
+import {
+  deleteMessagePayload,
+  describeIssue,
+  editMessagePayload,
+  reactionPayload,
+  readPayload,
+  sendMessagePayload,
+  typingPayload,
+} from '@chat/shared/models/validation';
+import type { MessagingService } from './messaging.service.ts';
+import { rooms } from './rooms.ts';
+import { scheduleExpiry, type SocketData } from './socket-auth.ts';
+
+export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/**
+ * Wraps a handler: validates the payload, runs it, and always acks — `{ok:false, error}` with the
+ * contract's codes on failure. A bad payload never disconnects the socket.
+ */
+function handle<S extends z.ZodType, R extends object>(
+  log: Logger,
+  schema: S,
+  fn: (input: z.output<S>) => Promise<R>,
+) {
+  return async (payload: unknown, ack?: unknown) => {
+    const reply = typeof ack === 'function' ? (ack as (a: Ack<R>) => void) : () => undefined;
+    try {
+      const parsed = schema.safeParse(payload);
+      if (!parsed.success) throw errors.invalid(describeIssue(parsed.error));
+      reply({ ok: true, ...(await fn(parsed.data)) });
+    } catch (e) {
+      const err = toAppError(e);
+      if (err.code === 'internal') log.error('socket handler failed', { err: e });
+      reply({ ok: false, error: { code: err.code, message: err.message } });
+    }
+  };
+}
+
+export function registerHandlers(io: ChatServer, socket: ChatSocket, deps: { service: MessagingService; verifier: TokenVerifier; log: Logger; typing: TypingTracker }) {
+  const { service, verifier, log, typing } = deps;
+  const userId = socket.data.userId;
+
+  socket.on(
+    'message:send',
+    handle(log, sendMessagePayload, async (input) => {
+      const { message, fresh } = await service.send(userId, input);
+      // Everyone in the conversation, the sender's other sockets included; the sending socket has the ack.
+      if (fresh) io.to(rooms.conversation(message.conversationId)).except(socket.id).emit('message:new', { message });
+      typing.stop(message.conversationId, userId);
+      return { message };
+    }),
+  );
+
+  socket.on(
+    'message:edit',
+    handle(log, editMessagePayload, async (input) => {
+      const message = await service.edit(userId, input);
+      io.to(rooms.conversation(message.conversationId)).emit('message:updated', { message });
+      return { message };
+    }),
+  );
+
+  socket.on(
+    'message:delete',
+    handle(log, deleteMessagePayload, async (input) => {
+      const gone = await service.remove(userId, input);
+      io.to(rooms.conversation(gone.conversationId)).emit('message:deleted', gone);
+      return {};
+    }),
+  );
+
+  socket.on(
+    'reaction:toggle',
+    handle(log, reactionPayload, async (input) => {
+      const message = await service.toggleReaction(userId, input);
+      io.to(rooms.conversation(message.conversationId)).emit('message:updated', { message });
+      return { message };
+    }),
+  );
+
+  socket.on(
+    'typing',
+    handle(log, typingPayload, async (input) => {
+      await service.assertMember(input.conversationId, userId);
+      if (input.isTyping) typing.start(input.conversationId, userId);
+      else typing.stop(input.conversationId, userId);
+      return {};
+    }),
+  );
+
+  socket.on(
+    'read',
+    handle(log, readPayload, async (input) => {
+      if (await service.markRead(userId, input))
+        io.to(rooms.conversation(input.conversationId)).emit('read', { conversationId: input.conversationId, userId, messageId: input.messageId });
+      return {};
+    }),
+  );
+
+  socket.on('auth:renew', async (payload, ack) => {
+    const reply = typeof ack === 'function' ? ack : () => undefined;
+    try {
+      const claims = await verifier.verify((payload as { token?: string } | undefined)?.token);
+      if (claims.userId !== userId) throw errors.forbidden('The token belongs to another user.');
+      socket.data.expiresAt = claims.expiresAt;
+      scheduleExpiry(socket);
+      reply({ ok: true, expiresAt: new Date(claims.expiresAt * 1000).toISOString() });
+    } catch (e) {
+      const err = toAppError(e);
+      reply({ ok: false, error: { code: err.code, message: err.message } });
+    }
+  });
+}
+
+/**
+ * Typing state on this instance: "isTyping: true" lasts 6 s unless renewed, then the others are
+ * told it stopped, so a client that vanishes mid-sentence never leaves "typing…" behind.
+ */
+export class TypingTracker {
+  private timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly io: ChatServer) {}
+
+  start(conversationId: string, userId: string): void {
+    const key = `${conversationId}|${userId}`;
+    const existing = this.timers.get(key);
+    if (existing) clearTimeout(existing);
+    else this.emit(conversationId, userId, true);
+    this.timers.set(key, setTimeout(() => this.stop(conversationId, userId), LIMITS.typingTimeoutMs));
+  }
+
+  stop(conversationId: string, userId: string): void {
+    const key = `${conversationId}|${userId}`;
+    const t = this.timers.get(key);
+    if (!t) return;
+    clearTimeout(t);
+    this.timers.delete(key);
+    this.emit(conversationId, userId, false);
+  }
+
+  stopAll(userId: string): void {
+    for (const key of [...this.timers.keys()]) {
+      const [conversationId, u] = key.split('|');
+      if (u === userId) this.stop(conversationId!, userId);
+    }
+  }
+
+  private emit(conversationId: string, userId: string, isTyping: boolean) {
+    this.io.to(rooms.conversation(conversationId)).except(rooms.user(userId)).emit('typing', { conversationId, userId, isTyping });
+  }
+}

@@ -1,0 +1,131 @@
+import http from 'node:http';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
+import { Server } from 'socket.io';
+import { createVerifier } from '@chat/shared/auth/verifier';
+import { ConfigError } from '@chat/shared/config';
+import { connectMongo } from '@chat/shared/infra/mongo';
+import { createPublisher } from '@chat/shared/infra/rabbit';
+import { connectRedis } from '@chat/shared/infra/redis';
+import { createLogger } from '@chat/shared/log';
+import { PresenceStore } from '@chat/shared/presence';
+import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
+import { MessagesRepository } from '@chat/shared/repositories/messages';
+import { UsersRepository } from '@chat/shared/repositories/users';
+import { refuseAttachments } from './attachments.ts';
+import { loadGatewayConfig } from './config.ts';
+import { registerHandlers, TypingTracker, type ChatServer } from './handlers.ts';
+import { MembershipCache } from './membership.ts';
+import { MessagingService } from './messaging.service.ts';
+import { PresenceService } from './presence.ts';
+import { followMembership, rooms } from './rooms.ts';
+import { SendLedger } from './send-ledger.ts';
+import { clearExpiry, handshake, scheduleExpiry } from './socket-auth.ts';
+
+/** The socket gateway: one long-lived Socket.IO server; instances fan out through Redis. */
+async function main() {
+  const config = loadGatewayConfig();
+  const log = createLogger(`gateway:${config.GATEWAY_ID}`);
+
+  const mongo = await connectMongo(config.MONGO_URL);
+  const redis = connectRedis(config.REDIS_URL, config.REDIS_PREFIX);
+  // The adapter's pub/sub clients carry no key prefix; its channels are prefixed instead.
+  const pubClient = new Redis(config.REDIS_URL);
+  const subClient = pubClient.duplicate();
+  const publisher = createPublisher({ url: config.AMQP_URL, log, confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT_MS });
+  const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+
+  const conversations = new ConversationsRepository(mongo.models.Conversation);
+  const users = new UsersRepository(mongo.models.User);
+  const membership = new MembershipCache(conversations, config.MEMBERSHIP_CACHE_TTL_MS);
+  const service = new MessagingService({
+    ledger: new SendLedger(redis, { rateLimit: config.SEND_RATE_LIMIT, rateWindowMs: config.SEND_RATE_WINDOW_MS, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
+    membership,
+    publisher,
+    messages: new MessagesRepository(mongo.models.Message),
+    reads: new ReadPositionsRepository(mongo.models.ReadPosition),
+    resolveAttachments: refuseAttachments,
+  });
+
+  const ready = async () => {
+    await Promise.all([mongo.ping(), redis.ping()]);
+    if (!publisher.connected()) throw new Error('amqp not connected');
+  };
+  const httpServer = http.createServer((req, res) => {
+    if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    if (req.url === '/readyz')
+      return void ready().then(
+        () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'),
+        () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"unavailable","message":"A dependency is unreachable."}}'),
+      );
+    // socket.io answers its own path; everything else is not ours.
+    if (!req.url?.startsWith('/socket.io/')) res.writeHead(404).end();
+  });
+
+  const io: ChatServer = new Server(httpServer, {
+    adapter: createShardedAdapter(pubClient, subClient, { channelPrefix: `${config.REDIS_PREFIX}socket.io` }),
+    serveClient: false,
+    pingInterval: 20_000,
+    pingTimeout: 20_000,
+    maxHttpBufferSize: 64 * 1024,
+    connectionStateRecovery: undefined,
+  });
+  // Sticky routing for long-polling: the ingress sends a client's later requests to the instance named here.
+  io.engine.on('initial_headers', (headers: Record<string, string>) => {
+    headers['set-cookie'] = `chat_gw=${encodeURIComponent(config.GATEWAY_ID)}; Path=/socket.io/; HttpOnly; SameSite=Lax`;
+  });
+
+  const typing = new TypingTracker(io);
+  const presence = new PresenceService({ io, store: new PresenceStore(redis), instanceId: config.GATEWAY_ID, conversations, log });
+  await presence.start();
+  const membershipFeed = await followMembership({ io, url: config.AMQP_URL, log, membership, conversations, users });
+
+  io.use(handshake(verifier));
+  // Rooms are joined before the client hears "connected", so nothing sent right after is missed.
+  io.use(async (socket, next) => {
+    try {
+      const mine = await conversations.listForMember(socket.data.userId);
+      await socket.join([rooms.user(socket.data.userId), ...mine.map((c) => rooms.conversation(c.id))]);
+      socket.data.conversations = mine;
+      next();
+    } catch (e) {
+      log.error('connection setup failed', { err: e });
+      next(new Error('unavailable'));
+    }
+  });
+  io.on('connection', async (socket) => {
+    const userId = socket.data.userId;
+    registerHandlers(io, socket, { service, verifier, log, typing });
+    scheduleExpiry(socket);
+    socket.on('disconnect', () => {
+      clearExpiry(socket);
+      typing.stopAll(userId);
+      void presence.disconnected(socket).catch((e) => log.warn('presence disconnect failed', { err: e }));
+    });
+    await presence.connected(socket, socket.data.conversations ?? []).catch((e) => log.warn('presence connect failed', { err: e }));
+    delete socket.data.conversations;
+  });
+
+  await new Promise<void>((resolve) => httpServer.listen(config.PORT, config.HOST, resolve));
+  log.info('listening', { port: config.PORT });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('draining', { signal });
+    presence.stop();
+    // Closing disconnects every socket; clients reconnect to another instance and catch up.
+    await new Promise<void>((r) => io.close(() => r()));
+    await Promise.allSettled([membershipFeed.close(), publisher.close(), mongo.close(), redis.quit(), pubClient.quit(), subClient.quit()]);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((e) => {
+  if (e instanceof ConfigError) process.stderr.write(`socket-gateway: ${e.message}\n`);
+  else createLogger('gateway').error('failed to start', { err: e });
+  process.exit(e instanceof ConfigError ? 78 : 1);
+});

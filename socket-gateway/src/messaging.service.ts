@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { errors } from '@chat/shared/errors';
+import { messageId } from '@chat/shared/ids';
+import type { Publisher } from '@chat/shared/infra/rabbit';
+import type { Attachment, Message } from '@chat/shared/models/types';
+import type { ReadPositionsRepository } from '@chat/shared/repositories/conversations';
+import type { MessagesRepository } from '@chat/shared/repositories/messages';
+import type { MembershipCache } from './membership.ts';
+import type { SendLedger } from './send-ledger.ts';
+
+/** Resolves attachment file ids to completed files of the conversation; throws invalid_request otherwise. */
+export type AttachmentResolver = (fileIds: string[], conversationId: string) => Promise<Attachment[]>;
+
+export interface SendInput {
+  conversationId: string;
+  clientMsgId: string;
+  body: string;
+  attachments?: string[] | undefined;
+  replyToId?: string | null | undefined;
+}
+
+/**
+ * The rules of messaging, independent of Socket.IO: who may send, edit, delete and react, and
+ * the order of effects — a change is acknowledged only once RabbitMQ has confirmed its event,
+ * and the store applies the same event, so what clients saw and what is stored agree.
+ */
+export class MessagingService {
+  constructor(
+    private readonly deps: {
+      ledger: SendLedger;
+      membership: MembershipCache;
+      publisher: Publisher;
+      messages: MessagesRepository;
+      reads: ReadPositionsRepository;
+      resolveAttachments: AttachmentResolver;
+    },
+  ) {}
+
+  async assertMember(conversationId: string, userId: string): Promise<void> {
+    if (!(await this.deps.membership.isMember(conversationId, userId))) throw errors.notFound('Conversation');
+  }
+
+  /** Returns the message and whether this call produced it (only then is it broadcast). */
+  async send(senderId: string, input: SendInput): Promise<{ message: Message; fresh: boolean }> {
+    const { ledger, publisher } = this.deps;
+    await this.assertMember(input.conversationId, senderId);
+
+    const earlier = await ledger.reserve(senderId, input.clientMsgId, input.conversationId, randomBytes(6).toString('hex'));
+    if (earlier.kind === 'done') return { message: earlier.message, fresh: false };
+    if (earlier.kind === 'limited') throw errors.rateLimited(Math.max(1, Math.ceil(earlier.retryAfterMs / 1000)));
+
+    const [attachments, replyToId] = await Promise.all([
+      input.attachments?.length ? this.deps.resolveAttachments(input.attachments, input.conversationId) : Promise.resolve([]),
+      input.replyToId ? this.checkReplyTarget(input.replyToId, input.conversationId) : Promise.resolve(null),
+    ]);
+    const message: Message = {
+      id: messageId(earlier.createdAtMs, earlier.suffix),
+      conversationId: input.conversationId,
+      senderId,
+      clientMsgId: input.clientMsgId,
+      body: input.body,
+      attachments,
+      replyToId,
+      reactions: [],
+      createdAt: new Date(earlier.createdAtMs).toISOString(),
+      editedAt: null,
+      deletedAt: null,
+    };
+    await publisher.publish('message.created', { message }, { messageId: message.id });
+    const done = await ledger.complete(senderId, input.clientMsgId, earlier.record, message);
+    return { message: done.message, fresh: done.won };
+  }
+
+  async edit(userId: string, input: { messageId: string; body: string }): Promise<Message> {
+    const current = await this.load(input.messageId, userId);
+    if (current.senderId !== userId) throw errors.forbidden('Only the sender can edit a message.');
+    if (current.deletedAt) throw errors.notFound('Message');
+    const editedAt = new Date().toISOString();
+    await this.deps.publisher.publish('message.updated', { kind: 'edit', messageId: current.id, conversationId: current.conversationId, body: input.body, editedAt });
+    const updated = { ...current, body: input.body, editedAt };
+    await this.deps.ledger.remember(updated);
+    return updated;
+  }
+
+  async remove(userId: string, input: { messageId: string }): Promise<{ conversationId: string; messageId: string }> {
+    const current = await this.load(input.messageId, userId);
+    if (current.senderId !== userId) {
+      const conv = await this.deps.membership.get(current.conversationId);
+      if (!(conv?.type === 'group' && conv.admins.has(userId))) throw errors.forbidden('Only the sender or a group admin can delete a message.');
+    }
+    if (!current.deletedAt) {
+      const deletedAt = new Date().toISOString();
+      await this.deps.publisher.publish('message.deleted', { messageId: current.id, conversationId: current.conversationId, deletedAt, deletedBy: userId });
+      await this.deps.ledger.remember({ ...current, body: '', attachments: [], deletedAt });
+    }
+    return { conversationId: current.conversationId, messageId: current.id };
+  }
+
+  async toggleReaction(userId: string, input: { messageId: string; emoji: string }): Promise<Message> {
+    const current = await this.load(input.messageId, userId);
+    if (current.deletedAt) throw errors.notFound('Message');
+    const entry = current.reactions.find((r) => r.emoji === input.emoji);
+    const op = entry?.userIds.includes(userId) ? 'remove' : 'add';
+    await this.deps.publisher.publish('message.updated', { kind: 'reaction', messageId: current.id, conversationId: current.conversationId, emoji: input.emoji, userId, op });
+    const reactions = current.reactions.map((r) => ({ emoji: r.emoji, userIds: [...r.userIds] }));
+    if (op === 'add') {
+      const e = reactions.find((r) => r.emoji === input.emoji);
+      if (e) e.userIds.push(userId);
+      else reactions.push({ emoji: input.emoji, userIds: [userId] });
+    } else {
+      const e = reactions.find((r) => r.emoji === input.emoji)!;
+      e.userIds = e.userIds.filter((u) => u !== userId);
+    }
+    const updated = { ...current, reactions: reactions.filter((r) => r.userIds.length > 0) };
+    await this.deps.ledger.remember(updated);
+    return updated;
+  }
+
+  async markRead(userId: string, input: { conversationId: string; messageId: string }): Promise<boolean> {
+    await this.assertMember(input.conversationId, userId);
+    const msg = await this.find(input.messageId);
+    if (!msg || msg.conversationId !== input.conversationId) throw errors.notFound('Message');
+    return this.deps.reads.advance(input.conversationId, userId, input.messageId);
+  }
+
+  /** The freshest known state: the recent cache (ahead of the store by a few ms), else the store. */
+  private async find(messageId: string): Promise<Message | null> {
+    return (await this.deps.ledger.recent(messageId)) ?? (await this.deps.messages.findById(messageId));
+  }
+
+  private async load(messageId: string, userId: string): Promise<Message> {
+    const msg = await this.find(messageId);
+    if (!msg || !(await this.deps.membership.isMember(msg.conversationId, userId))) throw errors.notFound('Message');
+    return msg;
+  }
+
+  private async checkReplyTarget(replyToId: string, conversationId: string): Promise<string> {
+    const target = await this.find(replyToId);
+    if (!target || target.conversationId !== conversationId) throw errors.invalid('replyToId: no such message in this conversation');
+    return replyToId;
+  }
+}

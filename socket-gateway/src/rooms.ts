@@ -1,0 +1,99 @@
+import amqp, { type ChannelModel } from 'amqplib';
+import { EXCHANGE, type ConversationCreatedEvent, type MembersChangedEvent } from '@chat/shared/events/bus';
+import type { Logger } from '@chat/shared/log';
+import type { Conversation, User } from '@chat/shared/models/types';
+import type { ConversationRecord, ConversationsRepository } from '@chat/shared/repositories/conversations';
+import type { UsersRepository } from '@chat/shared/repositories/users';
+import type { ChatServer } from './handlers.ts';
+import type { MembershipCache } from './membership.ts';
+
+export const rooms = {
+  conversation: (id: string) => `c:${id}`,
+  user: (id: string) => `u:${id}`,
+};
+
+/** The public Conversation for a member who has just joined it: nothing unread yet. */
+export function conversationView(rec: ConversationRecord, members: User[]): Conversation {
+  return {
+    id: rec.id,
+    type: rec.type,
+    title: rec.title,
+    members,
+    admins: rec.admins,
+    lastMessage: null,
+    unreadCount: 0,
+    createdAt: rec.createdAt.toISOString(),
+    updatedAt: rec.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * Keeps Socket.IO rooms in step with membership. Every instance consumes conversation events on
+ * its own exclusive queue and moves only its local sockets, so nothing is fanned out twice.
+ */
+export async function followMembership(deps: {
+  io: ChatServer;
+  url: string;
+  log: Logger;
+  membership: MembershipCache;
+  conversations: ConversationsRepository;
+  users: UsersRepository;
+}): Promise<{ close(): Promise<void> }> {
+  const { io, log, membership, conversations, users } = deps;
+  let conn: ChannelModel | null = null;
+  let closed = false;
+
+  const apply = async (key: string, event: ConversationCreatedEvent | MembersChangedEvent) => {
+    membership.invalidate(event.conversationId);
+    const rec = await conversations.findById(event.conversationId);
+    if (!rec) return;
+    const view = conversationView(rec, await users.findByIds(rec.memberIds));
+    const room = rooms.conversation(rec.id);
+    const added = key === 'conversation.created' ? rec.memberIds : (event as MembersChangedEvent).added;
+    const removed = key === 'conversation.created' ? [] : (event as MembersChangedEvent).removed;
+    for (const u of added) {
+      io.local.in(rooms.user(u)).socketsJoin(room);
+      io.local.to(rooms.user(u)).emit('conversation:new', { conversation: view });
+    }
+    for (const u of removed) {
+      io.local.in(rooms.user(u)).socketsLeave(room);
+      io.local.to(rooms.user(u)).emit('conversation:removed', { conversationId: rec.id });
+    }
+    if (key !== 'conversation.created') {
+      const others = rec.memberIds.filter((m) => !added.includes(m)).map(rooms.user);
+      if (others.length) io.local.to(others).emit('conversation:updated', { conversation: view });
+    }
+  };
+
+  const connect = async () => {
+    const c = await amqp.connect(deps.url);
+    c.on('error', (e) => log.warn('membership consumer connection error', { err: e }));
+    c.on('close', () => {
+      conn = null;
+      if (!closed) setTimeout(() => void connect().catch(() => undefined), 1000).unref();
+    });
+    const ch = await c.createChannel();
+    await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
+    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await ch.bindQueue(queue, EXCHANGE, 'conversation.#');
+    await ch.consume(queue, (msg) => {
+      if (!msg) return;
+      const key = msg.fields.routingKey;
+      apply(key, JSON.parse(msg.content.toString()))
+        .catch((e) => log.warn('membership event failed', { key, err: e }))
+        .finally(() => ch.ack(msg));
+    });
+    conn = c;
+  };
+  await connect().catch((e) => {
+    log.warn('membership consumer not connected yet', { err: e });
+    setTimeout(() => void connect().catch(() => undefined), 1000).unref();
+  });
+
+  return {
+    async close() {
+      closed = true;
+      await conn?.close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { Redis } from 'ioredis';
+import type { Message } from '@chat/shared/models/types';
+
+/**
+ * The send ledger in Redis: one atomic step per send that (1) finds an earlier send with the same
+ * (sender, clientMsgId), (2) applies the per-sender rate limit, and (3) hands out a createdAt that
+ * is strictly later than the conversation's previous one, so ids sort in createdAt order across
+ * gateway instances. A record is "reserved" (r|ts|suffix) until the publish is confirmed and then
+ * "done" (d|json); a resend of a reserved send rebuilds the same message and publishes it again,
+ * which storage absorbs by id.
+ */
+const RESERVE = `
+local rec = redis.call('GET', KEYS[1])
+if rec then return {'seen', rec} end
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+if n > tonumber(ARGV[2]) then return {'limited', tostring(redis.call('PTTL', KEYS[2]))} end
+local now = tonumber(ARGV[1])
+local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+if now <= last then now = last + 1 end
+redis.call('SET', KEYS[3], now, 'EX', 86400)
+local value = 'r|' .. now .. '|' .. ARGV[4]
+redis.call('SET', KEYS[1], value, 'EX', ARGV[5])
+return {'new', value}
+`;
+
+/** Moves reserved -> done only if still reserved; returns the done record either way. */
+const COMPLETE = `
+local rec = redis.call('GET', KEYS[1])
+if rec == ARGV[1] or not rec then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  redis.call('SET', KEYS[2], ARGV[4], 'EX', 600)
+  return {1, ARGV[2]}
+end
+return {0, rec}
+`;
+
+export type Reservation =
+  | { kind: 'new' | 'reserved'; record: string; createdAtMs: number; suffix: string }
+  | { kind: 'done'; message: Message }
+  | { kind: 'limited'; retryAfterMs: number };
+
+const parse = (record: string): Reservation => {
+  if (record.startsWith('d|')) return { kind: 'done', message: JSON.parse(record.slice(2)) as Message };
+  const [, ts, suffix] = record.split('|');
+  return { kind: 'reserved', record, createdAtMs: Number(ts), suffix: suffix! };
+};
+
+export class SendLedger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly opts: { rateLimit: number; rateWindowMs: number; ttlSeconds: number },
+  ) {}
+
+  private idemKey = (senderId: string, clientMsgId: string) => `send:idem:${senderId}:${Buffer.from(clientMsgId).toString('base64url')}`;
+
+  async reserve(senderId: string, clientMsgId: string, conversationId: string, suffix: string): Promise<Reservation> {
+    const [status, value] = (await this.redis.eval(
+      RESERVE,
+      3,
+      this.idemKey(senderId, clientMsgId),
+      `send:rate:${senderId}`,
+      `send:clock:${conversationId}`,
+      Date.now(),
+      this.opts.rateLimit,
+      this.opts.rateWindowMs,
+      suffix,
+      this.opts.ttlSeconds,
+    )) as [string, string];
+    if (status === 'limited') return { kind: 'limited', retryAfterMs: Math.max(0, Number(value)) };
+    const r = parse(value);
+    return status === 'new' && r.kind === 'reserved' ? { ...r, kind: 'new' } : r;
+  }
+
+  /** True when this call completed the send (and so must broadcast it); false if another did. */
+  async complete(senderId: string, clientMsgId: string, record: string, message: Message): Promise<{ won: boolean; message: Message }> {
+    const json = JSON.stringify(message);
+    const [won, value] = (await this.redis.eval(
+      COMPLETE,
+      2,
+      this.idemKey(senderId, clientMsgId),
+      `msg:recent:${message.id}`,
+      record,
+      `d|${json}`,
+      this.opts.ttlSeconds,
+      json,
+    )) as [number, string];
+    return { won: won === 1, message: won === 1 ? message : (JSON.parse(value.slice(2)) as Message) };
+  }
+
+  /** Recently sent or changed messages, readable before the store has caught up. */
+  async recent(messageId: string): Promise<Message | null> {
+    const v = await this.redis.get(`msg:recent:${messageId}`);
+    return v ? (JSON.parse(v) as Message) : null;
+  }
+
+  async remember(message: Message): Promise<void> {
+    await this.redis.set(`msg:recent:${message.id}`, JSON.stringify(message), 'EX', 600);
+  }
+}

@@ -62,6 +62,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
 
   const vhost = test ? `chat-${runId}` : '';
+  // Tests reach RabbitMQ through a proxy they can cut, to simulate a broker outage for this stack alone.
+  const amqpPort = test ? await freePort() : 5672;
   if (test) await createVhost(vhost);
   const baseUrl = `http://localhost:${ports.ingress}`;
   const authPort = ports.functions.auth;
@@ -70,7 +72,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     MONGO_URL: `mongodb://127.0.0.1:${ports.ferretdb}/chat`,
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_PREFIX: test ? `chat-${runId}:` : 'chat:',
-    AMQP_URL: `amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`,
+    AMQP_URL: `amqp://guest:guest@127.0.0.1:${amqpPort}/${encodeURIComponent(vhost)}`,
     JWKS_URL: authPort ? `http://127.0.0.1:${authPort}/.well-known/jwks.json` : `${baseUrl}/api/auth/.well-known/jwks.json`,
     SECRETS_DIR: SECRETS,
     PUBLIC_URL: baseUrl,
@@ -122,6 +124,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
     ready: () => httpOk(`http://127.0.0.1:${ports.minio}/minio/health/live`),
   });
+
+  if (test)
+    add({
+      name: 'broker-proxy',
+      cmd: process.execPath,
+      args: [path.join(ROOT, 'scripts/stack/tcp-proxy.mjs'), String(amqpPort), '5672'],
+      ready: () => portOpen(amqpPort),
+    });
 
   const started: Proc[] = [];
   const stop = async () => {

@@ -76,9 +76,10 @@ async function main() {
   });
 
   const typing = new TypingTracker(io);
-  const presence = new PresenceService({ io, store: new PresenceStore(redis), instanceId: config.GATEWAY_ID, conversations, log });
+  const presenceStore = new PresenceStore(redis);
+  const presence = new PresenceService({ io, store: presenceStore, instanceId: config.GATEWAY_ID, conversations, log });
   await presence.start();
-  const membershipFeed = await followMembership({ io, url: config.AMQP_URL, log, membership, conversations, users });
+  const membershipFeed = await followMembership({ io, url: config.AMQP_URL, log, membership, conversations, users, presence: presenceStore });
 
   io.use(handshake(verifier));
   // Rooms are joined before the client hears "connected", so nothing sent right after is missed.

@@ -1,6 +1,7 @@
 import amqp, { type ChannelModel } from 'amqplib';
 import { EXCHANGE, type ConversationCreatedEvent, type MembersChangedEvent } from '@chat/shared/events/bus';
 import type { Logger } from '@chat/shared/log';
+import type { PresenceStore } from '@chat/shared/presence';
 import type { Conversation, User } from '@chat/shared/models/types';
 import type { ConversationRecord, ConversationsRepository } from '@chat/shared/repositories/conversations';
 import type { UsersRepository } from '@chat/shared/repositories/users';
@@ -38,8 +39,9 @@ export async function followMembership(deps: {
   membership: MembershipCache;
   conversations: ConversationsRepository;
   users: UsersRepository;
+  presence: PresenceStore;
 }): Promise<{ close(): Promise<void> }> {
-  const { io, log, membership, conversations, users } = deps;
+  const { io, log, membership, conversations, users, presence } = deps;
   let conn: ChannelModel | null = null;
   let closed = false;
 
@@ -62,6 +64,13 @@ export async function followMembership(deps: {
     if (key !== 'conversation.created') {
       const others = rec.memberIds.filter((m) => !added.includes(m)).map(rooms.user);
       if (others.length) io.local.to(others).emit('conversation:updated', { conversation: view });
+    }
+    // New peers learn each other's presence at once, as they would on connect.
+    if (added.length) {
+      const online = await presence.onlineAmong(rec.memberIds);
+      for (const u of added)
+        for (const peer of online)
+          if (peer !== u) io.local.to(rooms.user(u)).emit('presence', { userId: peer, status: 'online', lastSeen: null });
     }
   };
 

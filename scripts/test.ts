@@ -22,9 +22,15 @@ await Promise.all([ensureRedis(log), ensureRabbit(log), ensureTools(log, { brows
 
 let extraFailed = 0;
 let extraPassed = 0;
-log('type-checking…');
-if ((await exec('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'])) === 0) extraPassed++;
-else extraFailed++;
+// Static checks count as one test each in the total, so a type or lint error fails CI visibly.
+for (const [what, cmd, args] of [
+  ['type-checking', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ['linting', 'npx', ['eslint', '--max-warnings=0', '.']],
+] as const) {
+  log(`${what}…`);
+  if ((await exec(cmd, [...args])) === 0) extraPassed++;
+  else extraFailed++;
+}
 
 mkdirSync(LOCAL, { recursive: true });
 const results = path.join(LOCAL, 'vitest-results.json');

@@ -5,7 +5,6 @@ import { createLogger } from '../log.ts';
 
 /** What a function's handler.ts exports: it wires config, dependencies and routes, once. */
 export interface FunctionHandler {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   app: Hono<any>;
   close(): Promise<void>;
 }

@@ -96,6 +96,15 @@ export class ConversationsRepository {
     return d ? toRecord(d) : null;
   }
 
+  /** Makes userId an admin only if the group has none left (its last admin just left). */
+  async promoteIfNoAdmin(id: string, userId: string): Promise<ConversationRecord | null> {
+    if (!isValidObjectId(id)) return null;
+    const d = await this.model
+      .findOneAndUpdate({ _id: id, type: 'group', admins: { $size: 0 }, memberIds: userId }, { $set: { admins: [userId] } }, { new: true })
+      .lean<Lean>();
+    return d ? toRecord(d) : null;
+  }
+
   /** Records a newer last message; never moves backwards when events arrive out of order. */
   async touchLastMessage(id: string, messageId: string, at: Date): Promise<void> {
     if (!isValidObjectId(id)) return;

@@ -60,6 +60,48 @@ export class MessagesRepository {
     return d ? toMessage(d) : null;
   }
 
+  async findByIds(ids: string[]): Promise<Message[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.model.find({ _id: { $in: [...new Set(ids)] } }).lean<Lean[]>();
+    return docs.map(toMessage);
+  }
+
+  /**
+   * Applies an edit unless a later edit is already stored, so edits redelivered out of order
+   * settle on the newest. 'missing' means the message is not stored (yet).
+   */
+  async applyEditIfNewer(messageId: string, body: string, editedAt: Date): Promise<'applied' | 'stale' | 'missing'> {
+    const res = await this.model.updateOne(
+      { _id: { $eq: messageId }, deletedAt: null, $or: [{ editedAt: null }, { editedAt: { $lte: editedAt } }] },
+      { $set: { body, editedAt } },
+    );
+    if (res.matchedCount === 1) return 'applied';
+    return (await this.model.exists({ _id: { $eq: messageId } })) ? 'stale' : 'missing';
+  }
+
+  /**
+   * Adds or removes one user's reaction as a compare-and-set on the reactions array, so two
+   * concurrent reactions on one message never overwrite each other. False if the message is missing.
+   */
+  async applyReactionAtomic(messageId: string, emoji: string, userId: string, op: 'add' | 'remove'): Promise<boolean> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const doc = await this.model.findById(messageId, { reactions: 1 }).lean<Lean>();
+      if (!doc) return false;
+      const before = (doc.reactions ?? []).map((r) => ({ emoji: r.emoji!, userIds: [...r.userIds] }));
+      const after = before.map((r) => ({ emoji: r.emoji, userIds: [...r.userIds] }));
+      let entry = after.find((r) => r.emoji === emoji);
+      if (op === 'add') {
+        if (!entry) after.push((entry = { emoji, userIds: [] }));
+        if (!entry.userIds.includes(userId)) entry.userIds.push(userId);
+      } else if (entry) entry.userIds = entry.userIds.filter((u) => u !== userId);
+      const next = after.filter((r) => r.userIds.length > 0);
+      if (JSON.stringify(next) === JSON.stringify(before)) return true;
+      const res = await this.model.updateOne({ _id: { $eq: messageId }, reactions: { $eq: before } }, { $set: { reactions: next } });
+      if (res.matchedCount === 1) return true;
+    }
+    throw new Error(`reaction on ${messageId} kept conflicting`);
+  }
+
   async findBySenderClientId(senderId: string, clientMsgId: string): Promise<Message | null> {
     const d = await this.model.findOne({ senderId: { $eq: senderId }, clientMsgId: { $eq: clientMsgId } }).lean<Lean>();
     return d ? toMessage(d) : null;

@@ -1,0 +1,58 @@
+import { createVerifier } from '@chat/shared/auth/verifier';
+import { readSecret } from '@chat/shared/config';
+import type { RoutingKey, BusEvents } from '@chat/shared/events/bus';
+import { createApp } from '@chat/shared/http/app';
+import { connectMongo } from '@chat/shared/infra/mongo';
+import { createPublisher } from '@chat/shared/infra/rabbit';
+import { createLogger } from '@chat/shared/log';
+import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
+import { MessagesRepository } from '@chat/shared/repositories/messages';
+import { UsersRepository } from '@chat/shared/repositories/users';
+import type { FunctionHandler } from '@chat/shared/runtime/serve';
+import { loadDbConfig } from './src/config.ts';
+import { ConversationsService } from './src/conversations.service.ts';
+import { EventsService } from './src/events.service.ts';
+import { eventRoutes } from './src/events.routes.ts';
+import { conversationRoutes } from './src/routes.ts';
+
+/** The db function: conversations, history, read positions, search, and storing bus events. */
+export default async function createHandler(): Promise<FunctionHandler> {
+  const config = loadDbConfig();
+  const log = createLogger('db');
+  const secret = readSecret('connector-secret');
+  const mongo = await connectMongo(config.MONGO_URL);
+  const publisher = createPublisher({ url: config.AMQP_URL, log });
+
+  // The DB write is the source of truth; a lost event only delays a live room update (gateways
+  // also check membership on their own), so a failed publish is logged, not surfaced.
+  const publish = <K extends RoutingKey>(key: K, event: BusEvents[K]) =>
+    void publisher.publish(key, event).catch((e) => log.error('event publish failed', { key, conversationId: (event as { conversationId?: string }).conversationId, err: e }));
+
+  const conversations = new ConversationsRepository(mongo.models.Conversation);
+  const messages = new MessagesRepository(mongo.models.Message);
+  const service = new ConversationsService({
+    users: new UsersRepository(mongo.models.User),
+    conversations,
+    messages,
+    reads: new ReadPositionsRepository(mongo.models.ReadPosition),
+    events: {
+      created: (e) => publish('conversation.created', e),
+      membersChanged: (e) => publish('conversation.members.changed', e),
+    },
+    log,
+    searchLimit: config.SEARCH_RESULTS_MAX,
+  });
+  const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+
+  const app = createApp({ log, ready: () => mongo.ping() });
+  eventRoutes(app, { service: new EventsService({ messages, conversations, log }), secret, log, batchMax: config.EVENT_BATCH_MAX });
+  conversationRoutes(app, { service, verifier });
+
+  return {
+    app,
+    close: async () => {
+      await publisher.close();
+      await mongo.close();
+    },
+  };
+}

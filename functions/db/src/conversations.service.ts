@@ -1,0 +1,159 @@
+import { errors } from '@chat/shared/errors';
+import type { ConversationCreatedEvent, MembersChangedEvent } from '@chat/shared/events/bus';
+import type { Logger } from '@chat/shared/log';
+import { LIMITS } from '@chat/shared/models/limits';
+import type { Conversation, Message, User } from '@chat/shared/models/types';
+import type { ConversationRecord, ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
+import type { MessagesRepository } from '@chat/shared/repositories/messages';
+import type { UsersRepository } from '@chat/shared/repositories/users';
+
+/** What the service tells the rest of the system; publishing failures never undo a stored change. */
+export interface ConversationEvents {
+  created(e: ConversationCreatedEvent): void;
+  membersChanged(e: MembersChangedEvent): void;
+}
+
+export type CreateConversationInput =
+  | { type: 'direct'; memberIds: string[] }
+  | { type: 'group'; title: string; memberIds: string[] };
+
+/**
+ * Conversations, membership, history, read positions and search. Every read goes through a
+ * membership check that answers "not found" to outsiders, so no one learns what exists.
+ */
+export class ConversationsService {
+  constructor(
+    private readonly deps: {
+      users: UsersRepository;
+      conversations: ConversationsRepository;
+      messages: MessagesRepository;
+      reads: ReadPositionsRepository;
+      events: ConversationEvents;
+      log: Logger;
+      searchLimit: number;
+    },
+  ) {}
+
+  searchUsers(callerId: string, q: string): Promise<User[]> {
+    return this.deps.users.searchByPrefix(q, LIMITS.userSearchMax, callerId);
+  }
+
+  async create(callerId: string, input: CreateConversationInput): Promise<{ conversation: Conversation; created: boolean }> {
+    const { conversations, events } = this.deps;
+    if (input.type === 'direct') {
+      const otherId = input.memberIds[0]!;
+      if (otherId === callerId) throw errors.invalid('memberIds: a direct conversation needs another user.');
+      await this.requireUsers([otherId]);
+      const { conversation, created } = await conversations.createDirect(callerId, otherId);
+      if (created) events.created({ conversationId: conversation.id, memberIds: conversation.memberIds });
+      return { conversation: await this.present(conversation, callerId), created };
+    }
+    const others = [...new Set(input.memberIds)].filter((m) => m !== callerId);
+    if (others.length + 1 > LIMITS.groupMembersMax) throw errors.invalid(`memberIds: a group has at most ${LIMITS.groupMembersMax} members.`);
+    await this.requireUsers(others);
+    const conversation = await conversations.createGroup(callerId, input.title, others);
+    events.created({ conversationId: conversation.id, memberIds: conversation.memberIds });
+    return { conversation: await this.present(conversation, callerId), created: true };
+  }
+
+  async list(callerId: string): Promise<Conversation[]> {
+    return this.presentMany(await this.deps.conversations.listForMember(callerId), callerId);
+  }
+
+  async get(callerId: string, conversationId: string): Promise<Conversation> {
+    return this.present(await this.memberOf(callerId, conversationId), callerId);
+  }
+
+  async addMembers(callerId: string, conversationId: string, userIds: string[]): Promise<Conversation> {
+    const { conversations, events } = this.deps;
+    const conv = await this.memberOf(callerId, conversationId);
+    if (conv.type !== 'group') throw errors.invalid('A direct conversation always has exactly its two members.');
+    if (!conv.admins.includes(callerId)) throw errors.forbidden('Only group admins add members.');
+    const added = [...new Set(userIds)].filter((u) => !conv.memberIds.includes(u));
+    if (conv.memberIds.length + added.length > LIMITS.groupMembersMax) throw errors.invalid(`userIds: a group has at most ${LIMITS.groupMembersMax} members.`);
+    await this.requireUsers(added);
+    if (added.length === 0) return this.present(conv, callerId);
+    const updated = (await conversations.addMembers(conv.id, added)) ?? conv;
+    events.membersChanged({ conversationId: conv.id, added, removed: [], memberIds: updated.memberIds });
+    return this.present(updated, callerId);
+  }
+
+  async removeMember(callerId: string, conversationId: string, userId: string): Promise<void> {
+    const { conversations, events } = this.deps;
+    const conv = await this.memberOf(callerId, conversationId);
+    if (!conv.memberIds.includes(userId)) throw errors.notFound('Member');
+    if (conv.type !== 'group') throw errors.invalid('Nobody leaves a direct conversation.');
+    if (userId !== callerId && !conv.admins.includes(callerId)) throw errors.forbidden('Only group admins remove other members.');
+    let updated = await conversations.removeMember(conv.id, userId);
+    if (!updated) return;
+    // A group whose last admin left would be frozen; its longest-standing member takes over.
+    const heir = updated.memberIds[0];
+    if (updated.admins.length === 0 && heir) updated = (await conversations.promoteIfNoAdmin(conv.id, heir)) ?? updated;
+    events.membersChanged({ conversationId: conv.id, added: [], removed: [userId], memberIds: updated.memberIds });
+  }
+
+  async history(
+    callerId: string,
+    conversationId: string,
+    q: { before?: string | undefined; after?: string | undefined; limit: number },
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+    const conv = await this.memberOf(callerId, conversationId);
+    const { messages } = this.deps;
+    return q.after ? messages.pageAfter(conv.id, q.after, q.limit) : messages.pageBefore(conv.id, q.before, q.limit);
+  }
+
+  /** Moves the caller's read position forward to messageId; never backwards. */
+  async markRead(callerId: string, conversationId: string, messageId: string): Promise<void> {
+    const conv = await this.memberOf(callerId, conversationId);
+    const message = await this.deps.messages.findById(messageId);
+    if (!message || message.conversationId !== conv.id) throw errors.notFound('Message');
+    await this.deps.reads.advance(conv.id, callerId, messageId);
+  }
+
+  async search(callerId: string, text: string, conversationId?: string): Promise<Message[]> {
+    const ids = conversationId ? [(await this.memberOf(callerId, conversationId)).id] : await this.deps.conversations.idsForMember(callerId);
+    return this.deps.messages.search(ids, text, this.deps.searchLimit);
+  }
+
+  private async memberOf(callerId: string, conversationId: string): Promise<ConversationRecord> {
+    const conv = await this.deps.conversations.findForMember(conversationId, callerId);
+    if (!conv) throw errors.notFound('Conversation');
+    return conv;
+  }
+
+  private async requireUsers(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const found = new Set((await this.deps.users.findByIds(ids)).map((u) => u.id));
+    const missing = ids.filter((i) => !found.has(i));
+    if (missing.length) throw errors.invalid(`Unknown user ${missing[0]}.`);
+  }
+
+  private async present(conv: ConversationRecord, callerId: string): Promise<Conversation> {
+    return (await this.presentMany([conv], callerId))[0]!;
+  }
+
+  /** Hydrates records into contract objects with one query per kind, plus one count per conversation. */
+  private async presentMany(convs: ConversationRecord[], callerId: string): Promise<Conversation[]> {
+    if (convs.length === 0) return [];
+    const { users, messages, reads } = this.deps;
+    const [people, lasts, positions] = await Promise.all([
+      users.findByIds(convs.flatMap((c) => c.memberIds)),
+      messages.findByIds(convs.map((c) => c.lastMessageId).filter((m): m is string => m !== null)),
+      reads.forUser(callerId, convs.map((c) => c.id)),
+    ]);
+    const userById = new Map(people.map((u) => [u.id, u]));
+    const lastById = new Map(lasts.map((m) => [m.id, m]));
+    const unread = await Promise.all(convs.map((c) => messages.countUnread(c.id, callerId, positions.get(c.id) ?? null)));
+    return convs.map((c, i) => ({
+      id: c.id,
+      type: c.type,
+      title: c.title,
+      members: c.memberIds.map((m) => userById.get(m)).filter((u): u is User => u !== undefined),
+      admins: c.admins,
+      lastMessage: (c.lastMessageId && lastById.get(c.lastMessageId)) || null,
+      unreadCount: unread[i]!,
+      createdAt: c.createdAt.toISOString(),
+      updatedAt: c.updatedAt.toISOString(),
+    }));
+  }
+}

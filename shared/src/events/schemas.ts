@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { id } from '../models/validation.ts';
+import { LIMITS } from '../models/limits.ts';
+import { ROUTING_KEYS, type BusEvents, type RoutingKey } from './bus.ts';
+
+/**
+ * Runtime shapes of the bus events, for consumers (functions called by the connector). Producers
+ * are typed by BusEvents; consumers still check, because a malformed event must be refused (and
+ * dead-lettered) rather than stored half-right.
+ */
+const isoTime = z.iso.datetime({ offset: true });
+
+const attachment = z.object({ fileId: id, name: z.string().max(512), size: z.number().int().min(0), contentType: z.string().max(255) });
+
+export const messageSchema = z.object({
+  id,
+  conversationId: id,
+  senderId: id,
+  clientMsgId: z.string().min(1).max(LIMITS.clientMsgIdMax),
+  body: z.string().max(LIMITS.bodyMax),
+  attachments: z.array(attachment).max(LIMITS.attachmentsMax).default([]),
+  replyToId: id.nullable().default(null),
+  reactions: z.array(z.object({ emoji: z.string().min(1).max(LIMITS.emojiMax), userIds: z.array(id) })).default([]),
+  createdAt: isoTime,
+  editedAt: isoTime.nullable().default(null),
+  deletedAt: isoTime.nullable().default(null),
+});
+
+export const busEventSchemas = {
+  [ROUTING_KEYS.messageCreated]: z.object({ message: messageSchema }),
+  [ROUTING_KEYS.messageUpdated]: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('edit'), messageId: id, conversationId: id, body: z.string().min(1).max(LIMITS.bodyMax), editedAt: isoTime }),
+    z.object({
+      kind: z.literal('reaction'),
+      messageId: id,
+      conversationId: id,
+      emoji: z.string().min(1).max(LIMITS.emojiMax),
+      userId: id,
+      op: z.enum(['add', 'remove']),
+    }),
+  ]),
+  [ROUTING_KEYS.messageDeleted]: z.object({ messageId: id, conversationId: id, deletedAt: isoTime, deletedBy: id }),
+  [ROUTING_KEYS.conversationCreated]: z.object({ conversationId: id, memberIds: z.array(id) }),
+  [ROUTING_KEYS.membersChanged]: z.object({ conversationId: id, added: z.array(id), removed: z.array(id), memberIds: z.array(id) }),
+} satisfies { [K in RoutingKey]: z.ZodType<BusEvents[K], any> };
+
+export const isRoutingKey = (s: string): s is RoutingKey => Object.prototype.hasOwnProperty.call(busEventSchemas, s);

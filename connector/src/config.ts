@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { commonConfig, env, loadConfig } from '@chat/shared/config';
+
+export const connectorConfigShape = {
+  AMQP_URL: commonConfig.AMQP_URL,
+  /** Where functions are invoked: the OpenFaaS gateway, or the nginx ingress locally. */
+  GATEWAY_URL: env.url('http://127.0.0.1:8080'),
+  /** stack: the `topic` annotations of STACK_FILE. gateway: GET ${GATEWAY_URL}/system/functions. */
+  FUNCTION_SOURCE: z.enum(['stack', 'gateway']).default('stack'),
+  STACK_FILE: env.str('stack.yml'),
+  PORT: env.port(8081),
+  /** Unacknowledged deliveries per function; bounds memory and the batch size that can build up. */
+  PREFETCH: env.int(400, 1, 10_000),
+  BATCH_MAX: env.int(200, 1, 1000),
+  /** The function's body limit is 1 MiB; a batch stays below this. */
+  BATCH_MAX_BYTES: env.int(768 * 1024, 1024, 1024 * 1024),
+  BATCH_WAIT_MS: env.int(5, 0, 1000),
+  /** Concurrent invocations per function. */
+  MAX_IN_FLIGHT: env.int(2, 1, 64),
+  /** Tries for transient failures (5xx, timeouts, function down) before the DLQ. */
+  MAX_ATTEMPTS: env.int(10, 1, 100),
+  /** Tries for answers that will not change by retrying (400, 413, 415, 422), before the DLQ. */
+  PERMANENT_MAX_ATTEMPTS: env.int(3, 1, 100),
+  RETRY_BASE_MS: env.int(1000, 10, 3_600_000),
+  RETRY_MAX_MS: env.int(60_000, 10, 86_400_000),
+  INVOKE_TIMEOUT_MS: env.int(30_000, 100, 600_000),
+  /** How often the function list is re-read (new functions, changed topics); 0 = only at connect. */
+  REFRESH_INTERVAL_MS: env.int(30_000, 0),
+};
+
+export type ConnectorConfig = ReturnType<typeof loadConnectorConfig>;
+export const loadConnectorConfig = (e: Record<string, string | undefined> = process.env) => loadConfig(connectorConfigShape, e);

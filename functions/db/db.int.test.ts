@@ -1,0 +1,500 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ConsumeMessage } from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONNECTOR_SECRET_HEADER, DEAD_LETTER_QUEUE, EXCHANGE } from '@chat/shared/events/bus';
+import type { Conversation, Message } from '@chat/shared/models/types';
+import { api, registerUser, uniqueName } from '../../test/api.ts';
+import { busChannel, closeBus, eventually, makeMessage, publishEvents, publishRaw } from '../../test/bus.ts';
+import { stack } from '../../test/stack.ts';
+
+const D = '/api/db';
+type Session = Awaited<ReturnType<typeof registerUser>>;
+let alice: Session, bob: Session, carol: Session, dave: Session;
+
+const secret = () => readFileSync(path.join(stack().env.SECRETS_DIR!, 'connector-secret'), 'utf8').trim();
+const get = <T = any>(s: Session, p: string) => api<T>('GET', `${D}${p}`, { token: s.accessToken });
+const post = <T = any>(s: Session, p: string, body?: unknown) => api<T>('POST', `${D}${p}`, { token: s.accessToken, body });
+const del = (s: Session, p: string) => api('DELETE', `${D}${p}`, { token: s.accessToken });
+
+async function group(owner: Session, members: Session[], title = 'g'): Promise<Conversation> {
+  const res = await post(owner, '/conversations', { type: 'group', title, memberIds: members.map((m) => m.user.id) });
+  expect(res.status).toBe(201);
+  return res.body.conversation;
+}
+
+/** Publishes message.created events and waits until the connector has stored them all. */
+async function send(conv: Conversation, from: Session, bodies: string[]): Promise<Message[]> {
+  const messages = bodies.map((b) => makeMessage(conv.id, from.user.id, b));
+  await publishEvents('message.created', messages.map((message) => ({ message })));
+  await eventually(async () => {
+    const res = await get(from, `/conversations/${conv.id}/messages?after=${'0'.repeat(24)}&limit=100`);
+    const ids = new Set((res.body.messages as Message[]).map((m) => m.id));
+    return messages.every((m) => ids.has(m.id)) ? true : undefined;
+  }, 'messages stored');
+  return messages;
+}
+
+const history = async (s: Session, convId: string, q = ''): Promise<{ messages: Message[]; hasMore: boolean }> => {
+  const res = await get(s, `/conversations/${convId}/messages${q}`);
+  expect(res.status).toBe(200);
+  return res.body;
+};
+
+/** A private queue on the conversation events, to see what the function publishes. */
+async function watchConversationEvents() {
+  const ch = await busChannel();
+  const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+  await ch.bindQueue(queue, EXCHANGE, 'conversation.#');
+  const seen: Array<{ key: string; body: any }> = [];
+  await ch.consume(queue, (m) => m && seen.push({ key: m.fields.routingKey, body: JSON.parse(m.content.toString()) }), { noAck: true });
+  return {
+    next: (pred: (e: { key: string; body: any }) => boolean) => eventually(async () => seen.find(pred), 'conversation event'),
+    seen,
+  };
+}
+
+beforeAll(async () => {
+  [alice, bob, carol, dave] = await Promise.all([registerUser(uniqueName('al')), registerUser(uniqueName('bo')), registerUser(uniqueName('ca')), registerUser(uniqueName('da'))]);
+});
+afterAll(closeBus);
+
+describe('authentication', () => {
+  it.each(['/users?q=a', '/conversations', '/search?q=x'])('GET %s without a token → 401', async (p) => {
+    const res = await api('GET', `${D}${p}`);
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('unauthorized');
+  });
+  it('a forged token → 401', async () => {
+    const res = await api('GET', `${D}/conversations`, { token: alice.accessToken.slice(0, -4) + 'AAAA' });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('GET /users', () => {
+  it('finds users by prefix, case-insensitively, without secrets and without the caller', async () => {
+    const res = await get(alice, `/users?q=${bob.user.username.slice(0, 6).toUpperCase()}`);
+    expect(res.status).toBe(200);
+    expect(res.body.users).toContainEqual(bob.user);
+    expect(JSON.stringify(res.body)).not.toMatch(/hash|password/i);
+    const self = await get(alice, `/users?q=${alice.user.username}`);
+    expect(self.body.users).toEqual([]);
+  });
+  it('answers at most 20 users', async () => {
+    const res = await get(alice, '/users?q=');
+    expect(res.status).toBe(200);
+    expect(res.body.users.length).toBeLessThanOrEqual(20);
+    expect(res.body.users.length).toBeGreaterThan(0);
+  });
+  it('treats the prefix literally (no regex injection)', async () => {
+    for (const q of ['.*', '(', '[a-z]', '\\']) {
+      const res = await get(alice, `/users?q=${encodeURIComponent(q)}`);
+      expect(res.status).toBe(200);
+      expect(res.body.users).toEqual([]);
+    }
+  });
+  it('refuses operator-shaped and repeated parameters with 400', async () => {
+    expect((await get(alice, '/users?q[$ne]=x')).status).toBe(400);
+    expect((await get(alice, '/users?q=a&q=b')).status).toBe(400);
+  });
+});
+
+describe('POST /conversations', () => {
+  it('direct: 201 for a new pair, 200 with the same conversation from either side', async () => {
+    const [x, y] = await Promise.all([registerUser(), registerUser()]);
+    const first = await post(x, '/conversations', { type: 'direct', memberIds: [y.user.id] });
+    expect(first.status).toBe(201);
+    expect(first.body.conversation).toMatchObject({ type: 'direct', title: null, admins: [], lastMessage: null, unreadCount: 0 });
+    expect(first.body.conversation.members).toEqual(expect.arrayContaining([x.user, y.user]));
+    expect(first.body.conversation.members).toHaveLength(2);
+    const again = await post(x, '/conversations', { type: 'direct', memberIds: [y.user.id] });
+    const reverse = await post(y, '/conversations', { type: 'direct', memberIds: [x.user.id] });
+    expect(again.status).toBe(200);
+    expect(reverse.status).toBe(200);
+    expect(again.body.conversation.id).toBe(first.body.conversation.id);
+    expect(reverse.body.conversation.id).toBe(first.body.conversation.id);
+  });
+
+  it('direct: concurrent creation of one pair yields one conversation', async () => {
+    const [x, y] = await Promise.all([registerUser(), registerUser()]);
+    const all = await Promise.all(Array.from({ length: 5 }, () => post(x, '/conversations', { type: 'direct', memberIds: [y.user.id] })));
+    expect(new Set(all.map((r) => r.body.conversation.id)).size).toBe(1);
+    expect(all.filter((r) => r.status === 201)).toHaveLength(1);
+  });
+
+  it('group: 201; the creator is a member and the only admin; a conversation.created event follows', async () => {
+    const events = await watchConversationEvents();
+    const res = await post(alice, '/conversations', { type: 'group', title: '  Team  ', memberIds: [bob.user.id, carol.user.id, bob.user.id] });
+    expect(res.status).toBe(201);
+    const c = res.body.conversation as Conversation;
+    expect(c).toMatchObject({ type: 'group', title: 'Team', admins: [alice.user.id], lastMessage: null, unreadCount: 0 });
+    expect(c.members.map((m) => m.id).sort()).toEqual([alice.user.id, bob.user.id, carol.user.id].sort());
+    expect(c.members).toContainEqual(bob.user);
+    const e = await events.next((x) => x.key === 'conversation.created' && x.body.conversationId === c.id);
+    expect(e.body.memberIds.sort()).toEqual([alice.user.id, bob.user.id, carol.user.id].sort());
+  });
+
+  it.each([
+    ['direct with yourself', () => ({ type: 'direct', memberIds: [alice.user.id] })],
+    ['direct with an unknown user', () => ({ type: 'direct', memberIds: ['65f000000000000000000000'] })],
+    ['direct with two others', () => ({ type: 'direct', memberIds: [bob.user.id, carol.user.id] })],
+    ['group with an unknown member', () => ({ type: 'group', title: 'x', memberIds: [bob.user.id, '65f000000000000000000001'] })],
+    ['group without a title', () => ({ type: 'group', memberIds: [bob.user.id] })],
+    ['group with a blank title', () => ({ type: 'group', title: '   ', memberIds: [] })],
+    ['an unknown type', () => ({ type: 'channel', memberIds: [] })],
+    ['an operator as id', () => ({ type: 'direct', memberIds: [{ $gt: '' }] })],
+    ['an extra key', () => ({ type: 'direct', memberIds: [bob.user.id], admins: [dave.user.id] })],
+  ])('%s → 400 and nothing is created', async (_, body) => {
+    const before = (await get(alice, '/conversations')).body.conversations.length;
+    const res = await post(alice, '/conversations', body());
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_request');
+    expect((await get(alice, '/conversations')).body.conversations.length).toBe(before);
+  });
+
+  it('non-JSON → 415, malformed JSON → 400', async () => {
+    const text = await api('POST', `${D}/conversations`, { token: alice.accessToken, raw: 'x', headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(415);
+    const bad = await api('POST', `${D}/conversations`, { token: alice.accessToken, raw: '{', headers: { 'content-type': 'application/json' } });
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('GET /conversations and /conversations/:id', () => {
+  it('lists the caller’s conversations, most recent activity first, with lastMessage and unreadCount', async () => {
+    const [x, y, z] = await Promise.all([registerUser(), registerUser(), registerUser()]);
+    const older = await group(x, [y], 'older');
+    const newer = await group(x, [z], 'newer');
+    let list = (await get(x, '/conversations')).body.conversations as Conversation[];
+    expect(list.map((c) => c.id)).toEqual([newer.id, older.id]);
+    const [m] = await send(older, y, ['wake up']);
+    list = (await get(x, '/conversations')).body.conversations;
+    expect(list.map((c) => c.id)).toEqual([older.id, newer.id]);
+    expect(list[0]!.lastMessage).toMatchObject({ id: m!.id, body: 'wake up', senderId: y.user.id });
+    expect(list[0]!.unreadCount).toBe(1);
+    expect(list[1]!.unreadCount).toBe(0);
+    // y sent it: not unread for y; z is not in `older` at all
+    const ys = (await get(y, '/conversations')).body.conversations as Conversation[];
+    expect(ys.find((c) => c.id === older.id)!.unreadCount).toBe(0);
+    expect(((await get(z, '/conversations')).body.conversations as Conversation[]).map((c) => c.id)).toEqual([newer.id]);
+  });
+
+  it('a member gets the conversation; an outsider and a made-up id get 404', async () => {
+    const g = await group(alice, [bob]);
+    const ok = await get(bob, `/conversations/${g.id}`);
+    expect(ok.status).toBe(200);
+    expect(ok.body.conversation.id).toBe(g.id);
+    for (const p of [`/conversations/${g.id}`, '/conversations/65f000000000000000000000', '/conversations/not-an-id']) {
+      const res = await get(dave, p);
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('not_found');
+    }
+  });
+});
+
+describe('members', () => {
+  it('an admin adds members (200, event); a non-admin member gets 403; an outsider 404', async () => {
+    const events = await watchConversationEvents();
+    const g = await group(alice, [bob]);
+    const added = await post(alice, `/conversations/${g.id}/members`, { userIds: [carol.user.id] });
+    expect(added.status).toBe(200);
+    expect(added.body.conversation.members.map((m: { id: string }) => m.id)).toContain(carol.user.id);
+    const e = await events.next((x) => x.key === 'conversation.members.changed' && x.body.conversationId === g.id);
+    expect(e.body).toMatchObject({ added: [carol.user.id], removed: [] });
+    expect(e.body.memberIds).toContain(carol.user.id);
+    expect((await get(carol, `/conversations/${g.id}`)).status).toBe(200);
+
+    const byMember = await post(bob, `/conversations/${g.id}/members`, { userIds: [dave.user.id] });
+    expect(byMember.status).toBe(403);
+    expect(byMember.body.error.code).toBe('forbidden');
+    const byOutsider = await post(dave, `/conversations/${g.id}/members`, { userIds: [dave.user.id] });
+    expect(byOutsider.status).toBe(404);
+    expect((await get(dave, `/conversations/${g.id}`)).status).toBe(404);
+  });
+
+  it('unknown users or bad bodies → 400 and membership is unchanged; direct conversations take no members', async () => {
+    const g = await group(alice, [bob]);
+    for (const body of [{ userIds: ['65f000000000000000000009'] }, { userIds: [] }, { userIds: 'x' }, {}]) {
+      expect((await post(alice, `/conversations/${g.id}/members`, body)).status).toBe(400);
+    }
+    expect((await get(alice, `/conversations/${g.id}`)).body.conversation.members).toHaveLength(2);
+    const [x, y] = await Promise.all([registerUser(), registerUser()]);
+    const direct = (await post(x, '/conversations', { type: 'direct', memberIds: [y.user.id] })).body.conversation;
+    expect((await post(x, `/conversations/${direct.id}/members`, { userIds: [alice.user.id] })).status).toBe(400);
+    expect((await get(alice, `/conversations/${direct.id}`)).status).toBe(404);
+  });
+
+  it('a member removes only themself; an admin removes anyone; removed members lose access (404)', async () => {
+    const events = await watchConversationEvents();
+    const g = await group(alice, [bob, carol]);
+    const byMember = await del(bob, `/conversations/${g.id}/members/${carol.user.id}`);
+    expect(byMember.status).toBe(403);
+    expect((await get(carol, `/conversations/${g.id}`)).status).toBe(200);
+    expect((await del(dave, `/conversations/${g.id}/members/${bob.user.id}`)).status).toBe(404);
+    expect((await del(alice, `/conversations/${g.id}/members/${dave.user.id}`)).status).toBe(404);
+
+    expect((await del(bob, `/conversations/${g.id}/members/${bob.user.id}`)).status).toBe(204);
+    expect((await get(bob, `/conversations/${g.id}`)).status).toBe(404);
+    expect((await del(alice, `/conversations/${g.id}/members/${carol.user.id}`)).status).toBe(204);
+    expect((await get(carol, `/conversations/${g.id}`)).status).toBe(404);
+    const left = await events.next((x) => x.key === 'conversation.members.changed' && x.body.conversationId === g.id && x.body.removed[0] === carol.user.id);
+    expect(left.body.memberIds).toEqual([alice.user.id]);
+    expect((await get(alice, `/conversations/${g.id}`)).body.conversation.members.map((m: { id: string }) => m.id)).toEqual([alice.user.id]);
+  });
+
+  it('when the last admin leaves, the longest-standing member becomes admin', async () => {
+    const g = await group(alice, [bob, carol]);
+    expect((await del(alice, `/conversations/${g.id}/members/${alice.user.id}`)).status).toBe(204);
+    const c = (await get(bob, `/conversations/${g.id}`)).body.conversation as Conversation;
+    expect(c.admins).toEqual([bob.user.id]);
+    expect((await post(bob, `/conversations/${g.id}/members`, { userIds: [dave.user.id] })).status).toBe(200);
+  });
+});
+
+describe('GET /conversations/:id/messages', () => {
+  let g: Conversation;
+  let sent: Message[];
+  beforeAll(async () => {
+    g = await group(alice, [bob], 'history');
+    sent = await send(g, alice, ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+  });
+
+  it('pages backwards with before/limit, oldest first, with hasMore', async () => {
+    const p1 = await history(bob, g.id, '?limit=3');
+    expect(p1.messages.map((m) => m.body)).toEqual(['m4', 'm5', 'm6']);
+    expect(p1.hasMore).toBe(true);
+    const p2 = await history(bob, g.id, `?limit=3&before=${p1.messages[0]!.id}`);
+    expect(p2.messages.map((m) => m.body)).toEqual(['m1', 'm2', 'm3']);
+    expect(p2.hasMore).toBe(true);
+    const p3 = await history(bob, g.id, `?limit=3&before=${p2.messages[0]!.id}`);
+    expect(p3.messages.map((m) => m.body)).toEqual(['m0']);
+    expect(p3.hasMore).toBe(false);
+    const all = await history(bob, g.id);
+    expect(all.messages.map((m) => m.id)).toEqual(sent.map((m) => m.id));
+    expect(all.hasMore).toBe(false);
+    expect(all.messages[0]).toEqual(sent[0]);
+  });
+
+  it('pages forwards with after (catch-up), oldest first', async () => {
+    const a1 = await history(bob, g.id, `?after=${sent[1]!.id}&limit=2`);
+    expect(a1.messages.map((m) => m.body)).toEqual(['m2', 'm3']);
+    expect(a1.hasMore).toBe(true);
+    const a2 = await history(bob, g.id, `?after=${sent[5]!.id}`);
+    expect(a2.messages.map((m) => m.body)).toEqual(['m6']);
+    expect(a2.hasMore).toBe(false);
+  });
+
+  it.each(['?limit=0', '?limit=101', '?limit=x', `?before=a&after=b`, '?before=$gt', '?sort=1'])('%s → 400', async (q) => {
+    const res = await get(bob, `/conversations/${g.id}/messages${q}`);
+    expect(res.status).toBe(400);
+  });
+
+  it('an outsider gets 404, not the messages', async () => {
+    const res = await get(dave, `/conversations/${g.id}/messages`);
+    expect(res.status).toBe(404);
+    expect(JSON.stringify(res.body)).not.toContain('m0');
+  });
+});
+
+describe('POST /conversations/:id/read and unreadCount', () => {
+  it('moves the read position forward only; unreadCount counts others’ messages after it', async () => {
+    const g = await group(alice, [bob], 'reads');
+    const ms = await send(g, alice, ['r0', 'r1', 'r2', 'r3', 'r4']);
+    await send(g, bob, ['from bob']);
+    const unread = async () => ((await get(bob, `/conversations/${g.id}`)).body.conversation as Conversation).unreadCount;
+    expect(await unread()).toBe(5);
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: ms[2]!.id })).status).toBe(204);
+    expect(await unread()).toBe(2);
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: ms[0]!.id })).status).toBe(204);
+    expect(await unread()).toBe(2);
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: ms[4]!.id })).status).toBe(204);
+    expect(await unread()).toBe(0);
+    // alice's own messages never count for her; bob's one does until she reads it
+    expect(((await get(alice, `/conversations/${g.id}`)).body.conversation as Conversation).unreadCount).toBe(1);
+  });
+
+  it('refuses messages of other conversations, unknown messages, outsiders and bad bodies; nothing moves', async () => {
+    const g = await group(alice, [bob], 'reads2');
+    const other = await group(carol, [bob], 'elsewhere');
+    const [mine] = await send(g, alice, ['one']);
+    const [foreign] = await send(other, carol, ['two']);
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: foreign!.id })).status).toBe(404);
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: 'ffffffffffffffffffffffff' })).status).toBe(404);
+    expect((await post(dave, `/conversations/${g.id}/read`, { messageId: mine!.id })).status).toBe(404);
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: { $gt: '' } })).status).toBe(400);
+    expect((await post(bob, `/conversations/${g.id}/read`, {})).status).toBe(400);
+    expect(((await get(bob, `/conversations/${g.id}`)).body.conversation as Conversation).unreadCount).toBe(1);
+  });
+});
+
+describe('GET /search', () => {
+  let mine: Conversation, theirs: Conversation;
+  const tag = uniqueName('needle');
+  beforeAll(async () => {
+    mine = await group(alice, [bob], 'search');
+    theirs = await group(carol, [dave], 'secret');
+    await send(mine, alice, [`${tag} in mine`, `literal .* ${tag}`, `plain ${tag}x`, 'unrelated']);
+    await send(theirs, carol, [`${tag} in theirs`]);
+  });
+
+  it('finds matches only in the caller’s conversations, case-insensitively', async () => {
+    const res = await get(bob, `/search?q=${tag.toUpperCase()}`);
+    expect(res.status).toBe(200);
+    expect(res.body.messages.map((m: Message) => m.body).sort()).toEqual([`${tag} in mine`, `literal .* ${tag}`, `plain ${tag}x`].sort());
+    const carols = await get(carol, `/search?q=${tag}`);
+    expect(carols.body.messages.map((m: Message) => m.body)).toEqual([`${tag} in theirs`]);
+  });
+
+  it('narrows to one conversation; a conversation the caller is not in is 404', async () => {
+    const res = await get(alice, `/search?q=${tag}&conversationId=${mine.id}`);
+    expect(res.body.messages).toHaveLength(3);
+    expect((await get(alice, `/search?q=${tag}&conversationId=${theirs.id}`)).status).toBe(404);
+  });
+
+  it('matches user input literally: ".*" finds only text containing ".*"', async () => {
+    const res = await get(alice, `/search?q=${encodeURIComponent('.*')}&conversationId=${mine.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.messages.map((m: Message) => m.body)).toEqual([`literal .* ${tag}`]);
+    for (const q of ['(', '[', '\\', '^', '$where']) expect((await get(alice, `/search?q=${encodeURIComponent(q)}`)).status).toBe(200);
+  });
+
+  it.each(['', '?q=', '?q=%20%20', `?q=${'x'.repeat(201)}`, '?q[$regex]=.*', '?q=a&conversationId=$ne'])('%s → 400', async (q) => {
+    expect((await get(alice, `/search${q}`)).status).toBe(400);
+  });
+});
+
+describe('the event entry point (POST /function/db)', () => {
+  const call = (body: unknown, headers: Record<string, string>) => api('POST', '/function/db', { body, headers });
+
+  it('refuses calls without or with a wrong connector secret (401), and stores nothing', async () => {
+    const g = await group(alice, [bob], 'forged');
+    const m = makeMessage(g.id, alice.user.id, 'forged');
+    expect((await call({ message: m }, { 'x-topic': 'message.created' })).status).toBe(401);
+    expect((await call({ message: m }, { 'x-topic': 'message.created', [CONNECTOR_SECRET_HEADER]: 'guess' })).status).toBe(401);
+    expect((await call([{ topic: 'message.created', event: { message: m } }], { 'x-batch': '1', [CONNECTOR_SECRET_HEADER]: '' })).status).toBe(401);
+    expect((await history(alice, g.id)).messages).toEqual([]);
+  });
+
+  it('stores a redelivered message once; batches store all; unknown topics are ignored with 2xx', async () => {
+    const g = await group(alice, [bob], 'direct-call');
+    const s = { [CONNECTOR_SECRET_HEADER]: secret() };
+    const m1 = makeMessage(g.id, alice.user.id, 'one');
+    const m2 = makeMessage(g.id, bob.user.id, 'two');
+    const first = await call({ message: m1 }, { ...s, 'x-topic': 'message.created' });
+    expect(first.status).toBe(200);
+    expect(first.body.stored).toBe(1);
+    const again = await call({ message: m1 }, { ...s, 'x-topic': 'message.created' });
+    expect(again.status).toBe(200);
+    expect(again.body.stored).toBe(0);
+    const batch = await call(
+      [
+        { topic: 'message.created', event: { message: m1 } },
+        { topic: 'message.created', event: { message: m2 } },
+        { topic: 'message.updated', event: { kind: 'edit', messageId: m1.id, conversationId: g.id, body: 'one (edited)', editedAt: new Date().toISOString() } },
+        { topic: 'something.else', event: { whatever: true } },
+      ],
+      { ...s, 'x-batch': '1' },
+    );
+    expect(batch.status).toBe(200);
+    expect(batch.body.stored).toBe(1);
+    const h = await history(alice, g.id);
+    expect(h.messages.map((m) => m.body)).toEqual(['one (edited)', 'two']);
+    expect((await call({ x: 1 }, { ...s, 'x-topic': 'conversation.created' })).status).toBe(200);
+  });
+
+  it('answers 503 for an update of a message not stored yet, and 400 for a malformed event (nothing applied)', async () => {
+    const g = await group(alice, [bob], 'early-update');
+    const s = { [CONNECTOR_SECRET_HEADER]: secret() };
+    const early = await call({ kind: 'edit', messageId: 'ffff00000000000000000000', conversationId: g.id, body: 'x', editedAt: new Date().toISOString() }, { ...s, 'x-topic': 'message.updated' });
+    expect(early.status).toBe(503);
+    const good = makeMessage(g.id, alice.user.id, 'good');
+    const bad = await call(
+      [
+        { topic: 'message.created', event: { message: good } },
+        { topic: 'message.created', event: { message: { id: 'x' } } },
+      ],
+      { ...s, 'x-batch': '1' },
+    );
+    expect(bad.status).toBe(400);
+    expect((await call({ message: good }, { ...s })).status).toBe(400); // no X-Topic
+    expect((await history(alice, g.id)).messages).toEqual([]);
+  });
+});
+
+describe('through RabbitMQ and the connector', () => {
+  it('stores a message published twice exactly once', async () => {
+    const g = await group(alice, [bob], 'dupes');
+    const m = makeMessage(g.id, alice.user.id, 'only once');
+    await publishEvents('message.created', [{ message: m }, { message: m }]);
+    await publishEvents('message.created', [{ message: { ...m, body: 'changed on redelivery' } }]);
+    const [sentinel] = await send(g, bob, ['after the duplicates']);
+    const h = await history(alice, g.id);
+    expect(h.messages.map((x) => x.id)).toEqual([m.id, sentinel!.id]);
+    expect(h.messages[0]!.body).toBe('only once');
+  });
+
+  it('applies edits, reactions (idempotently) and deletes published as events', async () => {
+    const g = await group(alice, [bob], 'updates');
+    const [m] = await send(g, alice, ['original']);
+    const base = { messageId: m!.id, conversationId: g.id };
+    await publishEvents('message.updated', [
+      { ...base, kind: 'edit', body: 'edited', editedAt: new Date().toISOString() },
+      { ...base, kind: 'reaction', emoji: '👍', userId: bob.user.id, op: 'add' },
+      { ...base, kind: 'reaction', emoji: '👍', userId: bob.user.id, op: 'add' },
+      { ...base, kind: 'reaction', emoji: '🎉', userId: alice.user.id, op: 'add' },
+      { ...base, kind: 'reaction', emoji: '🎉', userId: alice.user.id, op: 'remove' },
+      // an older edit redelivered late must not win
+      { ...base, kind: 'edit', body: 'stale', editedAt: new Date(Date.now() - 60_000).toISOString() },
+    ]);
+    const edited = await eventually(async () => {
+      const [x] = (await history(bob, g.id)).messages;
+      return x?.body === 'edited' && x.reactions.length === 1 && !x.reactions.some((r) => r.emoji === '🎉') ? x : undefined;
+    }, 'edit and reactions applied');
+    expect(edited.editedAt).not.toBeNull();
+    expect(edited.reactions).toEqual([{ emoji: '👍', userIds: [bob.user.id] }]);
+
+    await publishEvents('message.deleted', [{ ...base, deletedAt: new Date().toISOString(), deletedBy: alice.user.id }]);
+    const gone = await eventually(async () => {
+      const [x] = (await history(bob, g.id)).messages;
+      return x?.deletedAt ? x : undefined;
+    }, 'delete applied');
+    expect(gone).toMatchObject({ id: m!.id, body: '', attachments: [] });
+  });
+
+  it('retries an update that arrives before its message, until the message is stored', async () => {
+    const g = await group(alice, [bob], 'early');
+    const m = makeMessage(g.id, alice.user.id, 'late arrival');
+    await publishEvents('message.updated', [{ kind: 'edit', messageId: m.id, conversationId: g.id, body: 'edited before stored', editedAt: new Date(Date.now() + 1000).toISOString() }]);
+    await publishEvents('message.created', [{ message: m }]);
+    const x = await eventually(async () => {
+      const [first] = (await history(alice, g.id)).messages;
+      return first?.body === 'edited before stored' ? first : undefined;
+    }, 'early edit applied after a retry');
+    expect(x.id).toBe(m.id);
+  });
+
+  it('dead-letters an event the function keeps refusing, after retries, with headers naming why', async () => {
+    const marker = uniqueName('poison');
+    await publishRaw('message.created', [JSON.stringify({ message: { id: marker } })]);
+    const ch = await busChannel();
+    let resolveFound: (m: ConsumeMessage) => void;
+    const arrived = new Promise<ConsumeMessage>((r) => (resolveFound = r));
+    const { consumerTag } = await ch.consume(DEAD_LETTER_QUEUE, (msg) => {
+      if (!msg) return;
+      if (msg.content.toString().includes(marker)) {
+        ch.ack(msg);
+        resolveFound(msg);
+      } else ch.nack(msg, false, true);
+    });
+    const found = await eventually(() => Promise.race([arrived, new Promise<undefined>((r) => setTimeout(r, 200))]), 'the dead-lettered event', 30_000);
+    await ch.cancel(consumerTag);
+    expect(JSON.parse(found.content.toString())).toEqual({ message: { id: marker } });
+    expect(found.properties.headers).toMatchObject({
+      'x-chat-function': 'db',
+      'x-chat-topic': 'message.created',
+      'x-chat-attempts': 3,
+      'x-chat-last-status': 400,
+    });
+    expect(found.properties.deliveryMode).toBe(2);
+  });
+});

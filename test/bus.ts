@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { EXCHANGE, type BusEvents, type RoutingKey } from '@chat/shared/events/bus';
+import type { Message } from '@chat/shared/models/types';
+import { stack } from './stack.ts';
+
+/**
+ * Test access to the stack's RabbitMQ vhost: publish events the way the gateway does (persistent,
+ * confirmed), so tests can drive the connector and the functions without a socket client.
+ */
+let conn: ChannelModel | null = null;
+let channel: ConfirmChannel | null = null;
+
+export async function busChannel(): Promise<ConfirmChannel> {
+  if (channel) return channel;
+  conn = await amqp.connect(stack().env.AMQP_URL!);
+  channel = await conn.createConfirmChannel();
+  channel.on('close', () => {
+    channel = null;
+  });
+  await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
+  return channel;
+}
+
+export async function closeBus(): Promise<void> {
+  await conn?.close().catch(() => undefined);
+  conn = null;
+  channel = null;
+}
+
+/** Publishes raw bodies (any bytes, for malformed-event tests) and waits for the confirms. */
+export async function publishRaw(key: string, bodies: Array<string | Buffer>): Promise<void> {
+  const ch = await busChannel();
+  for (const b of bodies) ch.publish(EXCHANGE, key, Buffer.isBuffer(b) ? b : Buffer.from(b), { persistent: true, contentType: 'application/json' });
+  await ch.waitForConfirms();
+}
+
+export async function publishEvents<K extends RoutingKey>(key: K, events: BusEvents[K][]): Promise<void> {
+  await publishRaw(key, events.map((e) => JSON.stringify(e)));
+}
+
+let lastMs = 0;
+let seq = 0;
+/** Ids that sort in time order, like the gateway's: 12 hex of ms, 4 hex sequence, 8 random hex. */
+export function messageId(): string {
+  const now = Date.now();
+  seq = now === lastMs ? seq + 1 : 0;
+  lastMs = now;
+  return now.toString(16).padStart(12, '0') + seq.toString(16).padStart(4, '0') + randomBytes(4).toString('hex');
+}
+
+export function makeMessage(conversationId: string, senderId: string, body: string, extra: Partial<Message> = {}): Message {
+  const id = extra.id ?? messageId();
+  return {
+    id,
+    conversationId,
+    senderId,
+    clientMsgId: `c-${id}`,
+    body,
+    attachments: [],
+    replyToId: null,
+    reactions: [],
+    createdAt: new Date().toISOString(),
+    editedAt: null,
+    deletedAt: null,
+    ...extra,
+  };
+}
+
+/** Polls until check() returns a non-undefined value, or fails after the deadline. */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

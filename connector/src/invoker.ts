@@ -33,7 +33,7 @@ export function httpInvoker(opts: { gatewayUrl: string; secret: string; timeoutM
       });
       // Reading the body frees the keep-alive connection; the text is only kept on failure.
       const text = await res.text().catch(() => '');
-      return { status: res.status, detail: res.ok ? '' : text.slice(0, 300) };
+      return { status: res.status, detail: res.ok ? '' : text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300) };
     } catch (e) {
       return { status: 0, detail: e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 300) : 'no answer' };
     }

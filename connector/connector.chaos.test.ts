@@ -1,0 +1,113 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Conversation, Message } from '@chat/shared/models/types';
+import { api, registerUser } from '../test/api.ts';
+import { busChannel, closeBus, eventually, makeMessage, publishEvents } from '../test/bus.ts';
+import { controlProc } from '../test/stack.ts';
+
+afterAll(closeBus);
+
+type Session = Awaited<ReturnType<typeof registerUser>>;
+
+async function setup(): Promise<{ owner: Session; conv: Conversation }> {
+  const [owner, other] = await Promise.all([registerUser(), registerUser()]);
+  const res = await api('POST', '/api/db/conversations', { token: owner.accessToken, body: { type: 'group', title: 'chaos', memberIds: [other.user.id] } });
+  expect(res.status).toBe(201);
+  return { owner, conv: res.body.conversation };
+}
+
+/** Every stored message of the conversation, paging forward with after= (the catch-up path). */
+async function allMessages(s: Session, convId: string): Promise<Message[]> {
+  const out: Message[] = [];
+  let after = '0'.repeat(24);
+  for (;;) {
+    const res = await api('GET', `/api/db/conversations/${convId}/messages?after=${after}&limit=100`, { token: s.accessToken });
+    if (res.status !== 200) throw new Error(`history: ${res.status}`);
+    out.push(...res.body.messages);
+    if (!res.body.hasMore) return out;
+    after = out.at(-1)!.id;
+  }
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('connector and db function under failure', () => {
+  it('stores every published message exactly once while the db function and the connector are killed and restarted', async () => {
+    const { owner, conv } = await setup();
+    const sent: Message[] = [];
+    let chaosDone = false;
+    // The publisher keeps going until every failure below has happened (and at least 1,000 sent),
+    // so each kill lands mid-stream.
+    const publisher = (async () => {
+      while (!chaosDone || sent.length < 1000) {
+        const chunk = Array.from({ length: 20 }, (_, j) => makeMessage(conv.id, owner.user.id, `msg ${sent.length + j}`));
+        await publishEvents('message.created', chunk.map((message) => ({ message })));
+        sent.push(...chunk);
+        await pause(25);
+      }
+    })();
+    try {
+      await pause(300);
+      await controlProc('db', 'kill');
+      await pause(1500);
+      await controlProc('db', 'start');
+      await pause(300);
+      await controlProc('connector', 'kill');
+      await pause(1000);
+      await controlProc('connector', 'start');
+      await pause(200);
+      await Promise.all([controlProc('db', 'kill'), controlProc('connector', 'kill')]);
+      await pause(500);
+      await controlProc('connector', 'start');
+      await pause(500);
+      await controlProc('db', 'start');
+      await controlProc('connector', 'stop'); // graceful: drains in-flight work
+      await controlProc('connector', 'start');
+    } finally {
+      chaosDone = true;
+    }
+    await publisher;
+    const total = sent.length;
+
+    const stored = await eventually(
+      async () => {
+        const all = await allMessages(owner, conv.id);
+        return all.length >= total ? all : undefined;
+      },
+      'every message stored',
+      120_000,
+      500,
+    );
+    expect(stored).toHaveLength(total);
+    expect(new Set(stored.map((m) => m.id)).size).toBe(total);
+    expect(stored.map((m) => m.id)).toEqual(sent.map((m) => m.id).sort());
+    expect(stored.map((m) => m.body)).toEqual(Array.from({ length: total }, (_, i) => `msg ${i}`));
+  });
+
+  it('parks events in the backoff queue while the db function is down, then stores them when it is back', async () => {
+    const { owner, conv } = await setup();
+    await controlProc('db', 'stop');
+    try {
+      const m = makeMessage(conv.id, owner.user.id, 'waited for the function');
+      await publishEvents('message.created', [{ message: m }]);
+      const ch = await busChannel();
+      // The first retry goes to the 1 s delay queue; seeing it there (or passing through it) proves the retry path.
+      const retried = await eventually(
+        async () => {
+          const q = await ch.checkQueue('chat.fn.db.retry.1000').catch(() => null);
+          return q && q.messageCount > 0 ? q : undefined;
+        },
+        'the event in the retry queue',
+        15_000,
+        50,
+      );
+      expect(retried.messageCount).toBeGreaterThan(0);
+    } finally {
+      await controlProc('db', 'start');
+    }
+    const all = await eventually(async () => {
+      const msgs = await allMessages(owner, conv.id);
+      return msgs.length > 0 ? msgs : undefined;
+    }, 'the message stored after the restart', 60_000, 250);
+    expect(all.map((m) => m.body)).toEqual(['waited for the function']);
+  });
+});

@@ -1,8 +1,27 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Conversation, Message } from '@chat/shared/models/types';
 import { api, registerUser } from '../test/api.ts';
 import { busChannel, closeBus, eventually, makeMessage, publishEvents } from '../test/bus.ts';
-import { controlProc } from '../test/stack.ts';
+import { controlProc, stack } from '../test/stack.ts';
+import { CONNECTION_NAME } from './src/connector.ts';
+
+const run = promisify(execFile);
+
+/** Closes the connector's RabbitMQ connections in this stack's vhost, as a broker restart would. */
+async function closeConnectorConnections(): Promise<number> {
+  const vhost = decodeURIComponent(new URL(stack().env.AMQP_URL!).pathname.slice(1));
+  // Text output: the JSON formatter prints pids in a form close_connection does not accept.
+  const { stdout } = await run('rabbitmqctl', ['-q', '--no-table-headers', 'list_connections', 'pid', 'vhost', 'client_properties']);
+  const ours = stdout
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .filter(([, v, props]) => v === vhost && props?.includes(CONNECTION_NAME))
+    .map(([pid]) => pid!);
+  for (const pid of ours) await run('rabbitmqctl', ['close_connection', pid, 'chaos test']);
+  return ours.length;
+}
 
 afterAll(closeBus);
 
@@ -109,5 +128,20 @@ describe('connector and db function under failure', () => {
       return msgs.length > 0 ? msgs : undefined;
     }, 'the message stored after the restart', 60_000, 250);
     expect(all.map((m) => m.body)).toEqual(['waited for the function']);
+  });
+
+  it('reconnects by itself when RabbitMQ drops its connection, and keeps storing', async () => {
+    const { owner, conv } = await setup();
+    const before = makeMessage(conv.id, owner.user.id, 'before the drop');
+    await publishEvents('message.created', [{ message: before }]);
+    await eventually(async () => ((await allMessages(owner, conv.id)).length === 1 ? true : undefined), 'first message stored');
+    expect(await closeConnectorConnections()).toBeGreaterThan(0);
+    const after = makeMessage(conv.id, owner.user.id, 'after the drop');
+    await publishEvents('message.created', [{ message: after }]);
+    const all = await eventually(async () => {
+      const msgs = await allMessages(owner, conv.id);
+      return msgs.length === 2 ? msgs : undefined;
+    }, 'message stored after the reconnect', 60_000, 250);
+    expect(all.map((m) => m.body)).toEqual(['before the drop', 'after the drop']);
   });
 });

@@ -18,6 +18,9 @@ export interface ConnectorOptions {
   log: Logger;
 }
 
+/** How the connector's connection is named in RabbitMQ's management tools. */
+export const CONNECTION_NAME = 'chat-connector';
+
 interface Binding {
   topics: Set<string>;
   channel: ConfirmChannel;
@@ -53,7 +56,7 @@ export class Connector {
     const { log } = this.o;
     let conn: ChannelModel | null = null;
     try {
-      conn = await amqp.connect(this.o.amqpUrl, { timeout: 5000 });
+      conn = await amqp.connect(this.o.amqpUrl, { timeout: 5000, clientProperties: { connection_name: CONNECTION_NAME } });
       conn.on('error', (e) => log.warn('amqp connection error', { err: e }));
       conn.on('close', () => this.onConnectionLost(conn!));
       const setup = await conn.createChannel();

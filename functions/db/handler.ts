@@ -39,7 +39,6 @@ export default async function createHandler(): Promise<FunctionHandler> {
       created: (e) => publish('conversation.created', e),
       membersChanged: (e) => publish('conversation.members.changed', e),
     },
-    log,
     searchLimit: config.SEARCH_RESULTS_MAX,
   });
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });

@@ -1,6 +1,5 @@
 import { errors } from '@chat/shared/errors';
 import type { ConversationCreatedEvent, MembersChangedEvent } from '@chat/shared/events/bus';
-import type { Logger } from '@chat/shared/log';
 import { LIMITS } from '@chat/shared/models/limits';
 import type { Conversation, Message, User } from '@chat/shared/models/types';
 import type { ConversationRecord, ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
@@ -29,7 +28,6 @@ export class ConversationsService {
       messages: MessagesRepository;
       reads: ReadPositionsRepository;
       events: ConversationEvents;
-      log: Logger;
       searchLimit: number;
     },
   ) {}

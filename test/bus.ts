@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { EXCHANGE, type BusEvents, type RoutingKey } from '@chat/shared/events/bus';
+import { messageId as sharedMessageId } from '@chat/shared/ids';
 import type { Message } from '@chat/shared/models/types';
 import { stack } from './stack.ts';
 
@@ -41,12 +42,15 @@ export async function publishEvents<K extends RoutingKey>(key: K, events: BusEve
 
 let lastMs = 0;
 let seq = 0;
-/** Ids that sort in time order, like the gateway's: 12 hex of ms, 4 hex sequence, 8 random hex. */
+/**
+ * The gateway's id format (shared/src/ids.ts), with a per-millisecond sequence in the suffix so
+ * messages a test creates within one millisecond still sort in creation order.
+ */
 export function messageId(): string {
   const now = Date.now();
   seq = now === lastMs ? seq + 1 : 0;
   lastMs = now;
-  return now.toString(16).padStart(12, '0') + seq.toString(16).padStart(4, '0') + randomBytes(4).toString('hex');
+  return sharedMessageId(now, seq.toString(16).padStart(4, '0') + randomBytes(4).toString('hex'));
 }
 
 export function makeMessage(conversationId: string, senderId: string, body: string, extra: Partial<Message> = {}): Message {

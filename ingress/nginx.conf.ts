@@ -25,7 +25,9 @@ export const INGRESS_ROUTES = {
 
 export function renderNginxConf(o: IngressOptions): string {
   const fnUpstreams = Object.entries(o.functions)
-    .map(([fn, port]) => `  upstream fn_${fn} { server 127.0.0.1:${port}; keepalive 32; }`)
+    // Idle upstream connections are dropped before Node's own 5 s keep-alive timeout would close
+    // them under nginx, which would turn the next request on that connection into a 502.
+    .map(([fn, port]) => `  upstream fn_${fn} { server 127.0.0.1:${port}; keepalive 32; keepalive_timeout 4s; }`)
     .join('\n');
   const gwUpstreams = o.gateways.map((g) => `  upstream gw_${g.id} { server 127.0.0.1:${g.port}; }`).join('\n');
   const gwPool = o.gateways.length
@@ -107,7 +109,9 @@ http {
   server_tokens off;
   gzip on;
   gzip_types text/css application/javascript application/json image/svg+xml;
-  client_max_body_size 2m;
+  # The contract's 1 MiB request limit, enforced here so an oversized body never reaches (and
+  # half-closes) an upstream connection; the answer keeps the contract's JSON error shape.
+  client_max_body_size 1m;
 
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   map $cookie_chat_gw $gw_upstream {
@@ -126,6 +130,12 @@ ${gwPool}
     add_header X-Content-Type-Options nosniff always;
     add_header Referrer-Policy same-origin always;
     add_header X-Frame-Options DENY always;
+
+    error_page 413 = @too_large;
+    location @too_large {
+      default_type application/json;
+      return 413 '{"error":{"code":"payload_too_large","message":"Request body is too large."}}';
+    }
 
     root ${o.webRoot};
     location / {

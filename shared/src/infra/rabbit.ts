@@ -27,6 +27,8 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   let connecting: Promise<ConfirmChannel> | null = null;
   let closed = false;
   let retryTimer: NodeJS.Timeout | null = null;
+  const returned = new Set<string>();
+  let seq = 0;
 
   const reset = () => {
     channel = null;
@@ -47,6 +49,11 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         ch.on('error', (e) => opts.log.warn('amqp channel error', { err: e }));
         ch.on('close', () => {
           channel = null;
+        });
+        // A mandatory publish that no queue takes comes back here before its confirm arrives.
+        ch.on('return', (msg) => {
+          const id = msg.properties.correlationId as string | undefined;
+          if (id) returned.add(id);
         });
         await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
         conn = c;
@@ -85,12 +92,18 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         throw errors.unavailable('The message bus is unreachable; retry shortly.', e);
       }
       const body = Buffer.from(JSON.stringify(event));
+      const correlationId = `${process.pid}-${++seq}`;
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(errors.unavailable('The message bus did not confirm in time.')), timeout);
         try {
-          ch.publish(EXCHANGE, key, body, { persistent: true, contentType: 'application/json', messageId: p.messageId, timestamp: Date.now() }, (err) => {
+          // mandatory: an event no queue is bound for yet (a consumer that never ran) is an
+          // error to report, not a silent drop.
+          const props = { persistent: true, mandatory: true, contentType: 'application/json', messageId: p.messageId, correlationId, timestamp: Date.now() };
+          ch.publish(EXCHANGE, key, body, props, (err) => {
             clearTimeout(timer);
+            const unroutable = returned.delete(correlationId);
             if (err) reject(errors.unavailable('The message bus refused the event.', err));
+            else if (unroutable) reject(errors.unavailable('No consumer is bound for this event yet; retry shortly.'));
             else resolve();
           });
         } catch (e) {

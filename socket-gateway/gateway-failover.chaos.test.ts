@@ -1,0 +1,93 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Message } from '@chat/shared/models/types';
+import { api, registerUser } from '../test/api.ts';
+import { closeTestDb, createConversation } from '../test/db.ts';
+import { connectAs, record, request, type ClientSocket } from '../test/socket.ts';
+import { controlProc } from '../test/stack.ts';
+
+afterAll(() => closeTestDb());
+
+async function allMessages(token: string, convId: string): Promise<Message[]> {
+  const out: Message[] = [];
+  let after = '000000000000000000000000';
+  for (;;) {
+    const page = await api('GET', `/api/db/conversations/${convId}/messages?after=${after}&limit=100`, { token });
+    expect(page.status).toBe(200);
+    out.push(...page.body.messages);
+    if (!page.body.hasMore) return out;
+    after = out[out.length - 1]!.id;
+  }
+}
+
+describe('a gateway instance dies mid-stream', () => {
+  it('clients move to the other instance, resend unacked messages and catch up: every acked message exactly once, in order', async () => {
+    const [alice, bob] = await Promise.all([registerUser(), registerUser()]);
+    const convId = (await createConversation('direct', [alice.user.id, bob.user.id])).id;
+    const total = 200;
+    const acked = new Map<string, Message>();
+
+    let a: ClientSocket = await connectAs(alice.accessToken, { instance: 0 });
+    let b: ClientSocket = await connectAs(bob.accessToken, { instance: 0 });
+    let bobLive = record(b, 'message:new');
+
+    const sendOne = async (socket: ClientSocket, i: number) => {
+      const ack = await request(socket, 'message:send', { conversationId: convId, clientMsgId: `m${i}`, body: `message ${i}` }, 3000).catch(() => null);
+      if (ack?.ok) acked.set(`m${i}`, (ack as { message: Message }).message);
+    };
+
+    // Stream with a few sends in flight, and kill the instance part-way through.
+    let next = 0;
+    const killed = (async () => {
+      const until = Date.now() + 60_000;
+      while (acked.size < 60 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      await controlProc('gateway-1', 'kill');
+    })();
+    await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        while (next < total && a.connected) await sendOne(a, next++);
+      }),
+    );
+    await killed;
+    expect(acked.size).toBeGreaterThanOrEqual(60);
+    expect(acked.size).toBeLessThan(total);
+
+    // Both reconnect to the surviving instance; Bob catches up from the last message he saw.
+    const bobSeenBefore = bobLive.map((p) => p.message);
+    a = await connectAs(alice.accessToken, { instance: 1 });
+    b = await connectAs(bob.accessToken, { instance: 1 });
+    bobLive = record(b, 'message:new');
+    // Alice resends everything not acked, with the same clientMsgId, then finishes the stream.
+    for (let i = 0; i < total; i++) if (!acked.has(`m${i}`)) await sendOne(a, i);
+    expect(acked.size).toBe(total);
+
+    // Everything acked is stored exactly once, in order, within seconds.
+    const deadline = Date.now() + 30_000;
+    let stored = await allMessages(bob.accessToken, convId);
+    while (stored.length < total && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      stored = await allMessages(bob.accessToken, convId);
+    }
+    expect(stored.map((m) => m.clientMsgId).sort()).toEqual([...acked.keys()].sort());
+    expect(stored.map((m) => m.id)).toEqual([...stored.map((m) => m.id)].sort());
+    for (const m of stored) expect(m.id).toBe(acked.get(m.clientMsgId)!.id);
+
+    // Bob's view: what he saw live before the crash + a catch-up with after= + live after it, no gap, no duplicate.
+    const lastSeen = bobSeenBefore.length ? bobSeenBefore[bobSeenBefore.length - 1]!.id : '000000000000000000000000';
+    const catchUp: Message[] = [];
+    let after = lastSeen;
+    for (;;) {
+      const page = await api('GET', `/api/db/conversations/${convId}/messages?after=${after}&limit=100`, { token: bob.accessToken });
+      catchUp.push(...page.body.messages);
+      if (!page.body.hasMore) break;
+      after = catchUp[catchUp.length - 1]!.id;
+    }
+    const view = new Map<string, Message>();
+    for (const m of [...bobSeenBefore, ...catchUp, ...bobLive.map((p) => p.message)]) view.set(m.id, m);
+    expect([...view.keys()].sort()).toEqual(stored.map((m) => m.id));
+    expect(new Set(bobSeenBefore.map((m) => m.id)).size).toBe(bobSeenBefore.length);
+
+    a.disconnect();
+    b.disconnect();
+    await controlProc('gateway-1', 'start');
+  });
+});

@@ -83,11 +83,59 @@ export const readPositionSchema = new Schema(
 );
 readPositionSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
 
+/** An uploaded file: pending until its object is confirmed in storage, then complete. */
+export const fileSchema = new Schema(
+  {
+    conversationId: { type: String, required: true },
+    uploaderId: { type: String, required: true },
+    name: { type: String, required: true },
+    size: { type: Number, required: true },
+    contentType: { type: String, required: true },
+    status: { type: String, enum: ['pending', 'complete'], required: true },
+    objectKey: { type: String, required: true },
+    previewKey: { type: String, default: null },
+    createdAt: { type: Date, required: true },
+    completedAt: { type: Date, default: null },
+  },
+  opts,
+);
+fileSchema.index({ conversationId: 1 });
+// The pending-upload sweep looks for old pending records.
+fileSchema.index({ status: 1, createdAt: 1 });
+
+/** A browser's Web Push subscription; the endpoint is the device, so it is unique. */
+export const pushSubscriptionSchema = new Schema(
+  {
+    endpoint: { type: String, required: true, unique: true },
+    userId: { type: String, required: true, index: true },
+    p256dh: { type: String, required: true },
+    auth: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  opts,
+);
+
+/** Per-member notification settings of one conversation. */
+export const notificationPreferenceSchema = new Schema(
+  {
+    conversationId: { type: String, required: true },
+    userId: { type: String, required: true },
+    muted: { type: Boolean, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  opts,
+);
+notificationPreferenceSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
+
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: mongoose.Types.ObjectId };
 export type RefreshTokenDoc = InferSchemaType<typeof refreshTokenSchema> & { _id: mongoose.Types.ObjectId };
 export type ConversationDoc = InferSchemaType<typeof conversationSchema> & { _id: mongoose.Types.ObjectId };
 export type MessageDoc = InferSchemaType<typeof messageSchema> & { _id: string };
 export type ReadPositionDoc = InferSchemaType<typeof readPositionSchema>;
+export type FileDoc = InferSchemaType<typeof fileSchema> & { _id: mongoose.Types.ObjectId };
+export type PushSubscriptionDoc = InferSchemaType<typeof pushSubscriptionSchema> & { _id: mongoose.Types.ObjectId };
+export type NotificationPreferenceDoc = InferSchemaType<typeof notificationPreferenceSchema>;
 
 const definitions = {
   User: [userSchema, 'users'],
@@ -95,6 +143,9 @@ const definitions = {
   Conversation: [conversationSchema, 'conversations'],
   Message: [messageSchema, 'messages'],
   ReadPosition: [readPositionSchema, 'read_positions'],
+  File: [fileSchema, 'files'],
+  PushSubscription: [pushSubscriptionSchema, 'push_subscriptions'],
+  NotificationPreference: [notificationPreferenceSchema, 'notification_preferences'],
 } as const;
 
 export interface Models {
@@ -103,6 +154,9 @@ export interface Models {
   Conversation: Model<ConversationDoc>;
   Message: Model<MessageDoc>;
   ReadPosition: Model<ReadPositionDoc>;
+  File: Model<FileDoc>;
+  PushSubscription: Model<PushSubscriptionDoc>;
+  NotificationPreference: Model<NotificationPreferenceDoc>;
 }
 
 /** Binds the schemas to one connection (idempotent per connection). */

@@ -1,0 +1,58 @@
+import { createVerifier } from '@chat/shared/auth/verifier';
+import { readSecret } from '@chat/shared/config';
+import { createApp } from '@chat/shared/http/app';
+import { connectMongo } from '@chat/shared/infra/mongo';
+import { createLogger } from '@chat/shared/log';
+import { ConversationsRepository } from '@chat/shared/repositories/conversations';
+import { FilesRepository } from '@chat/shared/repositories/files';
+import type { FunctionHandler } from '@chat/shared/runtime/serve';
+import { loadFileConfig } from './src/config.ts';
+import { FilesService } from './src/files.service.ts';
+import { fileRoutes } from './src/routes.ts';
+import { ObjectStorage } from './src/storage.repository.ts';
+
+/** The file function: presigned uploads to MinIO, completion checks, previews and member-only downloads. */
+export default async function createHandler(): Promise<FunctionHandler> {
+  const config = loadFileConfig();
+  const log = createLogger('file');
+  const storage = new ObjectStorage({
+    endpoint: config.S3_ENDPOINT,
+    publicUrl: config.PUBLIC_URL,
+    bucket: config.S3_BUCKET,
+    region: config.S3_REGION,
+    accessKey: readSecret('minio-access-key'),
+    secretKey: readSecret('minio-secret-key'),
+  });
+  const mongo = await connectMongo(config.MONGO_URL);
+  await storage.ensureBucket();
+
+  const service = new FilesService({
+    config,
+    files: new FilesRepository(mongo.models.File),
+    conversations: new ConversationsRepository(mongo.models.Conversation),
+    storage,
+    log,
+  });
+  const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+
+  const app = createApp({ log, ready: async () => void (await Promise.all([mongo.ping(), storage.ping()])) });
+  fileRoutes(app, { service, verifier });
+
+  // Every instance sweeps; each stale record is claimed by one conditional delete, so they never clash.
+  const sweep = () =>
+    service.sweepStalePending().then(
+      (n) => n && log.info('removed stale pending uploads', { count: n }),
+      (e) => log.warn('pending-upload sweep failed', { err: e }),
+    );
+  const timer = setInterval(sweep, config.PENDING_SWEEP_INTERVAL_SECONDS * 1000);
+  timer.unref();
+  void sweep();
+
+  return {
+    app,
+    close: async () => {
+      clearInterval(timer);
+      await mongo.close();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import type { Model } from 'mongoose';
+import type { NotificationPreferenceDoc, PushSubscriptionDoc } from '../models/schemas.ts';
+
+export interface PushSubscriptionRecord {
+  endpoint: string;
+  userId: string;
+  keys: { p256dh: string; auth: string };
+}
+
+const toRecord = (d: PushSubscriptionDoc): PushSubscriptionRecord => ({
+  endpoint: d.endpoint,
+  userId: d.userId,
+  keys: { p256dh: d.p256dh, auth: d.auth },
+});
+
+/** Web Push subscriptions, one per device endpoint. */
+export class PushSubscriptionsRepository {
+  constructor(private readonly model: Model<PushSubscriptionDoc>) {}
+
+  /**
+   * Creates or replaces the endpoint's subscription. An endpoint is one browser profile, so when
+   * another user signs in there it now notifies that user.
+   */
+  async upsert(userId: string, endpoint: string, keys: { p256dh: string; auth: string }): Promise<void> {
+    const now = new Date();
+    await this.model.updateOne(
+      { endpoint: { $eq: endpoint } },
+      { $set: { userId, p256dh: keys.p256dh, auth: keys.auth, updatedAt: now }, $setOnInsert: { createdAt: now } },
+      { upsert: true },
+    );
+  }
+
+  /** Removes the caller's own subscription; someone else's endpoint is left alone. */
+  async removeForUser(userId: string, endpoint: string): Promise<boolean> {
+    const res = await this.model.deleteOne({ endpoint: { $eq: endpoint }, userId: { $eq: userId } });
+    return res.deletedCount === 1;
+  }
+
+  /** Removes an endpoint the push service says is gone (404/410). */
+  async removeEndpoint(endpoint: string): Promise<void> {
+    await this.model.deleteOne({ endpoint: { $eq: endpoint } });
+  }
+
+  async findForUsers(userIds: string[]): Promise<PushSubscriptionRecord[]> {
+    if (userIds.length === 0) return [];
+    const docs = await this.model.find({ userId: { $in: userIds } }).lean<PushSubscriptionDoc[]>();
+    return docs.map(toRecord);
+  }
+
+  async findByEndpoint(endpoint: string): Promise<PushSubscriptionRecord | null> {
+    const d = await this.model.findOne({ endpoint: { $eq: endpoint } }).lean<PushSubscriptionDoc>();
+    return d ? toRecord(d) : null;
+  }
+}
+
+/** Per-member, per-conversation notification settings (today: muted or not). */
+export class NotificationPreferencesRepository {
+  constructor(private readonly model: Model<NotificationPreferenceDoc>) {}
+
+  async setMuted(conversationId: string, userId: string, muted: boolean): Promise<void> {
+    await this.model.updateOne(
+      { conversationId: { $eq: conversationId }, userId: { $eq: userId } },
+      { $set: { muted, updatedAt: new Date() } },
+      { upsert: true },
+    );
+  }
+
+  async isMuted(conversationId: string, userId: string): Promise<boolean> {
+    const d = await this.model.findOne({ conversationId: { $eq: conversationId }, userId: { $eq: userId } }).lean<NotificationPreferenceDoc>();
+    return d?.muted ?? false;
+  }
+
+  /** The members among userIds who muted the conversation. */
+  async mutedAmong(conversationId: string, userIds: string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const docs = await this.model
+      .find({ conversationId: { $eq: conversationId }, userId: { $in: userIds }, muted: true }, { userId: 1 })
+      .lean<Array<{ userId: string }>>();
+    return new Set(docs.map((d) => d.userId));
+  }
+}

@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { errors } from '@chat/shared/errors';
+import type { MessageCreatedEvent } from '@chat/shared/events/bus';
+import type { Logger } from '@chat/shared/log';
+import type { PresenceStore } from '@chat/shared/presence';
+import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
+import type { NotificationPreferencesRepository, PushSubscriptionRecord, PushSubscriptionsRepository } from '@chat/shared/repositories/notifications';
+import type { UsersRepository } from '@chat/shared/repositories/users';
+import type { NotificationConfig } from './config.ts';
+import { isAllowedEndpoint } from './origins.ts';
+import { messagePayload } from './payload.ts';
+import type { PushOutcome } from './push.sender.ts';
+import type { SubscribeRequest } from './requests.ts';
+
+export interface Sender {
+  send(sub: PushSubscriptionRecord, payload: string): Promise<PushOutcome>;
+}
+
+type Config = Pick<NotificationConfig, 'PUSH_ALLOWED_ORIGINS' | 'PUSH_CONCURRENCY' | 'PUSH_DEDUPE_TTL_SECONDS'>;
+
+/** Pushes waiting beyond this are dropped (with a log line): notifications are best effort. */
+const MAX_QUEUED = 10_000;
+
+const sentKey = (messageId: string, endpoint: string) =>
+  `notify:sent:${messageId}:${createHash('sha256').update(endpoint).digest('base64url').slice(0, 32)}`;
+
+/**
+ * Subscriptions, mutes, and the push fan-out of new messages. The fan-out decides who gets a push
+ * (and claims each device once) before answering the connector; the pushes themselves run in the
+ * background with bounded concurrency, so a slow push service never holds up the message path.
+ */
+export class NotificationService {
+  private active = 0;
+  private readonly queue: Array<() => Promise<void>> = [];
+  private readonly idle = new Set<() => void>();
+
+  constructor(
+    private readonly deps: {
+      config: Config;
+      subscriptions: PushSubscriptionsRepository;
+      preferences: NotificationPreferencesRepository;
+      conversations: ConversationsRepository;
+      users: UsersRepository;
+      presence: PresenceStore;
+      redis: Redis;
+      sender: Sender;
+      log: Logger;
+    },
+  ) {}
+
+  async subscribe(userId: string, req: SubscribeRequest): Promise<void> {
+    if (!isAllowedEndpoint(req.endpoint, this.deps.config.PUSH_ALLOWED_ORIGINS))
+      throw errors.invalid('endpoint: not on an allowed push service');
+    await this.deps.subscriptions.upsert(userId, req.endpoint, req.keys);
+  }
+
+  async unsubscribe(userId: string, endpoint: string): Promise<void> {
+    await this.deps.subscriptions.removeForUser(userId, endpoint);
+  }
+
+  async setMuted(userId: string, conversationId: string, muted: boolean): Promise<void> {
+    if (!(await this.deps.conversations.findForMember(conversationId, userId))) throw errors.notFound('Conversation');
+    await this.deps.preferences.setMuted(conversationId, userId, muted);
+  }
+
+  async isMuted(userId: string, conversationId: string): Promise<boolean> {
+    if (!(await this.deps.conversations.findForMember(conversationId, userId))) throw errors.notFound('Conversation');
+    return this.deps.preferences.isMuted(conversationId, userId);
+  }
+
+  /**
+   * Queues one push per device of every member who is not the sender, not connected and has not
+   * muted the conversation. Returns how many were queued (0 for a redelivered event).
+   */
+  async onMessageCreated({ message }: MessageCreatedEvent): Promise<number> {
+    const { conversations, users, presence, preferences, subscriptions, redis, config } = this.deps;
+    const conversation = await conversations.findById(message.conversationId);
+    if (!conversation) return 0;
+    const others = conversation.memberIds.filter((u) => u !== message.senderId);
+    if (others.length === 0) return 0;
+    const [online, muted] = await Promise.all([presence.onlineAmong(others), preferences.mutedAmong(conversation.id, others)]);
+    const recipients = others.filter((u) => !online.has(u) && !muted.has(u));
+    const subs = (await subscriptions.findForUsers(recipients)).filter((s) => isAllowedEndpoint(s.endpoint, config.PUSH_ALLOWED_ORIGINS));
+    if (subs.length === 0) return 0;
+
+    // SET NX per (message, device): whichever delivery of the event claims it first pushes.
+    const pipe = redis.pipeline();
+    for (const s of subs) pipe.set(sentKey(message.id, s.endpoint), '1', 'EX', config.PUSH_DEDUPE_TTL_SECONDS, 'NX');
+    const claims = (await pipe.exec()) ?? [];
+    const mine = subs.filter((_, i) => claims[i]?.[1] === 'OK');
+    if (mine.length === 0) return 0;
+
+    const payload = JSON.stringify(messagePayload(message, await users.findById(message.senderId), conversation));
+    for (const s of mine) this.enqueue(() => this.push(message.id, s, payload));
+    return mine.length;
+  }
+
+  /** Resolves once every queued push has finished, or after timeoutMs (for shutdown and tests). */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.active === 0 && this.queue.length === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.idle.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.idle.add(done);
+    });
+  }
+
+  private async push(messageId: string, sub: PushSubscriptionRecord, payload: string): Promise<void> {
+    const { sender, subscriptions, redis, log } = this.deps;
+    const outcome = await sender.send(sub, payload);
+    if (outcome.result === 'gone') {
+      await subscriptions.removeEndpoint(sub.endpoint);
+      log.info('push subscription gone; removed', { status: outcome.status, userId: sub.userId });
+    } else if (outcome.result === 'failed') {
+      // Free the claim so a redelivery of the event may try this device again.
+      await redis.del(sentKey(messageId, sub.endpoint));
+      log.warn('push failed', { status: outcome.status, attempts: outcome.attempts, origin: new URL(sub.endpoint).origin });
+    }
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    if (this.queue.length >= MAX_QUEUED) {
+      this.deps.log.warn('push queue full; dropping a notification');
+      return;
+    }
+    this.queue.push(task);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.active < this.deps.config.PUSH_CONCURRENCY && this.queue.length > 0) {
+      const task = this.queue.shift()!;
+      this.active++;
+      task()
+        .catch((e) => this.deps.log.error('push task failed', { err: e }))
+        .finally(() => {
+          this.active--;
+          this.pump();
+          if (this.active === 0 && this.queue.length === 0) for (const done of [...this.idle]) done();
+        });
+    }
+  }
+}

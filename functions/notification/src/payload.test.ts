@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { Message } from '@chat/shared/models/types';
+import { messagePayload, truncate } from './payload.ts';
+
+const msg = (over: Partial<Message> = {}): Message => ({
+  id: 'm1',
+  conversationId: 'c1',
+  senderId: 'u1',
+  clientMsgId: 'x',
+  body: 'hello',
+  attachments: [],
+  replyToId: null,
+  reactions: [],
+  createdAt: new Date().toISOString(),
+  editedAt: null,
+  deletedAt: null,
+  ...over,
+});
+
+describe('messagePayload', () => {
+  it('titles a direct message with the sender and a group message with sender and group', () => {
+    expect(messagePayload(msg(), { displayName: 'Alice' }, { type: 'direct', title: null })).toEqual({
+      type: 'message',
+      conversationId: 'c1',
+      messageId: 'm1',
+      title: 'Alice',
+      body: 'hello',
+    });
+    expect(messagePayload(msg(), { displayName: 'Alice' }, { type: 'group', title: 'Team' }).title).toBe('Alice in Team');
+  });
+
+  it('keeps the body to 200 characters without splitting an emoji', () => {
+    const body = messagePayload(msg({ body: '😀'.repeat(300) }), null, { type: 'direct', title: null }).body;
+    expect(body.length).toBeLessThanOrEqual(200);
+    expect(body.endsWith('😀…')).toBe(true);
+    expect(body).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+    expect(messagePayload(msg({ body: 'x'.repeat(201) }), null, { type: 'direct', title: null }).body).toBe(`${'x'.repeat(199)}…`);
+  });
+
+  it('describes an attachments-only message by its first file', () => {
+    const a = (name: string) => ({ fileId: 'f', name, size: 1, contentType: 'application/pdf' });
+    expect(messagePayload(msg({ body: '', attachments: [a('file.pdf')] }), null, { type: 'direct', title: null }).body).toBe('📎 file.pdf');
+    expect(messagePayload(msg({ body: '', attachments: [a('a.pdf'), a('b.pdf'), a('c.pdf')] }), null, { type: 'direct', title: null }).body).toBe('📎 a.pdf (+2 more)');
+  });
+
+  it('truncate leaves short text alone', () => {
+    expect(truncate('short', 200)).toBe('short');
+  });
+});

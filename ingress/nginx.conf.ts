@@ -67,6 +67,7 @@ export function renderNginxConf(o: IngressOptions): string {
       proxy_set_header Connection "";
       proxy_set_header Host $http_host;
       proxy_pass http://127.0.0.1:${o.storage.port};
+      proxy_hide_header X-Content-Type-Options;
       add_header X-Content-Type-Options nosniff always;
       add_header Content-Security-Policy "default-src 'none'; sandbox" always;
     }`

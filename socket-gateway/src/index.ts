@@ -10,9 +10,9 @@ import { connectRedis } from '@chat/shared/infra/redis';
 import { createLogger } from '@chat/shared/log';
 import { PresenceStore } from '@chat/shared/presence';
 import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
+import { FilesRepository } from '@chat/shared/repositories/files';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { UsersRepository } from '@chat/shared/repositories/users';
-import { refuseAttachments } from './attachments.ts';
 import { loadGatewayConfig } from './config.ts';
 import { registerHandlers, TypingTracker, type ChatServer } from './handlers.ts';
 import { MembershipCache } from './membership.ts';
@@ -38,13 +38,15 @@ async function main() {
   const conversations = new ConversationsRepository(mongo.models.Conversation);
   const users = new UsersRepository(mongo.models.User);
   const membership = new MembershipCache(conversations, config.MEMBERSHIP_CACHE_TTL_MS);
+  const files = new FilesRepository(mongo.models.File);
   const service = new MessagingService({
     ledger: new SendLedger(redis, { rateLimit: config.SEND_RATE_LIMIT, rateWindowMs: config.SEND_RATE_WINDOW_MS, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
     membership,
     publisher,
     messages: new MessagesRepository(mongo.models.Message),
     reads: new ReadPositionsRepository(mongo.models.ReadPosition),
-    resolveAttachments: refuseAttachments,
+    // Only completed uploads of the same conversation may be attached.
+    resolveAttachments: (ids, conversationId) => files.requireCompletedInConversation(ids, conversationId),
   });
 
   const ready = async () => {

@@ -1,27 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '@chat/shared/errors';
 import type { Logger } from '@chat/shared/log';
-import type { Attachment } from '@chat/shared/models/types';
+import type { Attachment, FileLink, UploadTicket } from '@chat/shared/models/types';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
 import { toAttachment, type FilesRepository } from '@chat/shared/repositories/files';
 import type { FileConfig } from './config.ts';
 import { contentDisposition, isInlineImage, servedContentType, type UploadRequest } from './content.ts';
 import { makePreview, PREVIEW_CONTENT_TYPE } from './preview.ts';
 import type { ObjectStorage } from './storage.repository.ts';
-
-export interface UploadTicket {
-  fileId: string;
-  uploadUrl: string;
-  method: 'PUT';
-  headers: Record<string, string>;
-  expiresAt: string;
-}
-
-export interface FileLink extends Attachment {
-  url: string;
-  expiresAt: string;
-  previewUrl?: string;
-}
 
 type Config = Pick<
   FileConfig,

@@ -55,3 +55,26 @@ export interface AuthTokens {
 export interface AuthSession extends AuthTokens {
   user: User;
 }
+
+/** A page of history (GET …/messages), oldest first. */
+export interface HistoryPage {
+  messages: Message[];
+  hasMore: boolean;
+}
+
+/** POST /uploads: where and how to PUT the bytes. */
+export interface UploadTicket {
+  fileId: string;
+  uploadUrl: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+/** GET /files/:fileId: a short-lived download link. */
+export interface FileLink extends Attachment {
+  url: string;
+  expiresAt: string;
+  /** Extension: a small (about 320 px) WebP rendition of an image, for inline display. */
+  previewUrl?: string;
+}

@@ -1,34 +1,19 @@
-import type { Attachment, Conversation, Message, User } from '@chat/shared/models/types';
+import type {
+  Attachment,
+  AuthSession,
+  AuthTokens as RefreshResponse,
+  Conversation,
+  FileLink,
+  HistoryPage as Page,
+  Message,
+  UploadTicket,
+  User,
+} from '@chat/shared/models/types';
 import type { ApiClient } from './client.ts';
 
-export interface SessionResponse {
-  user: User;
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-}
-export interface RefreshResponse {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-}
-export interface Page {
-  messages: Message[];
-  hasMore: boolean;
-}
-export interface UploadTicket {
-  fileId: string;
-  uploadUrl: string;
-  method: 'PUT';
-  headers: Record<string, string>;
-  expiresAt: string;
-}
-export interface FileLink extends Attachment {
-  url: string;
-  expiresAt: string;
-  /** Optional extension: a smaller rendition for inline display. */
-  previewUrl?: string;
-}
+// Response shapes come from the contract's types in shared/, the same ones the functions return.
+export type SessionResponse = AuthSession;
+export type { RefreshResponse, Page, UploadTicket, FileLink };
 
 /** The contract's routes, typed. Browsers rely on the httpOnly refresh cookie, never the body token. */
 export function endpoints(api: ApiClient) {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Conversation, Message } from '@chat/shared/models/types';
-import { api, registerUser } from '../test/api.ts';
+import { allMessages as history, api, registerUser } from '../test/api.ts';
 import { busChannel, closeBus, eventually, makeMessage, publishEvents } from '../test/bus.ts';
 import { controlProc, stack } from '../test/stack.ts';
 import { CONNECTION_NAME } from './src/connector.ts';
@@ -32,19 +32,6 @@ async function setup(): Promise<{ owner: Session; conv: Conversation }> {
   const res = await api('POST', '/api/db/conversations', { token: owner.accessToken, body: { type: 'group', title: 'chaos', memberIds: [other.user.id] } });
   expect(res.status).toBe(201);
   return { owner, conv: res.body.conversation };
-}
-
-/** Every stored message of the conversation, paging forward with after= (the catch-up path). */
-async function allMessages(s: Session, convId: string): Promise<Message[]> {
-  const out: Message[] = [];
-  let after = '0'.repeat(24);
-  for (;;) {
-    const res = await api('GET', `/api/db/conversations/${convId}/messages?after=${after}&limit=100`, { token: s.accessToken });
-    if (res.status !== 200) throw new Error(`history: ${res.status}`);
-    out.push(...res.body.messages);
-    if (!res.body.hasMore) return out;
-    after = out.at(-1)!.id;
-  }
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,7 +76,7 @@ describe('connector and db function under failure', () => {
 
     const stored = await eventually(
       async () => {
-        const all = await allMessages(owner, conv.id);
+        const all = await history(owner.accessToken, conv.id);
         return all.length >= total ? all : undefined;
       },
       'every message stored',
@@ -124,7 +111,7 @@ describe('connector and db function under failure', () => {
       await controlProc('db', 'start');
     }
     const all = await eventually(async () => {
-      const msgs = await allMessages(owner, conv.id);
+      const msgs = await history(owner.accessToken, conv.id);
       return msgs.length > 0 ? msgs : undefined;
     }, 'the message stored after the restart', 60_000, 250);
     expect(all.map((m) => m.body)).toEqual(['waited for the function']);
@@ -134,12 +121,12 @@ describe('connector and db function under failure', () => {
     const { owner, conv } = await setup();
     const before = makeMessage(conv.id, owner.user.id, 'before the drop');
     await publishEvents('message.created', [{ message: before }]);
-    await eventually(async () => ((await allMessages(owner, conv.id)).length === 1 ? true : undefined), 'first message stored');
+    await eventually(async () => ((await history(owner.accessToken, conv.id)).length === 1 ? true : undefined), 'first message stored');
     expect(await closeConnectorConnections()).toBeGreaterThan(0);
     const after = makeMessage(conv.id, owner.user.id, 'after the drop');
     await publishEvents('message.created', [{ message: after }]);
     const all = await eventually(async () => {
-      const msgs = await allMessages(owner, conv.id);
+      const msgs = await history(owner.accessToken, conv.id);
       return msgs.length === 2 ? msgs : undefined;
     }, 'message stored after the reconnect', 60_000, 250);
     expect(all.map((m) => m.body)).toEqual(['before the drop', 'after the drop']);

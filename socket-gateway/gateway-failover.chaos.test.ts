@@ -1,23 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Message } from '@chat/shared/models/types';
-import { api, registerUser } from '../test/api.ts';
+import { allMessages, registerUser } from '../test/api.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
 import { connectAs, record, request, type ClientSocket } from '../test/socket.ts';
 import { controlProc } from '../test/stack.ts';
 
 afterAll(() => closeTestDb());
-
-async function allMessages(token: string, convId: string): Promise<Message[]> {
-  const out: Message[] = [];
-  let after = '000000000000000000000000';
-  for (;;) {
-    const page = await api('GET', `/api/db/conversations/${convId}/messages?after=${after}&limit=100`, { token });
-    expect(page.status).toBe(200);
-    out.push(...page.body.messages);
-    if (!page.body.hasMore) return out;
-    after = out[out.length - 1]!.id;
-  }
-}
 
 describe('a gateway instance dies mid-stream', () => {
   it('clients move to the other instance, resend unacked messages and catch up: every acked message exactly once, in order', async () => {
@@ -73,14 +61,7 @@ describe('a gateway instance dies mid-stream', () => {
 
     // Bob's view: what he saw live before the crash + a catch-up with after= + live after it, no gap, no duplicate.
     const lastSeen = bobSeenBefore.length ? bobSeenBefore[bobSeenBefore.length - 1]!.id : '000000000000000000000000';
-    const catchUp: Message[] = [];
-    let after = lastSeen;
-    for (;;) {
-      const page = await api('GET', `/api/db/conversations/${convId}/messages?after=${after}&limit=100`, { token: bob.accessToken });
-      catchUp.push(...page.body.messages);
-      if (!page.body.hasMore) break;
-      after = catchUp[catchUp.length - 1]!.id;
-    }
+    const catchUp = await allMessages(bob.accessToken, convId, lastSeen);
     const view = new Map<string, Message>();
     for (const m of [...bobSeenBefore, ...catchUp, ...bobLive.map((p) => p.message)]) view.set(m.id, m);
     expect([...view.keys()].sort()).toEqual(stored.map((m) => m.id));

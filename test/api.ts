@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AuthSession } from '@chat/shared/models/types';
+import type { AuthSession, Message } from '@chat/shared/models/types';
 import { stack } from './stack.ts';
 
 /** A small JSON client for integration tests: every call goes through the ingress. */
@@ -40,4 +40,16 @@ export async function registerUser(name = uniqueName(), password = 'correct hors
   const res = await api<AuthSession>('POST', '/api/auth/register', { body: { username: name, password, displayName: `User ${name}` } });
   if (res.status !== 201) throw new Error(`register ${name}: ${res.status} ${JSON.stringify(res.body)}`);
   return { ...res.body, password };
+}
+
+/** Every stored message of a conversation, paging forward with after= (the catch-up path). */
+export async function allMessages(token: string, conversationId: string, after = '0'.repeat(24)): Promise<Message[]> {
+  const out: Message[] = [];
+  for (;;) {
+    const res = await api('GET', `/api/db/conversations/${conversationId}/messages?after=${after}&limit=100`, { token });
+    if (res.status !== 200) throw new Error(`history: ${res.status} ${JSON.stringify(res.body)}`);
+    out.push(...res.body.messages);
+    if (!res.body.hasMore) return out;
+    after = out.at(-1)!.id;
+  }
 }

@@ -16,8 +16,41 @@ const k = {
   users: (instanceId: string) => `presence:users:${instanceId}`,
 };
 
+/** Live sockets of a user: entries whose instance still has its liveness key. */
+const LIVE = `
+local function live(set, prefix)
+  local n = 0
+  for _, e in ipairs(redis.call('SMEMBERS', set)) do
+    local inst = string.match(e, '^(.-)|')
+    if inst and redis.call('EXISTS', prefix .. 'presence:instance:' .. inst) == 1 then n = n + 1 end
+  end
+  return n
+end
+`;
+
+// Connect and disconnect are single scripts so a reload (old socket leaving while the new one
+// arrives, possibly on another instance) can never announce "offline" for a connected user.
+const CONNECT = `${LIVE}
+local before = live(KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[3])
+if before == 0 then return 1 end
+return 0
+`;
+
+const DISCONNECT = `${LIVE}
+redis.call('SREM', KEYS[1], ARGV[1])
+if live(KEYS[1], ARGV[2]) > 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[3])
+return 1
+`;
+
 export class PresenceStore {
   constructor(private readonly redis: Redis) {}
+
+  private get prefix(): string {
+    return (this.redis.options.keyPrefix as string | undefined) ?? '';
+  }
 
   /** Marks the instance alive; gateways call this every few seconds. */
   async heartbeat(instanceId: string): Promise<void> {
@@ -26,17 +59,14 @@ export class PresenceStore {
 
   /** Adds a socket; true when the user had no live socket before (they just came online). */
   async connect(userId: string, instanceId: string, socketId: string): Promise<boolean> {
-    const wasOnline = await this.isOnline(userId);
-    await this.redis.multi().sadd(k.sockets(userId), `${instanceId}|${socketId}`).sadd(k.users(instanceId), userId).exec();
-    return !wasOnline;
+    const res = await this.redis.eval(CONNECT, 2, k.sockets(userId), k.users(instanceId), `${instanceId}|${socketId}`, this.prefix, userId);
+    return res === 1;
   }
 
   /** Removes a socket; true when it was the user's last live one (they just went offline). */
   async disconnect(userId: string, instanceId: string, socketId: string, at = new Date()): Promise<boolean> {
-    await this.redis.srem(k.sockets(userId), `${instanceId}|${socketId}`);
-    if (await this.isOnline(userId)) return false;
-    await this.redis.set(k.lastSeen(userId), at.toISOString());
-    return true;
+    const res = await this.redis.eval(DISCONNECT, 2, k.sockets(userId), k.lastSeen(userId), `${instanceId}|${socketId}`, this.prefix, at.toISOString());
+    return res === 1;
   }
 
   async isOnline(userId: string): Promise<boolean> {

@@ -13,7 +13,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{shared,functions,socket-gateway,connector,scripts,ingress,k8s,test}/**/*.test.ts'],
+          include: ['{shared,functions,socket-gateway,connector,scripts,ingress,k8s,test,bench}/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.chaos.test.ts', '**/*.e2e.test.ts'],
           sequence: { groupOrder: 0 },
         },

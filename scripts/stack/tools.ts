@@ -12,6 +12,8 @@ import { run, which } from './exec.ts';
 interface GoTool {
   name: string;
   version: string;
+  /** Built only when something asks for it (ensureTool), never by `npm start` or the tests. */
+  onDemand?: boolean;
   build(gobin: string, log: (m: string) => void): Promise<void>;
 }
 
@@ -38,6 +40,8 @@ export const GO_TOOLS: GoTool[] = [
     },
   },
   { name: 'minio', version: 'latest', build: goInstall('github.com/minio/minio@latest') },
+  // The benchmark's peer (npm run bench).
+  { name: 'centrifugo', version: 'v6.9.1', onDemand: true, build: goInstall('github.com/centrifugal/centrifugo/v6@v6.9.1') },
 ];
 
 function cacheDir(): string {
@@ -95,5 +99,13 @@ export async function ensureTools(log: (m: string) => void, opts: { browser?: bo
   if (!hadNginx) await run('sh', ['-c', 'service nginx stop || nginx -s stop || true'], { quiet: true }).catch(() => undefined);
   if (opts.browser) await ensureApt([{ bin: '/usr/bin/chromium', pkg: 'chromium' }], log);
   // The two builds share 2 cores; one after the other is as fast and far gentler.
-  for (const tool of GO_TOOLS) await ensureGoTool(tool, log);
+  for (const tool of GO_TOOLS) if (!tool.onDemand) await ensureGoTool(tool, log);
+}
+
+/** Builds (or copies from the cache) one Go tool by name, including on-demand ones; returns its path. */
+export async function ensureTool(name: string, log: (m: string) => void): Promise<string> {
+  const tool = GO_TOOLS.find((t) => t.name === name);
+  if (!tool) throw new Error(`Unknown tool ${name}`);
+  await ensureGoTool(tool, log);
+  return toolPath(name);
 }

@@ -1,0 +1,41 @@
+import http from 'node:http';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
+import { Server } from 'socket.io';
+
+/**
+ * The fan-out baseline: one of a pair of bare Socket.IO v4 servers sharing rooms through the same
+ * sharded Redis adapter as the gateway, with the gateway's engine settings, but no auth, no
+ * membership, no ledger and no persistence. A client names its room in the handshake; `msg`
+ * is relayed to the room's other sockets and acked.
+ */
+const port = Number(process.env.PORT ?? 3900);
+const pub = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const sub = pub.duplicate();
+
+const httpServer = http.createServer((req, res) => {
+  if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+  if (!req.url?.startsWith('/socket.io/')) res.writeHead(404).end();
+});
+const io = new Server(httpServer, {
+  adapter: createShardedAdapter(pub, sub, { channelPrefix: `${process.env.CHANNEL_PREFIX ?? 'bench-bare:'}socket.io` }),
+  serveClient: false,
+  pingInterval: 20_000,
+  pingTimeout: 20_000,
+  maxHttpBufferSize: 64 * 1024,
+});
+io.use(async (socket, next) => {
+  const room = (socket.handshake.auth as { room?: unknown }).room;
+  if (typeof room === 'string') await socket.join(room);
+  next();
+});
+io.on('connection', (socket) => {
+  socket.on('msg', (p: { room: string; body: string }, ack?: () => void) => {
+    socket.to(p.room).emit('msg', p.body);
+    if (typeof ack === 'function') ack();
+  });
+});
+httpServer.listen(port, '127.0.0.1');
+const stop = () => io.close(() => void Promise.allSettled([pub.quit(), sub.quit()]).then(() => process.exit(0)));
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

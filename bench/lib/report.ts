@@ -1,0 +1,120 @@
+import type { CpuPhase, ScenarioResult, Table } from './context.ts';
+import type { Machine } from './machine.ts';
+import type { TargetResult } from './stats.ts';
+
+export interface RunInfo {
+  mode: 'quick' | 'full';
+  command: string;
+  startedAt: string;
+  durationS: number;
+  commit: string;
+  machine: Machine;
+  resultsFile: string;
+}
+
+const cell = (v: string | number | null | undefined) => (v === null || v === undefined ? '–' : typeof v === 'number' ? num(v) : v.replace(/\|/g, '\\|'));
+const num = (v: number) => (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: 2 }));
+
+export function mdTable(t: Pick<Table, 'columns' | 'rows'>): string {
+  return [`| ${t.columns.join(' | ')} |`, `| ${t.columns.map(() => '---').join(' | ')} |`, ...t.rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+export function goal(t: TargetResult): string {
+  switch (t.kind) {
+    case 'higher':
+      return t.target > 0 ? `≥ ${t.target}× baseline` : 'reported';
+    case 'lower':
+      return `≤ ${t.target}× baseline`;
+    case 'abs-min':
+      return `≥ ${num(t.target)}${t.unit ? ` ${t.unit}` : ''}`;
+    case 'abs-max':
+      return `≤ ${num(t.target)}${t.unit ? ` ${t.unit}` : ''}`;
+  }
+}
+
+const shown = (t: TargetResult) => (t.kind === 'higher' || t.kind === 'lower' ? (t.ratio === null ? '–' : `${t.ratio.toFixed(2)}×`) : t.value === null ? '–' : num(t.value));
+const mark = (t: TargetResult) => (t.kind === 'higher' && t.target === 0 ? 'info' : t.status === 'met' ? '✅ met' : t.status === 'missed' ? '❌ missed' : '⚪ not measured');
+
+export function targetsTable(rows: Array<{ scenario: string; t: TargetResult }>): string {
+  return mdTable({
+    columns: ['scenario', 'measure', 'product', 'baseline', 'ratio / value', 'target', 'status'],
+    rows: rows.map(({ scenario, t }) => [scenario, t.name, t.value === null ? null : round2(t.value), t.baseline === null ? null : round2(t.baseline), shown(t), goal(t), mark(t)]),
+  });
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+
+export function cpuTable(phases: CpuPhase[], nproc: number): string {
+  const rows = phases.map((p) => {
+    const by = (side: string) =>
+      p.samples
+        .filter((s) => s.side === side && (s.cores > 0.005 || s.rssMiB > 0))
+        .map((s) => `${s.name} ${s.cores.toFixed(2)}`)
+        .join(', ') || '–';
+    const total = p.samples.reduce((a, s) => a + s.cores, 0);
+    const server = ['system under test', 'baseline', 'peer'].map((s) => (by(s) === '–' ? '' : by(s))).filter(Boolean).join(', ') || '–';
+    return [p.phase, p.seconds, server, by('infra (shared)'), by('load'), `${total.toFixed(2)} of ${nproc}`];
+  });
+  return mdTable({ columns: ['phase', 'window s', 'server under test (cores busy)', 'infra (shared)', 'load generators', 'total cores'], rows });
+}
+
+export function renderMarkdown(run: RunInfo, results: ScenarioResult[], chartDir: string): string {
+  const out: string[] = [];
+  out.push('# Benchmarks');
+  out.push('');
+  if (run.mode === 'quick')
+    out.push(
+      '> **Quick run (`--quick`): smaller loads and short steps, taken while other work shared this 2-core machine, so the numbers are noisy.** They validate the harness; the full run (`npm run bench`) on a quiet machine is the one to quote.',
+    );
+  else out.push('> Full run (`npm run bench`).');
+  out.push('');
+  out.push(`- Command: \`${run.command}\``);
+  out.push(`- Started: ${run.startedAt}, took ${Math.round(run.durationS)} s; commit \`${run.commit}\``);
+  out.push(`- Machine: ${run.machine.nproc} CPUs (${run.machine.cpu}), ${run.machine.memoryGiB} GiB RAM, Node ${run.machine.node}, ${run.machine.kernel}; load average at start ${run.machine.loadAverageAtStart.join(' / ')}`);
+  out.push(`- Raw results: [\`${run.resultsFile}\`](${run.resultsFile})`);
+  out.push('');
+  out.push('Everything runs on this one machine: the product (a private stack started like `npm start`, on free ports), the baselines, the peer and the load generators share its cores. Each "CPU" table shows how many cores each side kept busy during a phase, so a reader can tell whether the server or the load ran out first.');
+  out.push('');
+  out.push('## Targets');
+  out.push('');
+  out.push(targetsTable(results.flatMap((r) => r.targets.map((t) => ({ scenario: r.title, t })))));
+  for (const r of results) {
+    out.push('');
+    out.push(`## ${r.title}`);
+    out.push('');
+    out.push(`Parameters: ${Object.entries(r.params).map(([k, v]) => `${k} = ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('; ')}`);
+    for (const t of r.tables) {
+      out.push('');
+      out.push(`**${t.title}**`);
+      out.push('');
+      out.push(mdTable(t));
+    }
+    for (const c of r.charts) {
+      out.push('');
+      out.push(`![${c.title}](${chartDir}/${c.file})`);
+    }
+    if (r.notes.length) {
+      out.push('');
+      for (const n of r.notes) out.push(`- ${n}`);
+    }
+    if (r.cpu.length) {
+      out.push('');
+      out.push('**CPU**');
+      out.push('');
+      out.push(cpuTable(r.cpu, run.machine.nproc));
+    }
+  }
+  out.push('');
+  out.push('## Method');
+  out.push('');
+  out.push(METHOD);
+  return out.join('\n') + '\n';
+}
+
+const METHOD = `- \`npm run bench\` (full, under 15 minutes) or \`npm run bench -- --quick\` (under 3 minutes); \`--only fanout,connections,storage,functions\` runs a subset. Results go to \`bench/results/<date>.json\`, the charts to \`bench/results/*.svg\` and this file.
+- Test data is written straight into the database and access tokens are minted with the stack's signing key (registering thousands of users through scrypt would take minutes and measure nothing here).
+- Load generators are separate Node processes (\`bench/load/worker.ts\`), each owning a slice of the sockets, driven over IPC. Clients use \`socket.io-client\` (websocket transport) or \`centrifuge\` with \`ws\`.
+- **Fan-out**: groups of 20, half of each group on each instance; every member sends in turn at the step's total rate (open loop, without waiting for acks). The send time travels in the body; latency is receive time minus send time on the same machine clock. *Delivered msg/s* = receptions ÷ 19 over the time from the first send to the last reception of the step (so a backlog lowers it). *Lost* = acked messages that did not reach every other member within the drain (until all arrived, or nothing new for 3 s, at most 20 s). *Dup* = a socket receiving the same message twice. The bare pair is \`bench/baseline/bare-pair.ts\`: Socket.IO v4 with the gateway's sharded Redis adapter and engine settings, relaying \`msg\` to the room and acking, nothing else. Centrifugo v6 runs two nodes on the Redis engine; clients publish into their group channel. The ratio targets apply at each step up to the bare pair's saturation (the last step where it delivered ≥ 90% of the offered rate and still grew).
+- **Connections**: product clients come through nginx with reconnection on; memory per socket = RSS growth of both gateway processes ÷ sockets, 3 s after the last connect. Reconnect = from SIGKILL of gateway-1 until every socket is connected again. The bare pair is restarted fresh and connected directly.
+- **Storage pipeline**: \`message.created\` events (persistent, confirm channel) into \`chat.events\`; time from the first publish until all are counted in the messages collection. Baseline: delete them, then \`insertMany\` the same documents (batch 200, 2 in flight: the connector's defaults) into the same collection.
+- **Functions**: cold start = spawn of the bundle (\`.local/build/fn-<name>.mjs\`, the stack's own build) to the first 200 on \`/healthz\`, median of several. Throughput with autocannon (50 connections) in its own process straight at the function port; the bare Hono app (\`bench/baseline/bare-hono.ts\`, bundled the same way) serves the same paths with the real responses' bodies captured at the start.`;

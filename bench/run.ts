@@ -8,6 +8,7 @@ import { logSink } from '../scripts/stack/procs.ts';
 import { startStack } from '../scripts/stack/stack.ts';
 import { infraGroups, stackGroup, startBarePair, type BarePair, type BenchContext, type ScenarioResult } from './lib/context.ts';
 import { machine } from './lib/machine.ts';
+import { quiesce } from './lib/procstat.ts';
 import { renderMarkdown } from './lib/report.ts';
 import { signingKeys } from './lib/seed.ts';
 import { lineChart } from './lib/svg.ts';
@@ -70,6 +71,11 @@ const ctx: BenchContext = {
   stackGroup: (name, label) => stackGroup(stack, name, label),
   infraGroups,
   barePair: async () => (bare ??= await startBarePair({ stack, out: logSink(logFile), runTag: `${process.pid}` })),
+  settle: async (what) => {
+    const names = ['gateway-1', 'gateway-2', 'connector', 'ferretdb', ...Object.keys(stack.ports.functions)];
+    const waited = await quiesce(names.map((n) => stackGroup(stack, n)));
+    if (waited > 2500) log(`waited ${(waited / 1000).toFixed(1)} s for the product to go idle before ${what}`);
+  },
 };
 
 const results: ScenarioResult[] = [];
@@ -78,6 +84,7 @@ try {
   for (const name of ORDER.filter((n) => only.includes(n))) {
     log(`scenario ${name}`);
     try {
+      await ctx.settle(name);
       results.push(await SCENARIOS[name](ctx));
     } catch (e) {
       failed = true;

@@ -52,6 +52,8 @@ export interface BenchContext {
   stackGroup(name: string, label?: string): ProcGroup;
   infraGroups(): ProcGroup[];
   barePair(): Promise<BarePair>;
+  /** Waits until the product's processes are idle again (logs the wait when it is long). */
+  settle(what: string): Promise<void>;
 }
 
 export interface BarePair {

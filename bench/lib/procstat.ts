@@ -101,3 +101,19 @@ export function cpuWindow(groups: ProcGroup[]): () => CpuSample[] {
 }
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
+
+/**
+ * Waits until the given processes are (nearly) idle, so one phase's aftermath (e.g. thousands of
+ * disconnects being processed) is not billed to the next. Returns how long it waited.
+ */
+export async function quiesce(groups: ProcGroup[], opts: { maxCores?: number; timeoutMs?: number } = {}): Promise<number> {
+  const t0 = performance.now();
+  const deadline = t0 + (opts.timeoutMs ?? 90_000);
+  while (performance.now() < deadline) {
+    const end = cpuWindow(groups);
+    await new Promise((r) => setTimeout(r, 1000));
+    const busy = end().reduce((a, s) => a + s.cores, 0);
+    if (busy <= (opts.maxCores ?? 0.15)) break;
+  }
+  return performance.now() - t0;
+}

@@ -86,7 +86,9 @@ export class LoadPool {
 
   async status(): Promise<StatusReply> {
     const r = await this.all<StatusReply>({ cmd: 'status' });
-    return { connected: r.reduce((a, x) => a + x.connected, 0), total: r.reduce((a, x) => a + x.total, 0) };
+    const groups: Record<string, number> = {};
+    for (const x of r) for (const [g, n] of Object.entries(x.groups)) groups[g] = (groups[g] ?? 0) + n;
+    return { connected: r.reduce((a, x) => a + x.connected, 0), total: r.reduce((a, x) => a + x.total, 0), groups };
   }
 
   async closeClients(): Promise<void> {

@@ -31,6 +31,8 @@ export interface StepReply {
   sent: number;
   acked: number;
   ackErrors: Record<string, number>;
+  /** Acked messages per group, to know how many receptions to expect. */
+  ackedByGroup: Array<[string, number]>;
   /** Wall-clock ms of the first and last send. */
   firstSend: number;
   lastSend: number;
@@ -50,6 +52,8 @@ export interface CollectReply {
 export interface StatusReply {
   connected: number;
   total: number;
+  /** Connected sockets per group. */
+  groups: Record<string, number>;
 }
 
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };

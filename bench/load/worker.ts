@@ -163,7 +163,9 @@ async function runStep(cmd: Extract<Command, { cmd: 'step' }>): Promise<StepRepl
   const ackErrors: Record<string, number> = {};
   let firstSend = 0;
   let lastSend = 0;
-  if (senders.length === 0 || cmd.rate <= 0) return { sent, acked, ackErrors, firstSend, lastSend };
+  const byGroup = new Map<string, number>();
+  const result = () => ({ sent, acked, ackErrors, ackedByGroup: [...byGroup], firstSend, lastSend });
+  if (senders.length === 0 || cmd.rate <= 0) return result();
   const t0 = performance.now();
   let seq = 0;
   await new Promise<void>((resolve) => {
@@ -183,6 +185,7 @@ async function runStep(cmd: Extract<Command, { cmd: 'step' }>): Promise<StepRepl
           if (error) ackErrors[error] = (ackErrors[error] ?? 0) + 1;
           else {
             acked++;
+            byGroup.set(c.spec.group, (byGroup.get(c.spec.group) ?? 0) + 1);
             st.acked.push([k, c.spec.group]);
             st.ackLatency.record(wall() - t);
           }
@@ -196,7 +199,7 @@ async function runStep(cmd: Extract<Command, { cmd: 'step' }>): Promise<StepRepl
   });
   // Wait for the outstanding acks (each has its own 30 s timeout).
   while (settled < sent) await new Promise((r) => setTimeout(r, 20));
-  return { sent, acked, ackErrors, firstSend, lastSend };
+  return result();
 }
 
 function progress(step: number): { received: number; lastReceive: number } {
@@ -220,7 +223,9 @@ function collect(step: number): CollectReply {
 }
 
 function status(): StatusReply {
-  return { connected: clients.filter((c) => c.connected).length, total: clients.length };
+  const groups: Record<string, number> = {};
+  for (const c of clients) if (c.connected) groups[c.spec.group] = (groups[c.spec.group] ?? 0) + 1;
+  return { connected: clients.filter((c) => c.connected).length, total: clients.length, groups };
 }
 
 process.on('message', (raw) => {

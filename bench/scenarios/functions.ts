@@ -5,7 +5,7 @@ import { BUILD, ROOT } from '../../scripts/stack/paths.ts';
 import { freePort } from '../../scripts/stack/exec.ts';
 import { bundleBaseline } from '../lib/bundle.ts';
 import { procGroup, type BenchContext, type CpuPhase, type ScenarioResult } from '../lib/context.ts';
-import { cpuWindow } from '../lib/procstat.ts';
+import { cpuSeconds, cpuWindow, rssBytes } from '../lib/procstat.ts';
 import { buildMessages, messageDoc, mintTokens, seedUsersAndGroups } from '../lib/seed.ts';
 import { evaluate, median, round, type TargetResult } from '../lib/stats.ts';
 
@@ -45,23 +45,32 @@ interface Cannon {
   p99: number;
   non2xx: number;
   errors: number;
-  pid?: number;
 }
 
-/** autocannon in its own process, so it never shares an event loop with what it measures. */
-function autocannon(url: string, headers: Record<string, string>, seconds: number, onPid: (pid: number) => void): Promise<Cannon> {
+/**
+ * autocannon in its own process, so it never shares an event loop with what it measures. Its CPU
+ * is sampled while it runs (it is gone from /proc by the time its result arrives).
+ */
+function autocannon(url: string, headers: Record<string, string>, seconds: number): Promise<Cannon & { cpuSeconds: number; rssMiB: number }> {
   const args = ['-c', '50', '-d', String(seconds), '-j', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(ROOT, 'node_modules/.bin/autocannon'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (child.pid) onPid(child.pid);
+    let cpu = 0;
+    let rss = 0;
+    const sampler = setInterval(() => {
+      if (!child.pid) return;
+      cpu = Math.max(cpu, cpuSeconds(child.pid));
+      rss = Math.max(rss, rssBytes(child.pid));
+    }, 100);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.once('exit', (code) => {
+      clearInterval(sampler);
       try {
         const r = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number };
-        resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
+        resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuSeconds: cpu, rssMiB: Math.round(rss / 1048576) });
       } catch {
         reject(new Error(`autocannon exited ${code}: ${err.slice(-500)}`));
       }
@@ -72,7 +81,7 @@ function autocannon(url: string, headers: Record<string, string>, seconds: numbe
 export async function functions(ctx: BenchContext): Promise<ScenarioResult> {
   const { stack } = ctx;
   const reps = ctx.quick ? 2 : 5;
-  const seconds = ctx.quick ? 4 : 10;
+  const seconds = ctx.quick ? 3 : 10;
   const notes: string[] = [];
   const cpu: CpuPhase[] = [];
   const targets: TargetResult[] = [];
@@ -140,14 +149,18 @@ export async function functions(ctx: BenchContext): Promise<ScenarioResult> {
         ['bare Hono', `http://127.0.0.1:${barePort}${r.path}`, () => bare.pid],
       ] as const) {
         ctx.log(`functions: autocannon ${who} GET ${r.path.replace(conv.id, ':id')} for ${seconds} s`);
-        let cannonPid = 0;
-        const groups = [procGroup(who, who === 'bare Hono' ? 'baseline' : 'system under test', [{ pid: pid() }]), ...(who === 'bare Hono' ? [] : [ctx.stackGroup('ferretdb'), ...ctx.infraGroups()]), procGroup('autocannon', 'load', [{ get pid() { return cannonPid || undefined; } }])];
+        // A short warm-up run first, discarded, so both servers are measured with a warm JIT.
+        await autocannon(url, auth, 1);
+        const groups = [procGroup(who, who === 'bare Hono' ? 'baseline' : 'system under test', [{ pid: pid() }]), ...(who === 'bare Hono' ? [] : [ctx.stackGroup('ferretdb'), ...ctx.infraGroups()])];
         const end = cpuWindow(groups);
         const t0 = performance.now();
-        // Window starts before the child exists; its pid is read when the window ends.
-        const res = await autocannon(url, auth, seconds, (p) => (cannonPid = p));
-        cpu.push({ phase: `${who} GET ${r.path.replace(conv.id, ':id')}`, seconds: round((performance.now() - t0) / 1000)!, samples: end() });
+        const res = await autocannon(url, auth, seconds);
+        const secs = (performance.now() - t0) / 1000;
+        const samples = end();
+        samples.push({ name: 'autocannon', side: 'load', cpuSeconds: res.cpuSeconds, cores: round(res.cpuSeconds / secs, 2)!, rssMiB: res.rssMiB });
+        cpu.push({ phase: `${who} GET ${r.path.replace(conv.id, ':id')}`, seconds: round(secs)!, samples });
         results[`${name}:${who}`] = res;
+        if (res.rps === 0) notes.push(`${who} GET ${r.path.replace(conv.id, ':id')}: no request completed within the ${seconds} s run (50 concurrent).`);
         rpsRows.push([`GET ${r.path.replace(conv.id, ':id')}`, who, round(res.rps, 0), res.p50, res.p99, res.non2xx, res.errors]);
       }
     }

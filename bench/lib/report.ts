@@ -77,6 +77,8 @@ export function renderMarkdown(run: RunInfo, results: ScenarioResult[], chartDir
   out.push('');
   out.push('## Targets');
   out.push('');
+  out.push('Where the cost is for the missed ones (profiling and `explain` notes): [bench/FINDINGS.md](bench/FINDINGS.md).');
+  out.push('');
   out.push(targetsTable(results.flatMap((r) => r.targets.map((t) => ({ scenario: r.title, t })))));
   for (const r of results) {
     out.push('');

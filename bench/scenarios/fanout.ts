@@ -147,6 +147,7 @@ export async function fanout(ctx: BenchContext): Promise<ScenarioResult> {
       await ctx.settle(`${target} connects`);
       run.connect = await pool.connect(kind, clients, { concurrency: 25, timeoutMs: 60_000 });
       if (run.connect.failed > 0) notes.push(`${target}: ${run.connect.failed} of ${clients.length} sockets failed to connect (${run.connect.errors.join('; ')})`);
+      await ctx.settle(`${target} steps`);
       run.steps = await runSteps(ctx, pool, target, rates, durationMs, [...groups, procGroup('load workers', 'load', pool.procs)], cpu, acked);
       await after?.(run);
     } catch (e) {

@@ -1,0 +1,56 @@
+// Bundles the runtime (index.ts), the handler and @chat/shared into dist/index.mjs. Packages that
+// load native addons cannot be inlined: they stay external and are copied, with their own
+// dependencies, into dist/node_modules, so the final image needs dist/ and nothing else.
+import { build } from 'esbuild';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/** Native addons (copied) and optional peers the MongoDB driver probes for (absent is fine). */
+export const NATIVE = ['sharp'];
+export const OPTIONAL_PEERS = ['kerberos', '@mongodb-js/zstd', '@aws-sdk/credential-providers', 'gcp-metadata', 'snappy', 'socks', 'aws4', 'mongodb-client-encryption'];
+
+const root = process.cwd();
+const out = path.join(root, 'dist');
+
+const result = await build({
+  entryPoints: [path.join(root, 'index.ts')],
+  outfile: path.join(out, 'index.mjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+  external: [...NATIVE, ...OPTIONAL_PEERS],
+  // CommonJS dependencies call require(); ESM output needs one.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+});
+writeFileSync(path.join(root, 'build-meta.json'), JSON.stringify(result.metafile));
+
+/** Copies an installed package and, recursively, its installed dependencies. */
+function copyPackage(name, from, seen) {
+  if (seen.has(name)) return;
+  let manifest;
+  try {
+    manifest = createRequire(path.join(from, 'noop.js')).resolve(`${name}/package.json`);
+  } catch {
+    return; // an optional dependency for another platform
+  }
+  seen.add(name);
+  const dir = path.dirname(manifest);
+  const dest = path.join(out, 'node_modules', name);
+  mkdirSync(path.dirname(dest), { recursive: true });
+  cpSync(dir, dest, { recursive: true, dereference: true, filter: (src) => !path.relative(dir, src).split(path.sep).includes('node_modules') });
+  const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) copyPackage(dep, dir, seen);
+}
+
+const imported = new Set();
+for (const input of Object.values(result.metafile.inputs))
+  for (const imp of input.imports) if (imp.external) imported.add(imp.path);
+const seen = new Set();
+for (const name of NATIVE) if (imported.has(name)) copyPackage(name, path.join(root, 'function'), seen);
+if (existsSync(path.join(out, 'node_modules'))) console.log(`bundled; native packages kept external: ${[...seen].join(', ')}`);

@@ -42,6 +42,8 @@ export const GO_TOOLS: GoTool[] = [
   { name: 'minio', version: 'latest', build: goInstall('github.com/minio/minio@latest') },
   // The benchmark's peer (npm run bench).
   { name: 'centrifugo', version: 'v6.9.1', onDemand: true, build: goInstall('github.com/centrifugal/centrifugo/v6@v6.9.1') },
+  // Renders k8s/overlays/* in the unit tests, as `kubectl apply -k` would.
+  { name: 'kustomize', version: 'v5.7.1', build: goInstall('sigs.k8s.io/kustomize/kustomize/v5@v5.7.1') },
 ];
 
 function cacheDir(): string {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,9 +115,12 @@ describe.each(present)('shrinkwrapped build context of %s', (fn) => {
     expect(undeclared).toEqual([]);
   }, 180_000);
 
-  it('starts: every module of the bundle loads and the config is validated', () => {
-    const run = spawnSync(process.execPath, [path.join(dir, 'dist/index.mjs')], {
-      cwd: dir,
+  it('starts from dist/ alone (as in the final image): every module loads and the config is validated', () => {
+    // The ship stage copies only dist/; run it away from the context's node_modules to match.
+    const image = mkdtempSync(path.join(os.tmpdir(), 'fn-image-'));
+    cpSync(path.join(dir, 'dist'), image, { recursive: true });
+    const run = spawnSync(process.execPath, [path.join(image, 'index.mjs')], {
+      cwd: image,
       encoding: 'utf8',
       timeout: 30_000,
       env: { PATH: process.env.PATH, SECRETS_DIR: mkdtempSync(path.join(os.tmpdir(), 'no-secrets-')), JWT_AUDIENCE: '' },

@@ -2,8 +2,7 @@
 // load native addons cannot be inlined: they stay external and are copied, with their own
 // dependencies, into dist/node_modules, so the final image needs dist/ and nothing else.
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Native addons (copied) and optional peers the MongoDB driver probes for (absent is fine). */
@@ -33,14 +32,18 @@ writeFileSync(path.join(root, 'build-meta.json'), JSON.stringify(result.metafile
 /** Copies an installed package and, recursively, its installed dependencies. */
 function copyPackage(name, from, seen) {
   if (seen.has(name)) return;
-  let manifest;
-  try {
-    manifest = createRequire(path.join(from, 'noop.js')).resolve(`${name}/package.json`);
-  } catch {
-    return; // an optional dependency for another platform
+  // Node's lookup, by hand: package "exports" often hide package.json from require.resolve.
+  let dir = null;
+  for (let at = from; ; at = path.dirname(at)) {
+    const candidate = path.join(at, 'node_modules', name);
+    if (existsSync(path.join(candidate, 'package.json'))) {
+      dir = realpathSync(candidate);
+      break;
+    }
+    if (path.dirname(at) === at) return; // not installed: an optional dependency for another platform
   }
   seen.add(name);
-  const dir = path.dirname(manifest);
+  const manifest = path.join(dir, 'package.json');
   const dest = path.join(out, 'node_modules', name);
   mkdirSync(path.dirname(dest), { recursive: true });
   cpSync(dir, dest, { recursive: true, dereference: true, filter: (src) => !path.relative(dir, src).split(path.sep).includes('node_modules') });
@@ -53,4 +56,4 @@ for (const input of Object.values(result.metafile.inputs))
   for (const imp of input.imports) if (imp.external) imported.add(imp.path);
 const seen = new Set();
 for (const name of NATIVE) if (imported.has(name)) copyPackage(name, path.join(root, 'function'), seen);
-if (existsSync(path.join(out, 'node_modules'))) console.log(`bundled; native packages kept external: ${[...seen].join(', ')}`);
+if (seen.size) process.stdout.write(`native packages kept external: ${[...seen].join(', ')}\n`);

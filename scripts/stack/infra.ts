@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ensureApt } from './tools.ts';
 import { portOpen, run, waitFor } from './exec.ts';
 
@@ -30,4 +33,54 @@ export async function createVhost(name: string): Promise<void> {
 
 export async function deleteVhost(name: string): Promise<void> {
   await run('rabbitmqctl', ['delete_vhost', name], { quiet: true }).catch(() => undefined);
+}
+
+/**
+ * PostgreSQL for FerretDB's postgresql backend: used where it already runs on 5432, otherwise
+ * installed from Debian and its cluster started. Each stack gets its own database.
+ */
+export async function ensurePostgres(log: (m: string) => void, port = 5432): Promise<void> {
+  if (await portOpen(port)) return;
+  await ensureApt([{ bin: 'pg_ctlcluster', pkg: 'postgresql' }], log);
+  log(`starting PostgreSQL on ${port}`);
+  await run('sh', ['-c', 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | sort -V | tail -n 1) main start'], { quiet: true });
+  await waitFor('PostgreSQL', () => portOpen(port), 60_000, 250);
+}
+
+/**
+ * Runs SQL as the postgres superuser: over TCP where trust auth allows (this machine kind), else
+ * through the local socket with peer auth (Debian's default). SQL goes through a private file so
+ * a password in it never appears on a command line.
+ */
+async function psql(sql: string): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-sql-'));
+  const file = path.join(dir, 'q.sql');
+  writeFileSync(file, sql, { mode: 0o644 });
+  chmodSync(dir, 0o755);
+  try {
+    await run('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-f', file], { quiet: true, env: { ...process.env, PGCONNECT_TIMEOUT: '5', PGPASSWORD: '' } });
+  } catch {
+    await run('runuser', ['-u', 'postgres', '--', 'psql', '-v', 'ON_ERROR_STOP=1', '-f', file], { quiet: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The "chat" role FerretDB logs in as (password auth works under trust and scram alike). */
+export async function ensureRole(password: string): Promise<void> {
+  const quoted = password.replace(/'/g, "''");
+  await psql(`DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'chat') THEN CREATE ROLE chat LOGIN PASSWORD '${quoted}';
+  ELSE ALTER ROLE chat LOGIN PASSWORD '${quoted}'; END IF;
+END $$;`);
+}
+
+export async function createDatabase(name: string): Promise<void> {
+  await psql(`CREATE DATABASE "${name}" OWNER chat`).catch((e) => {
+    if (!/already exists/.test(String(e))) throw e;
+  });
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await psql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
 }

@@ -30,6 +30,7 @@ export const SECRET_GENERATORS: Record<string, () => string> = {
   'minio-access-key': () => `chat${token(9)}`,
   'minio-secret-key': () => token(30),
   'vapid-keys': vapidKeys,
+  'postgres-password': () => token(24),
 };
 
 export function ensureSecrets(dir: string): void {

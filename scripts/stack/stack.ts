@@ -3,7 +3,7 @@ import path from 'node:path';
 import { renderNginxConf } from '../../ingress/nginx.conf.ts';
 import { buildServices, ensureWebBuild, hasConnector, hasGateway, listFunctions } from './build.ts';
 import { freePort, httpOk, portOpen } from './exec.ts';
-import { createVhost, deleteVhost, ensureRabbit, ensureRedis } from './infra.ts';
+import { createDatabase, createVhost, deleteVhost, dropDatabase, ensurePostgres, ensureRabbit, ensureRedis, ensureRole } from './infra.ts';
 import { DATA, ROOT, RUN, SECRETS } from './paths.ts';
 import { logSink, Proc, type ProcSpec } from './procs.ts';
 import { ensureSecrets } from './secrets.ts';
@@ -61,6 +61,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (await portOpen(port)) throw new Error(`Port ${port} (${what}) is already in use; set PORT or stop what holds it.`);
   }
 
+  // FerretDB's postgresql backend pushes filters and sorts down to indexes; its sqlite backend
+  // scans whole collections (a history page took ~1 s at 20,000 messages), so sqlite is the
+  // no-server fallback rather than the default.
+  const backend = process.env.FERRETDB_BACKEND === 'sqlite' ? 'sqlite' : 'postgresql';
+  const pgDatabase = test ? `chat_${runId}` : 'chat_dev';
+  const pgPassword = readFileSync(path.join(SECRETS, 'postgres-password'), 'utf8').trim();
+  const pgUrl = process.env.FERRETDB_POSTGRESQL_URL ?? `postgres://chat:${encodeURIComponent(pgPassword)}@127.0.0.1:5432/${pgDatabase}`;
+  if (backend === 'postgresql' && !process.env.FERRETDB_POSTGRESQL_URL) {
+    await ensurePostgres(log);
+    await ensureRole(pgPassword);
+    await createDatabase(pgDatabase);
+  }
   const vhost = test ? `chat-${runId}` : '';
   // Tests reach RabbitMQ through a proxy they can cut, to simulate a broker outage for this stack alone.
   const amqpPort = test ? await freePort() : 5672;
@@ -100,8 +112,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     name: 'ferretdb',
     cmd: toolPath('ferretdb'),
     args: [
-      '--handler=sqlite',
-      `--sqlite-url=file:${ferretData}/`,
+      ...(backend === 'sqlite'
+        ? ['--handler=sqlite', `--sqlite-url=file:${ferretData}/`]
+        : ['--handler=postgresql', `--postgresql-url=${pgUrl}`]),
       `--listen-addr=127.0.0.1:${ports.ferretdb}`,
       `--state-dir=${ferretData}`,
       '--debug-addr=-',
@@ -137,6 +150,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const stop = async () => {
     for (const p of [...procs.values()].reverse()) await p.stop().catch(() => undefined);
     if (test) await deleteVhost(vhost);
+    if (test && backend === 'postgresql' && !process.env.FERRETDB_POSTGRESQL_URL) await dropDatabase(pgDatabase);
   };
 
   try {

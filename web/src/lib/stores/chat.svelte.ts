@@ -153,8 +153,8 @@ class ChatStore {
     s.on('conversation:removed', ({ conversationId }) => this.#removeConversation(conversationId));
     this.#cleanup.push(
       socket.onDisconnect(() => this.#markCursors()),
-      socket.onConnect((first) => {
-        void this.#resync(first);
+      socket.onConnect(() => {
+        void this.#resync();
         void this.outbox.flush();
       }),
     );
@@ -195,10 +195,11 @@ class ChatStore {
     for (const h of this.#histories.values()) if (h.loaded && !h.cursor) h.cursor = lastServerId(h.items);
   }
 
-  /** After a reconnect: catch every loaded conversation up with `after=`, refresh the list. */
-  async #resync(first = false) {
-    // On the first connection the list is already loading; later ones refresh unread counts.
-    if (!first) await this.loadConversations();
+  /** After any (re)connect: refresh the list, catch every loaded conversation up with `after=`. */
+  async #resync() {
+    // Reload the list on every connection, the first included: a list fetched before the socket
+    // joined its rooms misses messages sent in between (wrong unread counts and previews).
+    await this.loadConversations();
     await Promise.all(
       [...this.#histories.entries()].map(async ([id, h]) => {
         if (!h.loaded) return;

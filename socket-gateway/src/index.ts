@@ -100,10 +100,16 @@ async function main() {
     const userId = socket.data.userId;
     registerHandlers(io, socket, { service, verifier, log, typing });
     scheduleExpiry(socket);
+    // The socket's rooms are still known while it is disconnecting: they say whom to tell it
+    // went offline without a database query per disconnect (a mass reconnect would flood it).
+    let conversationIds: string[] = [];
+    socket.on('disconnecting', () => {
+      conversationIds = [...socket.rooms].filter((r) => r.startsWith('c:')).map((r) => r.slice(2));
+    });
     socket.on('disconnect', () => {
       clearExpiry(socket);
       typing.stopAll(userId);
-      void presence.disconnected(socket).catch((e) => log.warn('presence disconnect failed', { err: e }));
+      void presence.disconnected(socket, conversationIds).catch((e) => log.warn('presence disconnect failed', { err: e }));
     });
     await presence.connected(socket, socket.data.conversations ?? []).catch((e) => log.warn('presence connect failed', { err: e }));
     delete socket.data.conversations;

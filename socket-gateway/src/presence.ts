@@ -44,10 +44,10 @@ export class PresenceService {
     for (const u of online) io.to(socket.id).emit('presence', { userId: u, status: 'online', lastSeen: null });
   }
 
-  async disconnected(socket: ChatSocket): Promise<void> {
+  async disconnected(socket: ChatSocket, conversationIds: string[]): Promise<void> {
     const userId = socket.data.userId;
     const at = new Date();
-    if (await this.deps.store.disconnect(userId, this.deps.instanceId, socket.id, at)) await this.announce(userId, 'offline', at.toISOString());
+    if (await this.deps.store.disconnect(userId, this.deps.instanceId, socket.id, at)) await this.announce(userId, 'offline', at.toISOString(), conversationIds);
   }
 
   private async announce(userId: string, status: 'online' | 'offline', lastSeen: string | null, conversationIds?: string[]) {

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { z } from 'zod';
 import { commonConfig, env, loadConfig } from '@chat/shared/config';
 
 export const gatewayConfigShape = {
@@ -13,6 +14,12 @@ export const gatewayConfigShape = {
   /** How long a (sender, clientMsgId) is remembered for idempotent resends. */
   IDEMPOTENCY_TTL_SECONDS: env.int(86_400, 60),
   MEMBERSHIP_CACHE_TTL_MS: env.int(60_000, 0),
+  /**
+   * static: one Redis channel per instance set; every instance sees every broadcast and keeps
+   * what concerns its sockets. dynamic: a channel per room, which pays a SSUBSCRIBE per user
+   * and conversation room on connect; worth it only with many instances and mostly idle rooms.
+   */
+  ADAPTER_SUBSCRIPTION_MODE: z.enum(['static', 'dynamic', 'dynamic-private']).default('static'),
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -65,7 +65,7 @@ async function main() {
   });
 
   const io: ChatServer = new Server(httpServer, {
-    adapter: createShardedAdapter(pubClient, subClient, { channelPrefix: `${config.REDIS_PREFIX}socket.io` }),
+    adapter: createShardedAdapter(pubClient, subClient, { channelPrefix: `${config.REDIS_PREFIX}socket.io`, subscriptionMode: config.ADAPTER_SUBSCRIPTION_MODE }),
     serveClient: false,
     pingInterval: 20_000,
     pingTimeout: 20_000,

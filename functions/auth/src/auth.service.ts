@@ -11,6 +11,7 @@ import type { RefreshTokensRepository } from './refresh-tokens.repository.ts';
 
 const INVALID_LOGIN = 'Invalid username or password.';
 const INVALID_REFRESH = 'Invalid or expired refresh token.';
+const PROFILE_TTL_MS = 5000;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -83,11 +84,21 @@ export class AuthService {
     if (stored) await this.deps.tokens.revokeFamily(stored.familyId);
   }
 
+  /**
+   * The signed-in user. Profiles are read far more often than they change (every app start and
+   * token renewal asks), so they are kept for a few seconds per process.
+   */
   async me(userId: string): Promise<User> {
+    const hit = this.profiles.get(userId);
+    if (hit && hit.until > Date.now()) return hit.user;
     const user = await this.deps.users.findById(userId);
     if (!user) throw errors.unauthorized('The account no longer exists.');
+    if (this.profiles.size >= 10_000) this.profiles.delete(this.profiles.keys().next().value!);
+    this.profiles.set(userId, { user, until: Date.now() + PROFILE_TTL_MS });
     return user;
   }
+
+  private readonly profiles = new Map<string, { user: User; until: number }>();
 
   private async issue(userId: string, familyId: string): Promise<AuthTokens> {
     const { config, keys, tokens } = this.deps;

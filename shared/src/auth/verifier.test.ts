@@ -1,5 +1,5 @@
 import { generateKeyPair, exportJWK, SignJWT, UnsecuredJWT, type JWK } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVerifier } from './verifier.ts';
 
 const ISS = 'chat-auth';
@@ -52,5 +52,22 @@ describe('access token verifier', () => {
     ['garbage', async () => 'not.a.jwt'],
   ])('refuses %s as unauthorized', async (_name, make) => {
     await expect(verifier().verify(await make())).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+  });
+});
+
+describe('verified-token cache', () => {
+  it('answers a repeated token from memory but never past its exp', async () => {
+    const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'EdDSA' };
+    const verifier = createVerifier({ jwks: { keys: [jwk] }, issuer: ISS, audience: AUD });
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA', kid: 'k' }).setSubject('u').setIssuer(ISS).setAudience(AUD).setIssuedAt().setExpirationTime(exp).sign(pair.privateKey);
+    await expect(verifier.verify(token)).resolves.toMatchObject({ userId: 'u' });
+    vi.useFakeTimers({ now: (exp + 1) * 1000, toFake: ['Date'] });
+    try {
+      await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'unauthorized' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

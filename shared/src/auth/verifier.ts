@@ -9,6 +9,8 @@ export interface VerifierOptions {
   jwks: URL | JSONWebKeySet;
   issuer: string;
   audience: string;
+  /** How many verified tokens to remember (0 turns the cache off); default 10,000. */
+  cacheSize?: number;
 }
 
 export interface AccessTokenClaims {
@@ -27,9 +29,22 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
         // rotated-in key is picked up without a restart.
         createRemoteJWKSet(opts.jwks, { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5000 })
       : createLocalJWKSet(opts.jwks);
+  // Verified tokens, until they expire: a client sends the same access token with every call for
+  // up to 15 minutes, and the signature check is the dominant cost of an authenticated request.
+  // Only successes are remembered, never longer than the token's own exp.
+  const verified = new Map<string, AccessTokenClaims>();
+  const remember = (token: string, claims: AccessTokenClaims) => {
+    if (verified.size >= (opts.cacheSize ?? 10_000)) verified.delete(verified.keys().next().value!);
+    verified.set(token, claims);
+  };
   return {
     async verify(token) {
       if (!token) throw errors.unauthorized();
+      const hit = verified.get(token);
+      if (hit) {
+        if (hit.expiresAt * 1000 > Date.now()) return hit;
+        verified.delete(token);
+      }
       try {
         const { payload } = await jwtVerify(token, keys, {
           issuer: opts.issuer,
@@ -37,7 +52,9 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
           algorithms: ACCESS_TOKEN_ALGORITHMS,
           requiredClaims: ['sub', 'exp', 'iat'],
         });
-        return { userId: payload.sub!, expiresAt: payload.exp! };
+        const claims = { userId: payload.sub!, expiresAt: payload.exp! };
+        if (opts.cacheSize !== 0) remember(token, claims);
+        return claims;
       } catch (e) {
         // An unreachable JWKS is our outage, not the caller's bad token.
         if (e instanceof joseErrors.JWKSTimeout || (e instanceof TypeError && /fetch/i.test(e.message)))

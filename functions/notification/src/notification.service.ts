@@ -73,27 +73,51 @@ export class NotificationService {
    * Queues one push per device of every member who is not the sender, not connected and has not
    * muted the conversation. Returns how many were queued (0 for a redelivered event).
    */
-  async onMessageCreated({ message }: MessageCreatedEvent): Promise<number> {
+  async onMessageCreated(event: MessageCreatedEvent): Promise<number> {
+    return (await this.onMessagesCreated([event]))[0]!;
+  }
+
+  /**
+   * The same for a batch, with the lookups done once per conversation rather than per message:
+   * every message of a busy chat reaches this function, and most recipients are online or have
+   * no device, so the cheap checks (presence, then devices) come before the rest.
+   */
+  async onMessagesCreated(events: MessageCreatedEvent[]): Promise<number[]> {
     const { conversations, users, presence, preferences, subscriptions, redis, config } = this.deps;
-    const conversation = await conversations.findById(message.conversationId);
-    if (!conversation) return 0;
-    const others = conversation.memberIds.filter((u) => u !== message.senderId);
-    if (others.length === 0) return 0;
-    const [online, muted] = await Promise.all([presence.onlineAmong(others), preferences.mutedAmong(conversation.id, others)]);
-    const recipients = others.filter((u) => !online.has(u) && !muted.has(u));
-    const subs = (await subscriptions.findForUsers(recipients)).filter((s) => isAllowedEndpoint(s.endpoint, config.PUSH_ALLOWED_ORIGINS));
-    if (subs.length === 0) return 0;
+    const counts = events.map(() => 0);
+    const byConversation = new Map<string, number[]>();
+    events.forEach((e, i) => byConversation.set(e.message.conversationId, [...(byConversation.get(e.message.conversationId) ?? []), i]));
+    const senders = new Map<string, Promise<Awaited<ReturnType<typeof users.findById>>>>();
 
-    // SET NX per (message, device): whichever delivery of the event claims it first pushes.
-    const pipe = redis.pipeline();
-    for (const s of subs) pipe.set(sentKey(message.id, s.endpoint), '1', 'EX', config.PUSH_DEDUPE_TTL_SECONDS, 'NX');
-    const claims = (await pipe.exec()) ?? [];
-    const mine = subs.filter((_, i) => claims[i]?.[1] === 'OK');
-    if (mine.length === 0) return 0;
+    for (const [conversationId, indexes] of byConversation) {
+      const conversation = await conversations.findById(conversationId);
+      if (!conversation) continue;
+      const candidates = conversation.memberIds.filter((u) => indexes.some((i) => events[i]!.message.senderId !== u));
+      if (candidates.length === 0) continue;
+      const online = await presence.onlineAmong(candidates);
+      const offline = candidates.filter((u) => !online.has(u));
+      if (offline.length === 0) continue;
+      const devices = (await subscriptions.findForUsers(offline)).filter((s) => isAllowedEndpoint(s.endpoint, config.PUSH_ALLOWED_ORIGINS));
+      if (devices.length === 0) continue;
+      const muted = await preferences.mutedAmong(conversation.id, [...new Set(devices.map((d) => d.userId))]);
 
-    const payload = JSON.stringify(messagePayload(message, await users.findById(message.senderId), conversation));
-    for (const s of mine) this.enqueue(() => this.push(message.id, s, payload));
-    return mine.length;
+      for (const i of indexes) {
+        const { message } = events[i]!;
+        const subs = devices.filter((d) => d.userId !== message.senderId && !muted.has(d.userId));
+        if (subs.length === 0) continue;
+        // SET NX per (message, device): whichever delivery of the event claims it first pushes.
+        const pipe = redis.pipeline();
+        for (const s of subs) pipe.set(sentKey(message.id, s.endpoint), '1', 'EX', config.PUSH_DEDUPE_TTL_SECONDS, 'NX');
+        const claims = (await pipe.exec()) ?? [];
+        const mine = subs.filter((_, j) => claims[j]?.[1] === 'OK');
+        if (mine.length === 0) continue;
+        if (!senders.has(message.senderId)) senders.set(message.senderId, users.findById(message.senderId));
+        const payload = JSON.stringify(messagePayload(message, await senders.get(message.senderId)!, conversation));
+        for (const s of mine) this.enqueue(() => this.push(message.id, s, payload));
+        counts[i] = mine.length;
+      }
+    }
+    return counts;
   }
 
   /** Resolves once every queued push has finished, or after timeoutMs (for shutdown and tests). */

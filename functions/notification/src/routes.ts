@@ -57,7 +57,7 @@ export function notificationRoutes(
       if (!parsed.success) throw errors.invalid(`${items.length > 1 ? `[${i}] ` : ''}${describeIssue(parsed.error)}`);
       created.push(parsed.data);
     });
-    const queued = await Promise.all(created.map((e) => service.onMessageCreated(e)));
+    const queued = await service.onMessagesCreated(created);
     return c.json({ events: created.length, queued: queued.reduce((a, b) => a + b, 0) }, 202);
   });
 

@@ -12,7 +12,7 @@ import { evaluate, round } from '../lib/stats.ts';
  * collection, in the batch size and concurrency the connector uses.
  */
 const BATCH = 200; // connector BATCH_MAX default
-const IN_FLIGHT = 2; // connector MAX_IN_FLIGHT default
+const IN_FLIGHT = 4; // connector MAX_IN_FLIGHT default
 
 export async function storage(ctx: BenchContext): Promise<ScenarioResult> {
   const count = ctx.quick ? 10_000 : 50_000;

@@ -10,13 +10,13 @@ export const connectorConfigShape = {
   STACK_FILE: env.str('stack.yml'),
   PORT: env.port(8081),
   /** Unacknowledged deliveries per function; bounds memory and the batch size that can build up. */
-  PREFETCH: env.int(400, 1, 10_000),
+  PREFETCH: env.int(2000, 1, 10_000),
   BATCH_MAX: env.int(200, 1, 1000),
   /** The function's body limit is 1 MiB; a batch stays below this. */
   BATCH_MAX_BYTES: env.int(768 * 1024, 1024, 1024 * 1024),
   BATCH_WAIT_MS: env.int(5, 0, 1000),
   /** Concurrent invocations per function. */
-  MAX_IN_FLIGHT: env.int(2, 1, 64),
+  MAX_IN_FLIGHT: env.int(4, 1, 64),
   /** Tries for transient failures (5xx, timeouts, function down) before the DLQ. */
   MAX_ATTEMPTS: env.int(10, 1, 100),
   /** Tries for answers that will not change by retrying (400, 413, 415, 422), before the DLQ. */

@@ -1,4 +1,5 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import { AMQP_SOCKET_OPTIONS } from '@chat/shared/infra/rabbit';
 import { DEAD_LETTER_QUEUE, EXCHANGE } from '@chat/shared/events/bus';
 import type { Logger } from '@chat/shared/log';
 import type { Invoke } from './invoker.ts';
@@ -56,7 +57,7 @@ export class Connector {
     const { log } = this.o;
     let conn: ChannelModel | null = null;
     try {
-      conn = await amqp.connect(this.o.amqpUrl, { timeout: 5000, clientProperties: { connection_name: CONNECTION_NAME } });
+      conn = await amqp.connect(this.o.amqpUrl, { ...AMQP_SOCKET_OPTIONS, timeout: 5000, clientProperties: { connection_name: CONNECTION_NAME } });
       conn.on('error', (e) => log.warn('amqp connection error', { err: e }));
       conn.on('close', () => this.onConnectionLost(conn!));
       const setup = await conn.createChannel();

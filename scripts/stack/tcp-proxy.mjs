@@ -5,7 +5,10 @@ import net from 'node:net';
 
 const [listenPort, targetPort] = process.argv.slice(2).map(Number);
 const server = net.createServer((client) => {
-  const upstream = net.connect({ port: targetPort, host: '127.0.0.1' });
+  const upstream = net.connect({ port: targetPort, host: '127.0.0.1', noDelay: true });
+  // No Nagle on either leg: AMQP frames are small, and delayed coalescing would add
+  // milliseconds to every publish confirm the gateway waits for.
+  client.setNoDelay(true);
   client.pipe(upstream).pipe(client);
   const close = () => {
     client.destroy();

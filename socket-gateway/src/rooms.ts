@@ -1,4 +1,5 @@
 import amqp, { type ChannelModel } from 'amqplib';
+import { AMQP_SOCKET_OPTIONS } from '@chat/shared/infra/rabbit';
 import { EXCHANGE, type ConversationCreatedEvent, type MembersChangedEvent } from '@chat/shared/events/bus';
 import type { Logger } from '@chat/shared/log';
 import type { PresenceStore } from '@chat/shared/presence';
@@ -75,7 +76,7 @@ export async function followMembership(deps: {
   };
 
   const connect = async () => {
-    const c = await amqp.connect(deps.url);
+    const c = await amqp.connect(deps.url, AMQP_SOCKET_OPTIONS);
     c.on('error', (e) => log.warn('membership consumer connection error', { err: e }));
     c.on('close', () => {
       conn = null;

@@ -1,8 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { EXCHANGE, type BusEvents, type RoutingKey } from '@chat/shared/events/bus';
-import { messageId as sharedMessageId } from '@chat/shared/ids';
-import type { Message } from '@chat/shared/models/types';
 import { stack } from './stack.ts';
 
 /**
@@ -40,36 +37,7 @@ export async function publishEvents<K extends RoutingKey>(key: K, events: BusEve
   await publishRaw(key, events.map((e) => JSON.stringify(e)));
 }
 
-let lastMs = 0;
-let seq = 0;
-/**
- * The gateway's id format (shared/src/ids.ts), with a per-millisecond sequence in the suffix so
- * messages a test creates within one millisecond still sort in creation order.
- */
-export function messageId(): string {
-  const now = Date.now();
-  seq = now === lastMs ? seq + 1 : 0;
-  lastMs = now;
-  return sharedMessageId(now, seq.toString(16).padStart(4, '0') + randomBytes(4).toString('hex'));
-}
-
-export function makeMessage(conversationId: string, senderId: string, body: string, extra: Partial<Message> = {}): Message {
-  const id = extra.id ?? messageId();
-  return {
-    id,
-    conversationId,
-    senderId,
-    clientMsgId: `c-${id}`,
-    body,
-    attachments: [],
-    replyToId: null,
-    reactions: [],
-    createdAt: new Date().toISOString(),
-    editedAt: null,
-    deletedAt: null,
-    ...extra,
-  };
-}
+export { makeMessage, messageId } from './fixtures.ts';
 
 /** Polls until check() returns a non-undefined value, or fails after the deadline. */
 export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {

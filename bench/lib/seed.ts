@@ -5,6 +5,7 @@ import { loadSigningKeys, type SigningKeys } from '../../functions/auth/src/keys
 import { messageId } from '@chat/shared/ids';
 import type { Mongo } from '@chat/shared/infra/mongo';
 import type { Message } from '@chat/shared/models/types';
+import { toMessageDoc } from '@chat/shared/repositories/messages';
 
 /**
  * Test data written straight into the database: registering thousands of users through the auth
@@ -82,17 +83,5 @@ export function buildMessages(groups: SeededGroup[], count: number, tag: string)
   return out;
 }
 
-/** The stored document of a message, as the db function's repository writes it. */
-export const messageDoc = (m: Message) => ({
-  _id: m.id,
-  conversationId: m.conversationId,
-  senderId: m.senderId,
-  clientMsgId: m.clientMsgId,
-  body: m.body,
-  attachments: m.attachments,
-  replyToId: m.replyToId,
-  reactions: m.reactions,
-  createdAt: new Date(m.createdAt),
-  editedAt: null,
-  deletedAt: null,
-});
+/** The stored document of a message, exactly as the db function's repository writes it. */
+export const messageDoc = toMessageDoc;

@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '@chat/shared/models/types';
+import { makeMessage } from '../../../test/fixtures.ts';
 import { messagePayload, truncate } from './payload.ts';
 
-const msg = (over: Partial<Message> = {}): Message => ({
-  id: 'm1',
-  conversationId: 'c1',
-  senderId: 'u1',
-  clientMsgId: 'x',
-  body: 'hello',
-  attachments: [],
-  replyToId: null,
-  reactions: [],
-  createdAt: new Date().toISOString(),
-  editedAt: null,
-  deletedAt: null,
-  ...over,
-});
+const msg = (over: Partial<Message> = {}): Message => makeMessage('c1', 'u1', 'hello', { id: 'm1', clientMsgId: 'x', ...over });
 
 describe('messagePayload', () => {
   it('titles a direct message with the sender and a group message with sender and group', () => {

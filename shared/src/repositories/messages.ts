@@ -19,7 +19,8 @@ export const toMessage = (d: Lean): Message => ({
   deletedAt: d.deletedAt ? new Date(d.deletedAt).toISOString() : null,
 });
 
-const fromMessage = (m: Message) => ({
+/** The stored document of a message (what insertIdempotent writes). */
+export const toMessageDoc = (m: Message) => ({
   _id: m.id,
   conversationId: m.conversationId,
   senderId: m.senderId,
@@ -46,7 +47,7 @@ export class MessagesRepository {
   async insertIdempotent(messages: Message[]): Promise<string[]> {
     if (messages.length === 0) return [];
     try {
-      await this.model.insertMany(messages.map(fromMessage), { ordered: false, lean: true });
+      await this.model.insertMany(messages.map(toMessageDoc), { ordered: false, lean: true });
       return messages.map((m) => m.id);
     } catch (e) {
       if (!isDuplicateKey(e) && !hasOnlyDuplicateErrors(e)) throw e;

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { messageId as sharedMessageId } from '@chat/shared/ids';
+import type { Message } from '@chat/shared/models/types';
+
+/** Test data in the contract's shapes, with no servers involved (usable from unit tests too). */
+let lastMs = 0;
+let seq = 0;
+/**
+ * The gateway's id format (shared/src/ids.ts), with a per-millisecond sequence in the suffix so
+ * messages a test creates within one millisecond still sort in creation order.
+ */
+export function messageId(): string {
+  const now = Date.now();
+  seq = now === lastMs ? seq + 1 : 0;
+  lastMs = now;
+  return sharedMessageId(now, seq.toString(16).padStart(4, '0') + randomBytes(4).toString('hex'));
+}
+
+export function makeMessage(conversationId: string, senderId: string, body: string, extra: Partial<Message> = {}): Message {
+  const id = extra.id ?? messageId();
+  return {
+    id,
+    conversationId,
+    senderId,
+    clientMsgId: `c-${id}`,
+    body,
+    attachments: [],
+    replyToId: null,
+    reactions: [],
+    createdAt: new Date().toISOString(),
+    editedAt: null,
+    deletedAt: null,
+    ...extra,
+  };
+}

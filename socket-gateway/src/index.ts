@@ -90,6 +90,7 @@ async function main() {
       const mine = await conversations.listForMember(socket.data.userId);
       await socket.join([rooms.user(socket.data.userId), ...mine.map((c) => rooms.conversation(c.id))]);
       socket.data.conversations = mine;
+      await presence.register(socket, mine);
       next();
     } catch (e) {
       log.error('connection setup failed', { err: e });
@@ -111,7 +112,7 @@ async function main() {
       typing.stopAll(userId);
       void presence.disconnected(socket, conversationIds).catch((e) => log.warn('presence disconnect failed', { err: e }));
     });
-    await presence.connected(socket, socket.data.conversations ?? []).catch((e) => log.warn('presence connect failed', { err: e }));
+    await presence.sendSnapshot(socket, socket.data.conversations ?? []).catch((e) => log.warn('presence snapshot failed', { err: e }));
     delete socket.data.conversations;
   });
 

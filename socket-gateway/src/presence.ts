@@ -34,11 +34,20 @@ export class PresenceService {
     for (const userId of await store.reapDeadInstances()) await this.announce(userId, 'offline', new Date().toISOString());
   }
 
-  async connected(socket: ChatSocket, conversations: ConversationRecord[]): Promise<void> {
-    const { store, instanceId, io } = this.deps;
+  /**
+   * Records the socket (before the client hears "connected", so a disconnect of the user's older
+   * socket that follows can never find them without a live one) and announces "online".
+   */
+  async register(socket: ChatSocket, conversations: ConversationRecord[]): Promise<void> {
+    const { store, instanceId } = this.deps;
     const userId = socket.data.userId;
     if (await store.connect(userId, instanceId, socket.id)) await this.announce(userId, 'online', null, conversations.map((c) => c.id));
-    // Tell the new socket which of its contacts are online right now.
+  }
+
+  /** Tells a newly connected socket which of its contacts are online right now. */
+  async sendSnapshot(socket: ChatSocket, conversations: ConversationRecord[]): Promise<void> {
+    const { store, io } = this.deps;
+    const userId = socket.data.userId;
     const contacts = [...new Set(conversations.flatMap((c) => c.memberIds))].filter((u) => u !== userId);
     const online = await store.onlineAmong(contacts);
     for (const u of online) io.to(socket.id).emit('presence', { userId: u, status: 'online', lastSeen: null });

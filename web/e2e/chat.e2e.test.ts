@@ -131,7 +131,10 @@ describe('two people chatting in real browsers', () => {
       ['conversation', alice.page],
       ['sidebar', bob.page],
     ] as const) {
-      if (name === 'sidebar') await p.goto('/');
+      if (name === 'sidebar') {
+        await p.goto('/');
+        await p.getByTestId('conversation-item').first().waitFor();
+      }
       const violations = await axe(p);
       if (violations.length) writeFileSync(`${SCREENSHOTS}axe-${name}.json`, JSON.stringify(violations, null, 2));
       expect(violations).toEqual([]);

@@ -28,6 +28,8 @@ type ConversationExt = Conversation & {
 };
 
 const PAGE = 50;
+/** How long after a (re)connect the list is read again (the store lags acks by well under this). */
+const SETTLE_MS = 1500;
 const RETRYABLE = new Set(['unavailable', 'internal', 'rate_limited']);
 
 export class History {
@@ -96,6 +98,8 @@ class ChatStore {
   totalUnread = $derived(this.conversations.reduce((n, c) => n + (c.unreadCount || 0), 0));
 
   #histories = new Map<string, History>();
+  #listSeq = 0;
+  #settle: ReturnType<typeof setTimeout> | null = null;
   #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #myTyping = new Map<string, { since: number; stop: ReturnType<typeof setTimeout> }>();
   #lastReadSent = new Map<string, string>();
@@ -163,6 +167,7 @@ class ChatStore {
 
   stop() {
     this.#started = false;
+    if (this.#settle) clearTimeout(this.#settle);
     for (const fn of this.#cleanup) fn();
     this.#cleanup = [];
     socket.disconnect();
@@ -179,9 +184,19 @@ class ChatStore {
   }
 
   async loadConversations() {
+    const seq = ++this.#listSeq;
     try {
       const { conversations } = await api.db.conversations();
-      this.conversations = conversations;
+      // Only the newest request's answer counts, and an answer never moves a conversation back:
+      // a message that arrived live after the server read its state stays (preview and unread).
+      if (seq !== this.#listSeq) return;
+      const known = new Map(this.conversations.map((c) => [c.id, c]));
+      this.conversations = conversations.map((c) => {
+        const mine = known.get(c.id);
+        return mine?.lastMessage && (!c.lastMessage || mine.lastMessage.id > c.lastMessage.id)
+          ? { ...c, lastMessage: mine.lastMessage, unreadCount: Math.max(c.unreadCount, mine.unreadCount) }
+          : c;
+      });
       for (const c of conversations) this.#absorbExtensions(c);
       this.listLoaded = true;
       this.listError = null;
@@ -198,8 +213,12 @@ class ChatStore {
   /** After any (re)connect: refresh the list, catch every loaded conversation up with `after=`. */
   async #resync() {
     // Reload the list on every connection, the first included: a list fetched before the socket
-    // joined its rooms misses messages sent in between (wrong unread counts and previews).
+    // joined its rooms misses messages sent in between (wrong unread counts and previews). A
+    // message acked just before the join may reach the store a moment after this read, so the
+    // list is read once more when that moment has passed.
     await this.loadConversations();
+    if (this.#settle) clearTimeout(this.#settle);
+    this.#settle = setTimeout(() => void this.loadConversations(), SETTLE_MS);
     await Promise.all(
       [...this.#histories.entries()].map(async ([id, h]) => {
         if (!h.loaded) return;

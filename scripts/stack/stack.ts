@@ -114,13 +114,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     args: [
       ...(backend === 'sqlite'
         ? ['--handler=sqlite', `--sqlite-url=file:${ferretData}/`]
-        : ['--handler=postgresql', `--postgresql-url=${pgUrl}`]),
+        : ['--handler=postgresql']),
       `--listen-addr=127.0.0.1:${ports.ferretdb}`,
       `--state-dir=${ferretData}`,
       '--debug-addr=-',
       '--telemetry=disable',
       '--log-level=warn',
     ],
+    // The URL carries the role's password: an environment variable, not an argument visible in ps.
+    env: backend === 'postgresql' ? { FERRETDB_POSTGRESQL_URL: pgUrl } : {},
     ready: () => portOpen(ports.ferretdb),
   });
   const minioData = path.join(dataDir, 'minio');

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { ensureRabbit, ensureRedis } from './stack/infra.ts';
+import { ensurePostgres, ensureRabbit, ensureRedis } from './stack/infra.ts';
 import { LOCAL, ROOT } from './stack/paths.ts';
 import { ensureTools } from './stack/tools.ts';
 
@@ -18,7 +18,12 @@ function exec(cmd: string, args: string[]): Promise<number> {
   });
 }
 
-await Promise.all([ensureRedis(log), ensureRabbit(log), ensureTools(log, { browser: true })]);
+await Promise.all([
+  ensureRedis(log),
+  ensureRabbit(log),
+  process.env.FERRETDB_BACKEND === 'sqlite' || process.env.FERRETDB_POSTGRESQL_URL ? Promise.resolve() : ensurePostgres(log),
+  ensureTools(log, { browser: true }),
+]);
 
 let extraFailed = 0;
 let extraPassed = 0;

@@ -49,17 +49,10 @@ export class MessagingService {
     if (earlier.kind === 'done') return { message: earlier.message, fresh: false };
     if (earlier.kind === 'limited') throw errors.rateLimited(Math.max(1, Math.ceil(earlier.retryAfterMs / 1000)));
 
-    const [attachments, replyToId, stored] = await Promise.all([
+    const [attachments, replyToId] = await Promise.all([
       input.attachments?.length ? this.deps.resolveAttachments(input.attachments, input.conversationId) : Promise.resolve([]),
       input.replyToId ? this.checkReplyTarget(input.replyToId, input.conversationId) : Promise.resolve(null),
-      // The ledger lives in Redis; if Redis lost its data, a resend of an acked message must still
-      // get the stored message back (not a second id and a second broadcast).
-      earlier.kind === 'new' ? this.deps.messages.findBySenderClientId(senderId, input.clientMsgId) : Promise.resolve(null),
     ]);
-    if (stored) {
-      const done = await ledger.complete(senderId, input.clientMsgId, earlier.record, stored);
-      return { message: done.message, fresh: false };
-    }
     const message: Message = {
       id: messageId(earlier.createdAtMs, earlier.suffix),
       conversationId: input.conversationId,

@@ -4,7 +4,7 @@ import { EXCHANGE, type ConversationCreatedEvent, type MembersChangedEvent } fro
 import type { Logger } from '@chat/shared/log';
 import type { PresenceStore } from '@chat/shared/presence';
 import type { Conversation, User } from '@chat/shared/models/types';
-import type { ConversationRecord, ConversationsRepository } from '@chat/shared/repositories/conversations';
+import { toConversation, type ConversationRecord, type ConversationsRepository } from '@chat/shared/repositories/conversations';
 import type { UsersRepository } from '@chat/shared/repositories/users';
 import type { ChatServer } from './handlers.ts';
 import type { MembershipCache } from './membership.ts';
@@ -15,19 +15,8 @@ export const rooms = {
 };
 
 /** The public Conversation for a member who has just joined it: nothing unread yet. */
-export function conversationView(rec: ConversationRecord, members: User[]): Conversation {
-  return {
-    id: rec.id,
-    type: rec.type,
-    title: rec.title,
-    members,
-    admins: rec.admins,
-    lastMessage: null,
-    unreadCount: 0,
-    createdAt: rec.createdAt.toISOString(),
-    updatedAt: rec.updatedAt.toISOString(),
-  };
-}
+export const conversationView = (rec: ConversationRecord, members: User[]): Conversation =>
+  toConversation(rec, { members, lastMessage: null, unreadCount: 0 });
 
 /**
  * Keeps Socket.IO rooms in step with membership. Every instance consumes conversation events on

@@ -2,7 +2,7 @@ import { errors } from '@chat/shared/errors';
 import type { ConversationCreatedEvent, MembersChangedEvent } from '@chat/shared/events/bus';
 import { LIMITS } from '@chat/shared/models/limits';
 import type { Conversation, Message, User } from '@chat/shared/models/types';
-import type { ConversationRecord, ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
+import { toConversation, type ConversationRecord, type ConversationsRepository, type ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import type { UsersRepository } from '@chat/shared/repositories/users';
 
@@ -142,16 +142,12 @@ export class ConversationsService {
     const userById = new Map(people.map((u) => [u.id, u]));
     const lastById = new Map(lasts.map((m) => [m.id, m]));
     const unread = await Promise.all(convs.map((c) => messages.countUnread(c.id, callerId, positions.get(c.id) ?? null)));
-    return convs.map((c, i) => ({
-      id: c.id,
-      type: c.type,
-      title: c.title,
-      members: c.memberIds.map((m) => userById.get(m)).filter((u): u is User => u !== undefined),
-      admins: c.admins,
-      lastMessage: (c.lastMessageId && lastById.get(c.lastMessageId)) || null,
-      unreadCount: unread[i]!,
-      createdAt: c.createdAt.toISOString(),
-      updatedAt: c.updatedAt.toISOString(),
-    }));
+    return convs.map((c, i) =>
+      toConversation(c, {
+        members: c.memberIds.map((m) => userById.get(m)).filter((u): u is User => u !== undefined),
+        lastMessage: (c.lastMessageId && lastById.get(c.lastMessageId)) || null,
+        unreadCount: unread[i]!,
+      }),
+    );
   }
 }

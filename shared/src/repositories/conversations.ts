@@ -2,7 +2,7 @@ import type { Model } from 'mongoose';
 import { isValidObjectId } from 'mongoose';
 import { isDuplicateKey } from '../infra/mongo.ts';
 import type { ConversationDoc, ReadPositionDoc } from '../models/schemas.ts';
-import type { ConversationType } from '../models/types.ts';
+import type { Conversation, ConversationType, Message, User } from '../models/types.ts';
 
 export interface ConversationRecord {
   id: string;
@@ -27,6 +27,21 @@ const toRecord = (d: Lean): ConversationRecord => ({
   createdAt: new Date(d.createdAt),
   updatedAt: new Date(d.updatedAt),
 });
+
+/** The contract's Conversation for one member: the record plus what is specific to the reader. */
+export function toConversation(rec: ConversationRecord, view: { members: User[]; lastMessage: Message | null; unreadCount: number }): Conversation {
+  return {
+    id: rec.id,
+    type: rec.type,
+    title: rec.title,
+    members: view.members,
+    admins: rec.admins,
+    lastMessage: view.lastMessage,
+    unreadCount: view.unreadCount,
+    createdAt: rec.createdAt.toISOString(),
+    updatedAt: rec.updatedAt.toISOString(),
+  };
+}
 
 export const directKey = (a: string, b: string) => `direct:${[a, b].sort().join(':')}`;
 

@@ -3,6 +3,7 @@ import type { AuthSession } from '@chat/shared/models/types';
 import { registerUser } from '../test/api.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
 import { connect, connectAs, nextEvent, record, request, type ClientSocket } from '../test/socket.ts';
+import { stack } from '../test/stack.ts';
 
 const sockets: ClientSocket[] = [];
 const open = async (token: string, opts: { instance?: number; transports?: string[] } = {}) => {
@@ -272,5 +273,17 @@ describe('limits and token renewal', () => {
     expect(ok).toMatchObject({ ok: true, expiresAt: expect.any(String) });
     expect(await request(a, 'auth:renew', { token: bob.accessToken })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await request(a, 'auth:renew', { token: 'garbage' })).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+  });
+});
+
+describe('probes', () => {
+  it('each instance answers /healthz and, with Mongo, Redis and RabbitMQ reachable, /readyz', async () => {
+    for (const port of stack().ports.gateways) {
+      const live = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(await live.json()).toEqual({ status: 'ok' });
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { ConfigError, readSecret } from '@chat/shared/config';
 import { createLogger } from '@chat/shared/log';
+import { answerHealth, onShutdown } from '@chat/shared/runtime/lifecycle';
 import { loadConnectorConfig } from './config.ts';
 import { Connector } from './connector.ts';
 import { httpInvoker } from './invoker.ts';
@@ -52,25 +53,18 @@ const connector = new Connector({
   log,
 });
 
+// Liveness is the process itself; readiness needs RabbitMQ.
+const ready = async () => {
+  if (!connector.connected) throw new Error('amqp not connected');
+};
 const server = http.createServer((req, res) => {
-  const path = (req.url ?? '').split('?')[0];
-  const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  // Liveness is the process itself; readiness needs RabbitMQ.
-  if (path === '/healthz') json(200, { status: 'ok', amqp: connector.connected });
-  else if (path === '/readyz') json(connector.connected ? 200 : 503, { status: connector.connected ? 'ready' : 'unavailable' });
-  else json(404, { error: { code: 'not_found', message: 'Route not found.' } });
+  if (!answerHealth(req, res, ready))
+    res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"Route not found."}}');
 });
 server.listen(config.PORT, process.env.HOST ?? '127.0.0.1', () => log.info('listening', { port: config.PORT }));
 connector.start();
 
-let shuttingDown = false;
-const shutdown = async (signal: string) => {
-  if (shuttingDown) return;
-  shuttingDown = true;
-  log.info('shutting down', { signal });
+onShutdown(log, async () => {
   server.close();
-  await connector.stop().catch((e) => log.warn('stop failed', { err: e }));
-  process.exit(0);
-};
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
-process.once('SIGINT', () => void shutdown('SIGINT'));
+  await connector.stop();
+});

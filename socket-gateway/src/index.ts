@@ -9,6 +9,7 @@ import { createPublisher } from '@chat/shared/infra/rabbit';
 import { connectRedis } from '@chat/shared/infra/redis';
 import { createLogger } from '@chat/shared/log';
 import { PresenceStore } from '@chat/shared/presence';
+import { answerHealth, onShutdown } from '@chat/shared/runtime/lifecycle';
 import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import { FilesRepository } from '@chat/shared/repositories/files';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
@@ -54,12 +55,7 @@ async function main() {
     if (!publisher.connected()) throw new Error('amqp not connected');
   };
   const httpServer = http.createServer((req, res) => {
-    if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    if (req.url === '/readyz')
-      return void ready().then(
-        () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'),
-        () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"unavailable","message":"A dependency is unreachable."}}'),
-      );
+    if (answerHealth(req, res, ready)) return;
     // socket.io answers its own path; everything else is not ours.
     if (!req.url?.startsWith('/socket.io/')) res.writeHead(404).end();
   });
@@ -119,19 +115,12 @@ async function main() {
   await new Promise<void>((resolve) => httpServer.listen(config.PORT, config.HOST, resolve));
   log.info('listening', { port: config.PORT });
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('draining', { signal });
+  onShutdown(log, async () => {
     presence.stop();
     // Closing disconnects every socket; clients reconnect to another instance and catch up.
     await new Promise<void>((r) => io.close(() => r()));
     await Promise.allSettled([membershipFeed.close(), publisher.close(), mongo.close(), redis.quit(), pubClient.quit(), subClient.quit()]);
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  });
 }
 
 main().catch((e) => {

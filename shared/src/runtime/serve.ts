@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { ConfigError } from '../config.ts';
 import { createLogger } from '../log.ts';
+import { onShutdown } from './lifecycle.ts';
 
 /** What a function's handler.ts exports: it wires config, dependencies and routes, once. */
 export interface FunctionHandler {
@@ -31,12 +32,8 @@ export async function serveFunction(name: string, create: CreateHandler): Promis
   const port = Number(process.env.PORT ?? 3000);
   const host = process.env.HOST ?? '127.0.0.1';
   const server = serve({ fetch: handler.app.fetch, port, hostname: host }, (info) => log.info('listening', { port: info.port }));
-  const shutdown = async (signal: string) => {
-    log.info('shutting down', { signal });
+  onShutdown(log, async () => {
     server.close();
-    await handler.close().catch((e) => log.warn('close failed', { err: e }));
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+    await handler.close();
+  });
 }

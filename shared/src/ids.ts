@@ -6,5 +6,3 @@ import { randomBytes } from 'node:crypto';
  */
 export const messageId = (createdAtMs: number, suffix = randomBytes(6).toString('hex')): string =>
   createdAtMs.toString(16).padStart(12, '0') + suffix;
-
-export const messageIdTime = (id: string): number => parseInt(id.slice(0, 12), 16);

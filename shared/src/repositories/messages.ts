@@ -103,11 +103,6 @@ export class MessagesRepository {
     throw new Error(`reaction on ${messageId} kept conflicting`);
   }
 
-  async findBySenderClientId(senderId: string, clientMsgId: string): Promise<Message | null> {
-    const d = await this.model.findOne({ senderId: { $eq: senderId }, clientMsgId: { $eq: clientMsgId } }).lean<Lean>();
-    return d ? toMessage(d) : null;
-  }
-
   /** Up to `limit` messages before `before` (or the newest), oldest first. */
   async pageBefore(conversationId: string, before: string | undefined, limit: number): Promise<{ messages: Message[]; hasMore: boolean }> {
     const filter = before ? { conversationId: { $eq: conversationId }, _id: { $lt: before } } : { conversationId: { $eq: conversationId } };
@@ -126,11 +121,6 @@ export class MessagesRepository {
     return { messages: docs.slice(0, limit).map(toMessage), hasMore: docs.length > limit };
   }
 
-  async latest(conversationId: string): Promise<Message | null> {
-    const d = await this.model.findOne({ conversationId: { $eq: conversationId } }).sort({ _id: -1 }).lean<Lean>();
-    return d ? toMessage(d) : null;
-  }
-
   /** Messages from others newer than the read position (all of them when nothing was read). */
   async countUnread(conversationId: string, userId: string, readMessageId: string | null): Promise<number> {
     return this.model.countDocuments({
@@ -139,25 +129,6 @@ export class MessagesRepository {
       deletedAt: null,
       ...(readMessageId ? { _id: { $gt: readMessageId } } : {}),
     });
-  }
-
-  async applyEdit(messageId: string, body: string, editedAt: Date): Promise<boolean> {
-    const res = await this.model.updateOne({ _id: { $eq: messageId }, deletedAt: null }, { $set: { body, editedAt } });
-    return res.matchedCount === 1;
-  }
-
-  /** Adds or removes one user's reaction; applying the same operation twice changes nothing. */
-  async applyReaction(messageId: string, emoji: string, userId: string, op: 'add' | 'remove'): Promise<boolean> {
-    const doc = await this.model.findById(messageId, { reactions: 1 }).lean<Lean>();
-    if (!doc) return false;
-    const reactions = (doc.reactions ?? []).map((r) => ({ emoji: r.emoji!, userIds: [...r.userIds] }));
-    let entry = reactions.find((r) => r.emoji === emoji);
-    if (op === 'add') {
-      if (!entry) reactions.push((entry = { emoji, userIds: [] }));
-      if (!entry.userIds.includes(userId)) entry.userIds.push(userId);
-    } else if (entry) entry.userIds = entry.userIds.filter((u) => u !== userId);
-    await this.model.updateOne({ _id: { $eq: messageId } }, { $set: { reactions: reactions.filter((r) => r.userIds.length > 0) } });
-    return true;
   }
 
   async applyDelete(messageId: string, deletedAt: Date): Promise<boolean> {

@@ -47,17 +47,25 @@ const parse = (record: string): Reservation => {
 };
 
 export class SendLedger {
+  private readonly scripts: {
+    sendReserve(...args: Array<string | number>): Promise<unknown>;
+    sendComplete(...args: Array<string | number>): Promise<unknown>;
+  };
+
   constructor(
     private readonly redis: Redis,
     private readonly opts: { rateLimit: number; rateWindowMs: number; ttlSeconds: number },
-  ) {}
+  ) {
+    // Defined commands run by SHA (EVALSHA), so the scripts are not resent with every message.
+    redis.defineCommand('sendReserve', { numberOfKeys: 3, lua: RESERVE });
+    redis.defineCommand('sendComplete', { numberOfKeys: 2, lua: COMPLETE });
+    this.scripts = redis as unknown as SendLedger['scripts'];
+  }
 
   private idemKey = (senderId: string, clientMsgId: string) => `send:idem:${senderId}:${Buffer.from(clientMsgId).toString('base64url')}`;
 
   async reserve(senderId: string, clientMsgId: string, conversationId: string, suffix: string): Promise<Reservation> {
-    const [status, value] = (await this.redis.eval(
-      RESERVE,
-      3,
+    const [status, value] = (await this.scripts.sendReserve(
       this.idemKey(senderId, clientMsgId),
       `send:rate:${senderId}`,
       `send:clock:${conversationId}`,
@@ -75,9 +83,7 @@ export class SendLedger {
   /** True when this call completed the send (and so must broadcast it); false if another did. */
   async complete(senderId: string, clientMsgId: string, record: string, message: Message): Promise<{ won: boolean; message: Message }> {
     const json = JSON.stringify(message);
-    const [won, value] = (await this.redis.eval(
-      COMPLETE,
-      2,
+    const [won, value] = (await this.scripts.sendComplete(
       this.idemKey(senderId, clientMsgId),
       `msg:recent:${message.id}`,
       record,

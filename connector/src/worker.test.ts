@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@chat/shared/log';
 import type { InvokeRequest, InvokeResult } from './invoker.ts';
 import { FunctionWorker, type Delivery } from './worker.ts';
@@ -124,5 +124,32 @@ describe('FunctionWorker', () => {
     release();
     await h.worker.drain();
     expect(h.acks).toEqual([[6, true]]);
+  });
+
+  it('grows waiting batches while every call slot is busy, instead of queueing many small calls', async () => {
+    vi.useFakeTimers();
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const h = harness(async (_req, n) => {
+        if (n <= 2) await gate;
+        return ok;
+      });
+      [1, 2, 3, 4, 5, 6].forEach((t) => h.worker.receive(delivery(t)));
+      expect(h.calls).toHaveLength(2);
+      // Each lone delivery is cut by the batcher's 1 ms wait, one at a time, while both slots are busy.
+      for (const t of [7, 8, 9, 10]) {
+        h.worker.receive(delivery(t));
+        vi.advanceTimersByTime(1);
+      }
+      release();
+      await vi.runAllTimersAsync();
+      await h.worker.drain();
+      const ids = (c: InvokeRequest) => (c.batch ? (JSON.parse(c.body) as Array<{ event: { message: { id: string } } }>).map((e) => e.event.message.id) : [c.body]);
+      expect(h.calls.slice(2).map(ids)).toEqual([['m7', 'm8', 'm9'], [JSON.stringify({ message: { id: 'm10' } })]]);
+      expect(h.acks.at(-1)![0]).toBe(10);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

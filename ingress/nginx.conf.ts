@@ -41,7 +41,10 @@ export function renderNginxConf(o: IngressOptions): string {
       proxy_set_header X-Real-IP $remote_addr;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Prefix $fn_prefix;`;
+      proxy_set_header X-Forwarded-Prefix $fn_prefix;
+      # Event batches from the connector run to ~0.8 MiB; below the body limit they stay in
+      # memory instead of being written to a temporary file and read back for every call.
+      client_body_buffer_size 1m;`;
   const fnLocations = Object.keys(o.functions)
     .map(
       (fn) => `

@@ -233,6 +233,27 @@ describe('pushes for new messages', () => {
     expect(body.startsWith('word word')).toBe(true);
   });
 
+  it('a batch across conversations applies each mute to its own conversation only', async () => {
+    // dave mutes the group again but not his direct chat with alice; one call carries both.
+    expect((await mute(dave, groupId, true)).status).toBe(204);
+    const direct = await createConversation('direct', [alice.user.id, dave.user.id]);
+    const inGroup = message(groupId, alice, { body: 'group news' });
+    const inDirect = message(direct.id, alice, { body: 'just for dave' });
+    const res = await postEvent(
+      [
+        { topic: 'message.created', event: { message: inGroup } },
+        { topic: 'message.created', event: { message: inDirect } },
+      ],
+      { 'x-batch': '1', 'x-topic': '' },
+    );
+    expect(res.status).toBe(202);
+    expect((await receiver.waitFor(subs.dave.id, (p) => p.payload.messageId === inDirect.id))[0]!.payload.title).toBe(alice.user.displayName);
+    await receiver.waitFor(subs.bob.id, (p) => p.payload.messageId === inGroup.id);
+    await markerPushedTo(subs.bob);
+    expect(receiver.pushesFor(subs.dave.id, (p) => p.payload.messageId === inGroup.id)).toHaveLength(0);
+    expect((await mute(dave, groupId, false)).status).toBe(204);
+  });
+
   it('a direct message is titled with the sender alone', async () => {
     const conv = await createConversation('direct', [alice.user.id, bob.user.id]);
     const m = message(conv.id, alice, { body: 'psst' });

@@ -5,7 +5,7 @@ import type { MessageCreatedEvent } from '@chat/shared/events/bus';
 import type { Logger } from '@chat/shared/log';
 import type { PresenceStore } from '@chat/shared/presence';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
-import type { NotificationPreferencesRepository, PushSubscriptionRecord, PushSubscriptionsRepository } from '@chat/shared/repositories/notifications';
+import { mutedKey, type NotificationPreferencesRepository, type PushSubscriptionRecord, type PushSubscriptionsRepository } from '@chat/shared/repositories/notifications';
 import type { UsersRepository } from '@chat/shared/repositories/users';
 import type { NotificationConfig } from './config.ts';
 import { isAllowedEndpoint } from './origins.ts';
@@ -78,44 +78,59 @@ export class NotificationService {
   }
 
   /**
-   * The same for a batch, with the lookups done once per conversation rather than per message:
-   * every message of a busy chat reaches this function, and most recipients are online or have
-   * no device, so the cheap checks (presence, then devices) come before the rest.
+   * The same for a batch. Each lookup runs once for the whole batch (conversations, presence,
+   * devices, mutes, the dedupe claims, senders), not once per conversation: a busy batch spans
+   * hundreds of conversations, and per-conversation round trips were most of this function's cost.
+   * The cheap checks come first, because most recipients are online or have no device.
    */
   async onMessagesCreated(events: MessageCreatedEvent[]): Promise<number[]> {
     const { conversations, users, presence, preferences, subscriptions, redis, config } = this.deps;
     const counts = events.map(() => 0);
     const byConversation = new Map<string, number[]>();
     events.forEach((e, i) => byConversation.set(e.message.conversationId, [...(byConversation.get(e.message.conversationId) ?? []), i]));
-    const senders = new Map<string, Promise<Awaited<ReturnType<typeof users.findById>>>>();
 
-    for (const [conversationId, indexes] of byConversation) {
-      const conversation = await conversations.findById(conversationId);
-      if (!conversation) continue;
+    const plans = (await conversations.findByIds([...byConversation.keys()])).map((conversation) => {
+      const indexes = byConversation.get(conversation.id)!;
       const candidates = conversation.memberIds.filter((u) => indexes.some((i) => events[i]!.message.senderId !== u));
-      if (candidates.length === 0) continue;
-      const online = await presence.onlineAmong(candidates);
-      const offline = candidates.filter((u) => !online.has(u));
-      if (offline.length === 0) continue;
-      const devices = (await subscriptions.findForUsers(offline)).filter((s) => isAllowedEndpoint(s.endpoint, config.PUSH_ALLOWED_ORIGINS));
-      if (devices.length === 0) continue;
-      const muted = await preferences.mutedAmong(conversation.id, [...new Set(devices.map((d) => d.userId))]);
+      return { conversation, indexes, candidates };
+    });
+    const online = await presence.onlineAmong(plans.flatMap((p) => p.candidates));
+    const offline = new Set(plans.flatMap((p) => p.candidates.filter((u) => !online.has(u))));
+    if (offline.size === 0) return counts;
+    const devicesOf = new Map<string, PushSubscriptionRecord[]>();
+    for (const d of await subscriptions.findForUsers([...offline])) {
+      if (isAllowedEndpoint(d.endpoint, config.PUSH_ALLOWED_ORIGINS)) devicesOf.set(d.userId, [...(devicesOf.get(d.userId) ?? []), d]);
+    }
+    const reachable = plans
+      .map((p) => ({ ...p, devices: p.candidates.filter((u) => offline.has(u)).flatMap((u) => devicesOf.get(u) ?? []) }))
+      .filter((p) => p.devices.length > 0);
+    if (reachable.length === 0) return counts;
+    const muted = await preferences.mutedPairs(
+      reachable.map((p) => p.conversation.id),
+      [...new Set(reachable.flatMap((p) => p.devices.map((d) => d.userId)))],
+    );
 
-      for (const i of indexes) {
-        const { message } = events[i]!;
-        const subs = devices.filter((d) => d.userId !== message.senderId && !muted.has(d.userId));
-        if (subs.length === 0) continue;
-        // SET NX per (message, device): whichever delivery of the event claims it first pushes.
-        const pipe = redis.pipeline();
-        for (const s of subs) pipe.set(sentKey(message.id, s.endpoint), '1', 'EX', config.PUSH_DEDUPE_TTL_SECONDS, 'NX');
-        const claims = (await pipe.exec()) ?? [];
-        const mine = subs.filter((_, j) => claims[j]?.[1] === 'OK');
-        if (mine.length === 0) continue;
-        if (!senders.has(message.senderId)) senders.set(message.senderId, users.findById(message.senderId));
-        const payload = JSON.stringify(messagePayload(message, await senders.get(message.senderId)!, conversation));
-        for (const s of mine) this.enqueue(() => this.push(message.id, s, payload));
-        counts[i] = mine.length;
-      }
+    // SET NX per (message, device): whichever delivery of the event claims it first pushes.
+    const wanted = reachable.flatMap(({ conversation, indexes, devices }) =>
+      indexes.flatMap((i) =>
+        devices
+          .filter((d) => d.userId !== events[i]!.message.senderId && !muted.has(mutedKey(conversation.id, d.userId)))
+          .map((sub) => ({ i, sub, conversation })),
+      ),
+    );
+    if (wanted.length === 0) return counts;
+    const pipe = redis.pipeline();
+    for (const w of wanted) pipe.set(sentKey(events[w.i]!.message.id, w.sub.endpoint), '1', 'EX', config.PUSH_DEDUPE_TTL_SECONDS, 'NX');
+    const claims = (await pipe.exec()) ?? [];
+    const mine = wanted.filter((_, j) => claims[j]?.[1] === 'OK');
+    if (mine.length === 0) return counts;
+    const senders = new Map((await users.findByIds(mine.map((w) => events[w.i]!.message.senderId))).map((u) => [u.id, u]));
+    const payloads = new Map<number, string>();
+    for (const { i, sub, conversation } of mine) {
+      const { message } = events[i]!;
+      if (!payloads.has(i)) payloads.set(i, JSON.stringify(messagePayload(message, senders.get(message.senderId) ?? null, conversation)));
+      this.enqueue(() => this.push(message.id, sub, payloads.get(i)!));
+      counts[i]! += 1;
     }
     return counts;
   }

@@ -70,12 +70,15 @@ export class NotificationPreferencesRepository {
     return d?.muted ?? false;
   }
 
-  /** The members among userIds who muted the conversation. */
-  async mutedAmong(conversationId: string, userIds: string[]): Promise<Set<string>> {
-    if (userIds.length === 0) return new Set();
+  /** Which of these members muted which of these conversations, as mutedKey(conversationId, userId). */
+  async mutedPairs(conversationIds: string[], userIds: string[]): Promise<Set<string>> {
+    if (conversationIds.length === 0 || userIds.length === 0) return new Set();
     const docs = await this.model
-      .find({ conversationId: { $eq: conversationId }, userId: { $in: userIds }, muted: true }, { userId: 1 })
-      .lean<Array<{ userId: string }>>();
-    return new Set(docs.map((d) => d.userId));
+      .find({ conversationId: { $in: [...new Set(conversationIds)] }, userId: { $in: [...new Set(userIds)] }, muted: true }, { conversationId: 1, userId: 1 })
+      .lean<Array<{ conversationId: string; userId: string }>>();
+    return new Set(docs.map((d) => mutedKey(d.conversationId, d.userId)));
   }
+
 }
+
+export const mutedKey = (conversationId: string, userId: string) => `${conversationId}:${userId}`;

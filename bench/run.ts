@@ -53,8 +53,8 @@ const stack = await startStack({
     // The load sends far above a person's rate from each socket; the limit itself is tested elsewhere.
     SEND_RATE_LIMIT: '1000000',
     REGISTER_MAX_PER_IP: '100000',
-    ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
   },
+  nodeArgs: process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean),
 });
 log(`stack up: ingress ${stack.baseUrl}, gateways ${stack.ports.gateways.join(', ')}`);
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { renderNginxConf } from '../../ingress/nginx.conf.ts';
 import { buildServices, ensureWebBuild, hasConnector, hasGateway, listFunctions } from './build.ts';
 import { freePort, httpOk, portOpen } from './exec.ts';
-import { createDatabase, createVhost, deleteVhost, dropDatabase, ensurePostgres, ensureRabbit, ensureRedis, ensureRole } from './infra.ts';
+import { createDatabase, createVhost, deleteVhost, useQueueStorageV2, dropDatabase, ensurePostgres, ensureRabbit, ensureRedis, ensureRole } from './infra.ts';
 import { DATA, ROOT, RUN, SECRETS } from './paths.ts';
 import { logSink, Proc, type ProcSpec } from './procs.ts';
 import { ensureSecrets } from './secrets.ts';
@@ -19,6 +19,8 @@ export interface StackOptions {
   logFile?: string;
   /** Extra environment for every project process (e.g. tighter rate limits in tests). */
   env?: Record<string, string>;
+  /** Extra node flags for the services (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
   log?: (m: string) => void;
   browser?: boolean;
 }
@@ -61,13 +63,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (await portOpen(port)) throw new Error(`Port ${port} (${what}) is already in use; set PORT or stop what holds it.`);
   }
 
-  // FerretDB's postgresql backend pushes filters and sorts down to indexes; its sqlite backend
-  // scans whole collections (a history page took ~1 s at 20,000 messages), so sqlite is the
+  // FerretDB's postgresql backend evaluates equality filters in SQL; its sqlite backend filters
+  // whole collections in Go (a history page took ~1 s at 20,000 messages), so sqlite is the
   // no-server fallback rather than the default.
+  const nodeArgs = opts.nodeArgs ?? [];
   const backend = process.env.FERRETDB_BACKEND === 'sqlite' ? 'sqlite' : 'postgresql';
   const pgDatabase = test ? `chat_${runId}` : 'chat_dev';
   const pgPassword = readFileSync(path.join(SECRETS, 'postgres-password'), 'utf8').trim();
-  const pgUrl = process.env.FERRETDB_POSTGRESQL_URL ?? `postgres://chat:${encodeURIComponent(pgPassword)}@127.0.0.1:5432/${pgDatabase}`;
+  const pgUrl = process.env.FERRETDB_POSTGRESQL_URL ?? `postgres://chat:${encodeURIComponent(pgPassword)}@127.0.0.1:5432/${pgDatabase}?pool_max_conns=80`;
+  // pool_max_conns: FerretDB 1.24 can deadlock when more updates arrive at once than its pool
+  // has connections (seen here: 40 parallel updateOne on a pool of 20 hung for good, all PostgreSQL
+  // sessions idle), so the pool stays above what the services' drivers can have in flight
+  // (maxPoolSize 20 each), and below PostgreSQL's default limit of 100.
   if (backend === 'postgresql' && !process.env.FERRETDB_POSTGRESQL_URL) {
     await ensurePostgres(log);
     await ensureRole(pgPassword);
@@ -77,6 +84,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // Tests reach RabbitMQ through a proxy they can cut, to simulate a broker outage for this stack alone.
   const amqpPort = test ? await freePort() : 5672;
   if (test) await createVhost(vhost);
+  await useQueueStorageV2(vhost);
   const baseUrl = `http://localhost:${ports.ingress}`;
   const authPort = ports.functions.auth;
   const env: Record<string, string> = {
@@ -161,7 +169,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       add({
         name: fn,
         cmd: process.execPath,
-        args: ['--enable-source-maps', bundles[fn]!],
+        args: [...nodeArgs, '--enable-source-maps', bundles[fn]!],
         env: { ...env, PORT: String(ports.functions[fn]), FUNCTION_NAME: fn },
         ready: () => httpOk(`http://127.0.0.1:${ports.functions[fn]}/healthz`),
       }),
@@ -171,7 +179,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       add({
         name: `gateway-${i + 1}`,
         cmd: process.execPath,
-        args: ['--enable-source-maps', bundles['socket-gateway']!],
+        args: [...nodeArgs, '--enable-source-maps', bundles['socket-gateway']!],
         env: { ...env, PORT: String(port), GATEWAY_ID: `gw${i + 1}` },
         ready: () => httpOk(`http://127.0.0.1:${port}/healthz`),
       }),
@@ -197,7 +205,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await add({
         name: 'connector',
         cmd: process.execPath,
-        args: ['--enable-source-maps', bundles.connector!],
+        args: [...nodeArgs, '--enable-source-maps', bundles.connector!],
         env: { ...env, PORT: String(port) },
         ready: () => httpOk(`http://127.0.0.1:${port}/healthz`),
       }).start();

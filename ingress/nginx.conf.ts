@@ -117,6 +117,8 @@ http {
   server_tokens off;
   gzip on;
   gzip_types text/css application/javascript application/json image/svg+xml;
+  # Small answers (acks, a profile) gain nothing from compression but cost both sides CPU.
+  gzip_min_length 1024;
   # The contract's 1 MiB request limit, enforced here so an oversized body never reaches (and
   # half-closes) an upstream connection; the answer keeps the contract's JSON error shape.
   client_max_body_size 1m;

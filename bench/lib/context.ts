@@ -79,6 +79,8 @@ export function infraGroups(): ProcGroup[] {
   return [
     { name: 'redis', side: 'infra (shared)', pids: () => pidsByComm(/^redis-server$/) },
     { name: 'rabbitmq', side: 'infra (shared)', pids: () => pidsByComm(/^beam\.smp$/) },
+    // FerretDB keeps its data in PostgreSQL: without these backends its storage work would not show.
+    { name: 'postgresql', side: 'infra (shared)', pids: () => pidsByComm(/^postgres$/) },
   ];
 }
 

@@ -31,16 +31,6 @@ export async function createVhost(name: string): Promise<void> {
   await run('rabbitmqctl', ['set_permissions', '-p', name, 'guest', '.*', '.*', '.*'], { quiet: true });
 }
 
-/**
- * Classic queues on RabbitMQ's version-2 storage: measured here, the persistent events of the
- * function queues cost the broker about a third less CPU than on the version-1 index (RabbitMQ
- * 3.10-3.12 default to v1; 3.13+ use v2 only). A policy converts queues that already exist, which
- * redeclaring them with an argument could not. Brokers that reject the key (4.x) just keep theirs.
- */
-export async function useQueueStorageV2(vhost: string): Promise<void> {
-  await run('rabbitmqctl', ['set_policy', '-p', vhost || '/', '--apply-to', 'queues', 'chat-classic-v2', '^chat\\.', '{"queue-version":2}'], { quiet: true }).catch(() => undefined);
-}
-
 export async function deleteVhost(name: string): Promise<void> {
   await run('rabbitmqctl', ['delete_vhost', name], { quiet: true }).catch(() => undefined);
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { renderNginxConf } from '../../ingress/nginx.conf.ts';
 import { buildServices, ensureWebBuild, hasConnector, hasGateway, listFunctions } from './build.ts';
 import { freePort, httpOk, portOpen } from './exec.ts';
-import { createDatabase, createVhost, deleteVhost, useQueueStorageV2, dropDatabase, ensurePostgres, ensureRabbit, ensureRedis, ensureRole } from './infra.ts';
+import { createDatabase, createVhost, deleteVhost, dropDatabase, ensurePostgres, ensureRabbit, ensureRedis, ensureRole } from './infra.ts';
 import { DATA, ROOT, RUN, SECRETS } from './paths.ts';
 import { logSink, Proc, type ProcSpec } from './procs.ts';
 import { ensureSecrets } from './secrets.ts';
@@ -84,7 +84,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // Tests reach RabbitMQ through a proxy they can cut, to simulate a broker outage for this stack alone.
   const amqpPort = test ? await freePort() : 5672;
   if (test) await createVhost(vhost);
-  await useQueueStorageV2(vhost);
   const baseUrl = `http://localhost:${ports.ingress}`;
   const authPort = ports.functions.auth;
   const env: Record<string, string> = {

@@ -15,6 +15,8 @@ const messages = JSON.stringify(fixture.messages);
 
 const app = new Hono();
 app.get('/healthz', (c) => c.json({ status: 'ok' }));
+// Nothing to wait for: the baseline's readiness is the moment it listens.
+app.get('/readyz', (c) => c.json({ status: 'ready' }));
 app.get('/me', (c) => c.body(me, 200, { 'content-type': 'application/json' }));
 app.get('/conversations/:id/messages', (c) => c.body(messages, 200, { 'content-type': 'application/json' }));
 

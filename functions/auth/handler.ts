@@ -16,8 +16,8 @@ import { authRoutes } from './src/routes.ts';
 export default async function createHandler(): Promise<FunctionHandler> {
   const config = loadAuthConfig();
   const log = createLogger('auth');
-  const keys = await loadSigningKeys(readSecret('jwt-signing-keys'));
-  const [mongo, redis] = [await connectMongo(config.MONGO_URL), connectRedis(config.REDIS_URL, config.REDIS_PREFIX)];
+  const redis = connectRedis(config.REDIS_URL, config.REDIS_PREFIX);
+  const [keys, mongo] = await Promise.all([loadSigningKeys(readSecret('jwt-signing-keys')), connectMongo(config.MONGO_URL)]);
 
   const service = new AuthService({
     config,

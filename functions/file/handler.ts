@@ -23,8 +23,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
     accessKey: readSecret('minio-access-key'),
     secretKey: readSecret('minio-secret-key'),
   });
-  const mongo = await connectMongo(config.MONGO_URL);
-  await storage.ensureBucket();
+  const [mongo] = await Promise.all([connectMongo(config.MONGO_URL), storage.ensureBucket()]);
 
   const service = new FilesService({
     config,

@@ -20,7 +20,8 @@ export default async function createHandler(): Promise<FunctionHandler> {
   const log = createLogger('notification');
   const vapid = parseVapidKeys(readSecret('vapid-keys'));
   const connectorSecret = readSecret('connector-secret');
-  const [mongo, redis] = [await connectMongo(config.MONGO_URL), connectRedis(config.REDIS_URL, config.REDIS_PREFIX)];
+  const redis = connectRedis(config.REDIS_URL, config.REDIS_PREFIX);
+  const mongo = await connectMongo(config.MONGO_URL);
 
   const service = new NotificationService({
     config,

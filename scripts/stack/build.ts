@@ -1,5 +1,5 @@
 import { build, type Plugin } from 'esbuild';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BUILD, ROOT } from './paths.ts';
 import { run } from './exec.ts';
@@ -55,7 +55,20 @@ export async function buildServices(): Promise<Record<string, string>> {
   for (const fn of listFunctions()) {
     const outfile = path.join(BUILD, `fn-${fn}.mjs`);
     out[fn] = outfile;
-    jobs.push(build({ ...common, entryPoints: [TEMPLATE_ENTRY], outfile, plugins: [functionHandler(fn), externalPackages] }));
+    // Split like the template's build: the handler is a chunk the runtime loads after it listens.
+    // Chunk names carry a content hash, so the last build's are removed, not left to pile up.
+    rmSync(path.join(BUILD, `fn-${fn}-chunks`), { recursive: true, force: true });
+    jobs.push(
+      build({
+        ...common,
+        entryPoints: { [`fn-${fn}`]: TEMPLATE_ENTRY },
+        outdir: BUILD,
+        outExtension: { '.js': '.mjs' },
+        splitting: true,
+        chunkNames: `fn-${fn}-chunks/[name]-[hash]`,
+        plugins: [functionHandler(fn), externalPackages],
+      }),
+    );
   }
   for (const [name, entry] of [
     ['socket-gateway', 'socket-gateway/src/index.ts'],

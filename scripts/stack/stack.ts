@@ -170,7 +170,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         cmd: process.execPath,
         args: [...nodeArgs, '--enable-source-maps', bundles[fn]!],
         env: { ...env, PORT: String(ports.functions[fn]), FUNCTION_NAME: fn },
-        ready: () => httpOk(`http://127.0.0.1:${ports.functions[fn]}/healthz`),
+        // /healthz answers while a function is still loading; /readyz once it can serve.
+        ready: () => httpOk(`http://127.0.0.1:${ports.functions[fn]}/readyz`),
       }),
     );
     await Promise.all(fnProcs.map((p) => p.start()));

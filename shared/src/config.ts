@@ -1,15 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from './secrets.ts';
+
+export { ConfigError, readSecret, secretsDir } from './secrets.ts';
 
 /**
  * Settings come from the environment, validated once at start. A bad value stops the process
  * with a message naming the variable, instead of failing later on the first request.
  */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
 export function loadConfig<S extends z.ZodRawShape>(
   shape: S,
   env: Record<string, string | undefined> = process.env,
@@ -55,19 +52,3 @@ export const commonConfig = {
   JWKS_URL: env.url('http://127.0.0.1:8080/api/auth/.well-known/jwks.json'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 };
-
-const OPENFAAS_SECRETS = '/var/openfaas/secrets';
-
-/** Where secrets live: OpenFaaS mounts them in production; the local stack writes .local/secrets. */
-export function secretsDir(e: Record<string, string | undefined> = process.env): string {
-  if (e.SECRETS_DIR) return e.SECRETS_DIR;
-  if (existsSync(OPENFAAS_SECRETS)) return OPENFAAS_SECRETS;
-  return path.resolve('.local/secrets');
-}
-
-/** Reads a secret file (never an env var, so it does not leak through `ps` or crash dumps). */
-export function readSecret(name: string, e: Record<string, string | undefined> = process.env): string {
-  const file = path.join(secretsDir(e), name);
-  if (!existsSync(file)) throw new ConfigError(`Missing secret "${name}" (expected at ${file}).`);
-  return readFileSync(file, 'utf8').trim();
-}

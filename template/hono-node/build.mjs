@@ -14,7 +14,12 @@ const out = path.join(root, 'dist');
 
 const result = await build({
   entryPoints: [path.join(root, 'index.ts')],
-  outfile: path.join(out, 'index.mjs'),
+  outdir: out,
+  outExtension: { '.js': '.mjs' },
+  // index.ts imports the handler dynamically so the server listens before the handler's code is
+  // loaded; splitting keeps that code in a chunk of its own (dist/chunks/).
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

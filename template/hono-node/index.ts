@@ -2,8 +2,10 @@
 // A function is only its handler (./function/handler.ts, copied in by faas-cli).
 import { envFromSecrets } from '@chat/shared/runtime/secret-env';
 import { serveFunction } from '@chat/shared/runtime/serve';
-import createHandler from './function/handler.ts';
 
 // Connection URLs carry credentials, so in a cluster they come as OpenFaaS secrets, not env.
 envFromSecrets();
-await serveFunction(process.env.FUNCTION_NAME ?? 'function', createHandler);
+// The handler is loaded while the server starts: its code (mongoose, zod, the function's own
+// packages) is most of a cold start, so the build splits it into a chunk of its own, which
+// /healthz (liveness) does not wait for; every other request does.
+await serveFunction(process.env.FUNCTION_NAME ?? 'function', async () => (await import('./function/handler.ts')).default());

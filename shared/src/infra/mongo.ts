@@ -15,10 +15,13 @@ export async function connectMongo(url: string): Promise<Mongo> {
     maxPoolSize: 20,
     // FerretDB does not implement retryable writes; idempotent writes make retries ours to do.
     retryWrites: false,
+    // ensureIndexes below does both, cheaper; collections are created by their first write.
+    autoIndex: false,
+    autoCreate: false,
   });
   await conn.asPromise();
   const models = bindModels(conn);
-  await Promise.all(Object.values(models).map((m) => m.init()));
+  await ensureIndexes(models);
   return {
     conn,
     models,
@@ -27,6 +30,22 @@ export async function connectMongo(url: string): Promise<Mongo> {
     },
     close: () => conn.close(),
   };
+}
+
+/**
+ * Creates the schemas' indexes where any is missing. Every process start used to send one
+ * createCollection and one createIndex per index (sequential within a collection), which on
+ * FerretDB was most of a function's startup; listing a collection's indexes is one round trip,
+ * and only a new database or a new index pays for creation. The unique indexes exist before
+ * anything is served, as idempotent writes rely on them.
+ */
+async function ensureIndexes(models: Models): Promise<void> {
+  await Promise.all(
+    Object.values(models).map(async (m) => {
+      const { toCreate } = await m.diffIndexes();
+      if (toCreate.length > 0) await m.createIndexes();
+    }),
+  );
 }
 
 /** Mongo's duplicate-key error, which idempotent inserts treat as "already done". */

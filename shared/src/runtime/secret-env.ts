@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { secretsDir } from '../config.ts';
+import { secretsDir } from '../secrets.ts';
 
 /**
  * Settings whose values carry credentials, and the OpenFaaS secret each may come from. OpenFaaS

@@ -34,7 +34,9 @@ async function main() {
   const pubClient = new Redis(config.REDIS_URL);
   const subClient = pubClient.duplicate();
   const publisher = createPublisher({ url: config.AMQP_URL, log, confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT_MS });
-  const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+  // No cache of verified tokens: a socket presents its token once, so the cache would mostly hold
+  // the token of every open connection (half a kilobyte each) to spare the odd reconnect a check.
+  const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, cacheSize: 0 });
 
   const conversations = new ConversationsRepository(mongo.models.Conversation);
   const users = new UsersRepository(mongo.models.User);

@@ -19,9 +19,12 @@ export interface SocketData {
 
 export function handshake(verifier: TokenVerifier) {
   return async (socket: Socket, next: (err?: Error) => void) => {
-    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    const token = auth?.token;
     try {
       const claims = await verifier.verify(typeof token === 'string' ? token : null);
+      // The handshake lives as long as the socket; the credential has done its job.
+      delete auth!.token;
       (socket.data as SocketData).userId = claims.userId;
       (socket.data as SocketData).expiresAt = claims.expiresAt;
       next();

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthSession } from '@chat/shared/models/types';
+import { loadSigningKeys } from '../functions/auth/src/keys.ts';
 import { registerUser } from '../test/api.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
 import { connect, connectAs, nextEvent, record, request, type ClientSocket } from '../test/socket.ts';
@@ -273,6 +276,29 @@ describe('limits and token renewal', () => {
     expect(ok).toMatchObject({ ok: true, expiresAt: expect.any(String) });
     expect(await request(a, 'auth:renew', { token: bob.accessToken })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await request(a, 'auth:renew', { token: 'garbage' })).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+  });
+});
+
+describe('token expiry', () => {
+  it('warns a socket whose token runs out, disconnects it at exp, and keeps one that renewed', async () => {
+    const [alice, bob] = await Promise.all([registerUser(), registerUser()]);
+    const convId = (await createConversation('direct', [alice.user.id, bob.user.id])).id;
+    const keys = await loadSigningKeys(readFileSync(path.join(stack().env.SECRETS_DIR!, 'jwt-signing-keys'), 'utf8').trim());
+    const env = stack().env;
+    const shortLived = await keys.sign({ sub: alice.user.id, issuer: env.JWT_ISSUER ?? 'chat-auth', audience: env.JWT_AUDIENCE ?? 'chat', ttlSeconds: 3 });
+    const exp = JSON.parse(Buffer.from(shortLived.split('.')[1]!, 'base64url').toString()).exp as number;
+    // Same instance and same exp: without the renewal both would go in the same instant.
+    const [lapsing, renewing] = [connect(shortLived, { instance: 0 }), connect(shortLived, { instance: 0 })];
+    sockets.push(lapsing, renewing);
+    // Less than a minute left: both are warned right away.
+    const warnings = await Promise.all([nextEvent(lapsing, 'auth:expiring'), nextEvent(renewing, 'auth:expiring')]);
+    expect(warnings).toEqual([{ expiresAt: new Date(exp * 1000).toISOString() }, { expiresAt: new Date(exp * 1000).toISOString() }]);
+    expect(await request(renewing, 'auth:renew', { token: alice.accessToken })).toMatchObject({ ok: true });
+    const reason = await new Promise<string>((resolve) => lapsing.once('disconnect', resolve));
+    expect(reason).toBe('io server disconnect');
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000 - 50);
+    expect(await request(renewing, 'typing', { conversationId: convId, isTyping: false })).toEqual({ ok: true });
+    expect(renewing.connected).toBe(true);
   });
 });
 

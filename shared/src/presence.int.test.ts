@@ -43,4 +43,17 @@ describe('PresenceStore (real Redis)', () => {
     expect(await store.reapDeadInstances()).toContain('u9');
     expect(await store.reapDeadInstances()).not.toContain('u9');
   });
+
+  it('onlineAmong answers for a whole contact list at once: live instances count, dead ones and strangers do not', async () => {
+    const store = new PresenceStore(redis);
+    await Promise.all([store.heartbeat('live-a'), store.heartbeat('live-b'), store.heartbeat('gone')]);
+    await store.connect('c1', 'live-a', 's1');
+    await store.connect('c2', 'gone', 's2');
+    await store.connect('c3', 'gone', 's3');
+    await store.connect('c3', 'live-b', 's4');
+    await store.connect('c4', 'live-b', 's5');
+    await redis.del('presence:instance:gone');
+    expect(await store.onlineAmong(['c4', 'c1', 'c2', 'c3', 'nobody', 'c1'])).toEqual(new Set(['c4', 'c1', 'c3']));
+    expect(await store.onlineAmong([])).toEqual(new Set());
+  });
 });

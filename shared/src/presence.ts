@@ -45,8 +45,38 @@ redis.call('SET', KEYS[2], ARGV[3])
 return 1
 `;
 
+// Which of the users (KEYS: their socket sets) have a live socket, as 1-based indexes; each
+// instance's liveness is looked up once. One round trip for a whole contact list.
+const ONLINE = `
+local alive = {}
+local online = {}
+for i, set in ipairs(KEYS) do
+  for _, e in ipairs(redis.call('SMEMBERS', set)) do
+    local inst = string.match(e, '^(.-)|')
+    if inst and alive[inst] == nil then alive[inst] = redis.call('EXISTS', ARGV[1] .. 'presence:instance:' .. inst) == 1 end
+    if inst and alive[inst] then
+      online[#online + 1] = i
+      break
+    end
+  end
+end
+return online
+`;
+
 export class PresenceStore {
-  constructor(private readonly redis: Redis) {}
+  private readonly scripts: {
+    presenceConnect(...args: string[]): Promise<unknown>;
+    presenceDisconnect(...args: string[]): Promise<unknown>;
+    presenceOnline(...args: Array<string | number>): Promise<unknown>;
+  };
+
+  constructor(private readonly redis: Redis) {
+    // Run by SHA (EVALSHA): every connect, disconnect and contact lookup would otherwise resend the source.
+    redis.defineCommand('presenceConnect', { numberOfKeys: 2, lua: CONNECT });
+    redis.defineCommand('presenceDisconnect', { numberOfKeys: 2, lua: DISCONNECT });
+    redis.defineCommand('presenceOnline', { lua: ONLINE });
+    this.scripts = redis as unknown as PresenceStore['scripts'];
+  }
 
   private get prefix(): string {
     return (this.redis.options.keyPrefix as string | undefined) ?? '';
@@ -59,13 +89,13 @@ export class PresenceStore {
 
   /** Adds a socket; true when the user had no live socket before (they just came online). */
   async connect(userId: string, instanceId: string, socketId: string): Promise<boolean> {
-    const res = await this.redis.eval(CONNECT, 2, k.sockets(userId), k.users(instanceId), `${instanceId}|${socketId}`, this.prefix, userId);
+    const res = await this.scripts.presenceConnect(k.sockets(userId), k.users(instanceId), `${instanceId}|${socketId}`, this.prefix, userId);
     return res === 1;
   }
 
   /** Removes a socket; true when it was the user's last live one (they just went offline). */
   async disconnect(userId: string, instanceId: string, socketId: string, at = new Date()): Promise<boolean> {
-    const res = await this.redis.eval(DISCONNECT, 2, k.sockets(userId), k.lastSeen(userId), `${instanceId}|${socketId}`, this.prefix, at.toISOString());
+    const res = await this.scripts.presenceDisconnect(k.sockets(userId), k.lastSeen(userId), `${instanceId}|${socketId}`, this.prefix, at.toISOString());
     return res === 1;
   }
 
@@ -77,20 +107,8 @@ export class PresenceStore {
   async onlineAmong(userIds: string[]): Promise<Set<string>> {
     const unique = [...new Set(userIds)];
     if (unique.length === 0) return new Set();
-    const pipe = this.redis.pipeline();
-    for (const u of unique) pipe.smembers(k.sockets(u));
-    const entries = (await pipe.exec())!.map(([, v]) => (v as string[]) ?? []);
-    const instances = [...new Set(entries.flat().map((e) => e.split('|')[0]!))];
-    const alive = new Set<string>();
-    if (instances.length) {
-      const flags = await this.redis.mget(...instances.map(k.instance));
-      instances.forEach((id, i) => flags[i] && alive.add(id));
-    }
-    const online = new Set<string>();
-    unique.forEach((u, i) => {
-      if (entries[i]!.some((e) => alive.has(e.split('|')[0]!))) online.add(u);
-    });
-    return online;
+    const online = (await this.scripts.presenceOnline(unique.length, ...unique.map(k.sockets), this.prefix)) as number[];
+    return new Set(online.map((i) => unique[i - 1]!));
   }
 
   async lastSeen(userId: string): Promise<string | null> {

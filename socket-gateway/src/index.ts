@@ -15,13 +15,13 @@ import { FilesRepository } from '@chat/shared/repositories/files';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import { loadGatewayConfig } from './config.ts';
-import { registerHandlers, TypingTracker, type ChatServer } from './handlers.ts';
+import { createHandlers, TypingTracker, type ChatServer, type ChatSocket } from './handlers.ts';
 import { MembershipCache } from './membership.ts';
 import { MessagingService } from './messaging.service.ts';
 import { PresenceService } from './presence.ts';
 import { followMembership, rooms } from './rooms.ts';
 import { SendLedger } from './send-ledger.ts';
-import { clearExpiry, handshake, scheduleExpiry } from './socket-auth.ts';
+import { handshake, TokenExpiry } from './socket-auth.ts';
 
 /** The socket gateway: one long-lived Socket.IO server; instances fan out through Redis. */
 async function main() {
@@ -34,7 +34,9 @@ async function main() {
   const pubClient = new Redis(config.REDIS_URL);
   const subClient = pubClient.duplicate();
   const publisher = createPublisher({ url: config.AMQP_URL, log, confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT_MS });
-  const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+  // No cache of verified tokens: a socket presents its token once, so the cache would mostly hold
+  // the token of every open connection (half a kilobyte each) to spare the odd reconnect a check.
+  const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, cacheSize: 0 });
 
   const conversations = new ConversationsRepository(mongo.models.Conversation);
   const users = new UsersRepository(mongo.models.User);
@@ -74,6 +76,7 @@ async function main() {
   });
 
   const typing = new TypingTracker(io);
+  const expiry = new TokenExpiry();
   const presenceStore = new PresenceStore(redis);
   const presence = new PresenceService({ io, store: presenceStore, instanceId: config.GATEWAY_ID, conversations, log });
   await presence.start();
@@ -93,23 +96,24 @@ async function main() {
       next(new Error('unavailable'));
     }
   });
-  io.on('connection', async (socket) => {
-    const userId = socket.data.userId;
-    registerHandlers(io, socket, { service, verifier, log, typing });
-    scheduleExpiry(socket);
+  // Shared by every socket (they find themselves in `this`): an idle connection holds no closures of ours.
+  const dispatch = createHandlers(io, { service, verifier, log, typing, expiry });
+  function closing(this: ChatSocket) {
+    expiry.untrack(this);
+    typing.stopAll(this.data.userId);
     // The socket's rooms are still known while it is disconnecting: they say whom to tell it
     // went offline without a database query per disconnect (a mass reconnect would flood it).
-    let conversationIds: string[] = [];
-    socket.on('disconnecting', () => {
-      conversationIds = [...socket.rooms].filter((r) => r.startsWith('c:')).map((r) => r.slice(2));
-    });
-    socket.on('disconnect', () => {
-      clearExpiry(socket);
-      typing.stopAll(userId);
-      void presence.disconnected(socket, conversationIds).catch((e) => log.warn('presence disconnect failed', { err: e }));
-    });
-    await presence.sendSnapshot(socket, socket.data.conversations ?? []).catch((e) => log.warn('presence snapshot failed', { err: e }));
-    delete socket.data.conversations;
+    const conversationIds = [...this.rooms].filter((r) => r.startsWith('c:')).map((r) => r.slice(2));
+    void presence.disconnected(this, conversationIds).catch((e) => log.warn('presence disconnect failed', { err: e }));
+  }
+  io.on('connection', async (socket) => {
+    socket.onAny(dispatch);
+    socket.on('disconnecting', closing);
+    expiry.track(socket);
+    const conversations = socket.data.conversations ?? [];
+    // Assigned, not deleted: a delete would turn every socket's data object into a dictionary.
+    socket.data.conversations = undefined;
+    await presence.sendSnapshot(socket, conversations).catch((e) => log.warn('presence snapshot failed', { err: e }));
   });
 
   await new Promise<void>((resolve) => httpServer.listen(config.PORT, config.HOST, resolve));

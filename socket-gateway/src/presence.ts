@@ -46,11 +46,11 @@ export class PresenceService {
 
   /** Tells a newly connected socket which of its contacts are online right now. */
   async sendSnapshot(socket: ChatSocket, conversations: ConversationRecord[]): Promise<void> {
-    const { store, io } = this.deps;
     const userId = socket.data.userId;
     const contacts = [...new Set(conversations.flatMap((c) => c.memberIds))].filter((u) => u !== userId);
-    const online = await store.onlineAmong(contacts);
-    for (const u of online) io.to(socket.id).emit('presence', { userId: u, status: 'online', lastSeen: null });
+    const online = await this.deps.store.onlineAmong(contacts);
+    // Straight to the socket, which is ours: through the adapter each event would also be published to Redis for every instance to decode and drop.
+    for (const u of online) socket.emit('presence', { userId: u, status: 'online', lastSeen: null });
   }
 
   async disconnected(socket: ChatSocket, conversationIds: string[]): Promise<void> {

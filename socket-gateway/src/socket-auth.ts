@@ -11,17 +11,20 @@ import type { ConversationRecord } from '@chat/shared/repositories/conversations
  */
 export interface SocketData {
   userId: string;
+  /** The access token's exp (seconds since the epoch). */
   expiresAt: number;
-  timers?: { warn?: NodeJS.Timeout; expire?: NodeJS.Timeout };
   /** Set between the room-joining middleware and the connection handler. */
-  conversations?: ConversationRecord[];
+  conversations?: ConversationRecord[] | undefined;
 }
 
 export function handshake(verifier: TokenVerifier) {
   return async (socket: Socket, next: (err?: Error) => void) => {
-    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    const token = auth?.token;
     try {
       const claims = await verifier.verify(typeof token === 'string' ? token : null);
+      // The handshake lives as long as the socket; the credential has done its job.
+      delete auth!.token;
       (socket.data as SocketData).userId = claims.userId;
       (socket.data as SocketData).expiresAt = claims.expiresAt;
       next();
@@ -31,20 +34,70 @@ export function handshake(verifier: TokenVerifier) {
   };
 }
 
-const WARN_BEFORE_MS = 60_000;
+const WARN_BEFORE_S = 60;
 
-export function scheduleExpiry(socket: Socket): void {
-  const data = socket.data as SocketData;
-  clearExpiry(socket);
-  const msLeft = data.expiresAt * 1000 - Date.now();
-  data.timers = {
-    warn: setTimeout(() => socket.emit('auth:expiring', { expiresAt: new Date(data.expiresAt * 1000).toISOString() }), Math.max(0, msLeft - WARN_BEFORE_MS)),
-    expire: setTimeout(() => socket.disconnect(true), Math.max(0, msLeft)),
-  };
+/**
+ * Members due at a whole second, grouped by that second: one timer per second that has members.
+ * Token exp is in whole seconds and sockets arrive in bursts, so thousands of sockets share a
+ * handful of timers instead of holding one (with its closure and timer list) each.
+ */
+export class Deadlines<T> {
+  private buckets = new Map<number, { timer: NodeJS.Timeout; members: Set<T> }>();
+
+  constructor(private readonly fire: (member: T) => void) {}
+
+  add(atSeconds: number, member: T): void {
+    let bucket = this.buckets.get(atSeconds);
+    if (!bucket) {
+      const members = new Set<T>();
+      const timer = setTimeout(() => {
+        // Out of the map first: members leaving while they fire must not touch a spent bucket.
+        this.buckets.delete(atSeconds);
+        for (const m of members) this.fire(m);
+      }, Math.max(0, atSeconds * 1000 - Date.now()));
+      bucket = { timer, members };
+      this.buckets.set(atSeconds, bucket);
+    }
+    bucket.members.add(member);
+  }
+
+  remove(atSeconds: number, member: T): void {
+    const bucket = this.buckets.get(atSeconds);
+    if (!bucket?.members.delete(member) || bucket.members.size) return;
+    clearTimeout(bucket.timer);
+    this.buckets.delete(atSeconds);
+  }
+
+  /** Pending seconds; for tests. */
+  get size(): number {
+    return this.buckets.size;
+  }
 }
 
-export function clearExpiry(socket: Socket): void {
-  const t = (socket.data as SocketData).timers;
-  if (t?.warn) clearTimeout(t.warn);
-  if (t?.expire) clearTimeout(t.expire);
+/** The expiry warning and the disconnect at expiry for every socket of this instance. */
+export class TokenExpiry {
+  private readonly warnings = new Deadlines<Socket>((s) =>
+    s.emit('auth:expiring', { expiresAt: new Date((s.data as SocketData).expiresAt * 1000).toISOString() }),
+  );
+  private readonly expiries = new Deadlines<Socket>((s) => s.disconnect(true));
+
+  /** Starts watching the socket's current token (socket.data.expiresAt). */
+  track(socket: Socket): void {
+    const at = (socket.data as SocketData).expiresAt;
+    this.warnings.add(at - WARN_BEFORE_S, socket);
+    this.expiries.add(at, socket);
+  }
+
+  untrack(socket: Socket): void {
+    const at = (socket.data as SocketData).expiresAt;
+    this.warnings.remove(at - WARN_BEFORE_S, socket);
+    this.expiries.remove(at, socket);
+  }
+
+  /** A renewed token: the socket now lives until the new exp. */
+  renew(socket: Socket, expiresAt: number): void {
+    this.untrack(socket);
+    (socket.data as SocketData).expiresAt = expiresAt;
+    this.track(socket);
+  }
 }

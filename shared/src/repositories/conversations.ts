@@ -55,13 +55,6 @@ export class ConversationsRepository {
     return d ? toRecord(d) : null;
   }
 
-  async findByIds(ids: string[]): Promise<ConversationRecord[]> {
-    const valid = [...new Set(ids)].filter((id) => isValidObjectId(id));
-    if (valid.length === 0) return [];
-    const docs = await this.model.find({ _id: { $in: valid } }).lean<Lean[]>();
-    return docs.map(toRecord);
-  }
-
   /** The conversation only if userId is a member; null otherwise (callers answer 404). */
   async findForMember(id: string, userId: string): Promise<ConversationRecord | null> {
     if (!isValidObjectId(id)) return null;

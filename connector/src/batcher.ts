@@ -8,7 +8,7 @@ export class Batcher<T> {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly opts: { maxItems: number; maxBytes: number; maxWaitMs: number; size: (item: T) => number; flush: (items: T[]) => void },
+    private readonly opts: { maxItems: number; maxBytes: number; maxWaitMs: number; size: (item: T) => number; flush: (items: T[], bytes: number) => void },
   ) {}
 
   add(item: T): void {
@@ -29,10 +29,10 @@ export class Batcher<T> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.items.length === 0) return;
-    const items = this.items;
+    const { items, bytes } = this;
     this.items = [];
     this.bytes = 0;
-    this.opts.flush(items);
+    this.opts.flush(items, bytes);
   }
 
   /** Forgets the collected items without handing them on (their channel is gone; the broker redelivers). */

@@ -51,7 +51,7 @@ export class FunctionWorker {
     this.acker = new ContiguousAcker((tag, multiple) => {
       if (!this.dead) o.port.ack(tag, multiple);
     });
-    this.batcher = new Batcher<Delivery>({ ...o.batch, size: deliverySize, flush: (b) => this.enqueue(b) });
+    this.batcher = new Batcher<Delivery>({ ...o.batch, size: deliverySize, flush: (b, bytes) => this.enqueue(b, bytes) });
   }
 
   receive(d: Delivery): void {
@@ -84,8 +84,7 @@ export class FunctionWorker {
    * it (up to the batch limits), so calls grow toward full batches exactly when the function is
    * the bottleneck, and a quiet queue still gets its few-ms latency. Order is kept: it only appends.
    */
-  private enqueue(batch: Delivery[]): void {
-    const bytes = batch.reduce((n, d) => n + deliverySize(d), 0);
+  private enqueue(batch: Delivery[], bytes: number): void {
     const last = this.waiting.at(-1);
     const { maxItems, maxBytes } = this.o.batch;
     if (last && last.items.length + batch.length <= maxItems && last.bytes + bytes <= maxBytes) {

@@ -16,13 +16,19 @@ const k = {
   users: (instanceId: string) => `presence:users:${instanceId}`,
 };
 
-/** Live sockets of a user: entries whose instance still has its liveness key. */
+/**
+ * Live sockets of a user: entries whose instance still has its liveness key. `seen` remembers each
+ * instance's answer, so a script looking at many users asks once per instance.
+ */
 const LIVE = `
-local function live(set, prefix)
+local function live(set, prefix, seen)
   local n = 0
   for _, e in ipairs(redis.call('SMEMBERS', set)) do
     local inst = string.match(e, '^(.-)|')
-    if inst and redis.call('EXISTS', prefix .. 'presence:instance:' .. inst) == 1 then n = n + 1 end
+    if inst then
+      if seen[inst] == nil then seen[inst] = redis.call('EXISTS', prefix .. '${k.instance('')}' .. inst) == 1 end
+      if seen[inst] then n = n + 1 end
+    end
   end
   return n
 end
@@ -31,7 +37,7 @@ end
 // Connect and disconnect are single scripts so a reload (old socket leaving while the new one
 // arrives, possibly on another instance) can never announce "offline" for a connected user.
 const CONNECT = `${LIVE}
-local before = live(KEYS[1], ARGV[2])
+local before = live(KEYS[1], ARGV[2], {})
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[3])
 if before == 0 then return 1 end
@@ -40,25 +46,18 @@ return 0
 
 const DISCONNECT = `${LIVE}
 redis.call('SREM', KEYS[1], ARGV[1])
-if live(KEYS[1], ARGV[2]) > 0 then return 0 end
+if live(KEYS[1], ARGV[2], {}) > 0 then return 0 end
 redis.call('SET', KEYS[2], ARGV[3])
 return 1
 `;
 
-// Which of the users (KEYS: their socket sets) have a live socket, as 1-based indexes; each
-// instance's liveness is looked up once. One round trip for a whole contact list.
-const ONLINE = `
-local alive = {}
+// Which of the users (KEYS: their socket sets) have a live socket, as 1-based indexes. One round
+// trip for a whole contact list.
+const ONLINE = `${LIVE}
+local seen = {}
 local online = {}
 for i, set in ipairs(KEYS) do
-  for _, e in ipairs(redis.call('SMEMBERS', set)) do
-    local inst = string.match(e, '^(.-)|')
-    if inst and alive[inst] == nil then alive[inst] = redis.call('EXISTS', ARGV[1] .. 'presence:instance:' .. inst) == 1 end
-    if inst and alive[inst] then
-      online[#online + 1] = i
-      break
-    end
-  end
+  if live(set, ARGV[1], seen) > 0 then online[#online + 1] = i end
 end
 return online
 `;

@@ -29,9 +29,18 @@ export function renderNginxConf(o: IngressOptions): string {
     // them under nginx, which would turn the next request on that connection into a 502.
     .map(([fn, port]) => `  upstream fn_${fn} { server 127.0.0.1:${port}; keepalive 32; keepalive_timeout 4s; }`)
     .join('\n');
-  const gwUpstreams = o.gateways.map((g) => `  upstream gw_${g.id} { server 127.0.0.1:${g.port}; }`).join('\n');
+  // No gateway is ever marked down (max_fails=0): nginx's default takes a server out for 10 s after
+  // one failed connect, and when an instance dies the survivor's reconnect storm resets a few
+  // connects too (accept queue overflow), which took both out and answered "no live upstreams" to
+  // every reconnect for ~40 s. A dead instance refuses at once and the next server is tried.
+  const gwServer = (port: number, extra = '') => `server 127.0.0.1:${port} max_fails=0${extra};`;
+  // A sticky client whose instance is gone falls back to the others; Socket.IO then starts a new
+  // session there and the cookie follows it.
+  const gwUpstreams = o.gateways
+    .map((g) => `  upstream gw_${g.id} { ${[gwServer(g.port), ...o.gateways.filter((b) => b !== g).map((b) => gwServer(b.port, ' backup'))].join(' ')} }`)
+    .join('\n');
   const gwPool = o.gateways.length
-    ? `  upstream gw_pool { least_conn;\n${o.gateways.map((g) => `    server 127.0.0.1:${g.port};`).join('\n')}\n  }`
+    ? `  upstream gw_pool { least_conn;\n${o.gateways.map((g) => `    ${gwServer(g.port)}`).join('\n')}\n  }`
     : '';
   const gwMap = o.gateways.map((g) => `    ${g.id} gw_${g.id};`).join('\n');
   const proxyCommon = `
@@ -134,7 +143,8 @@ ${gwUpstreams}
 ${gwPool}
 
   server {
-    listen 127.0.0.1:${o.port};
+    # The kernel's limit rather than nginx's 511: thousands of clients reconnect at once when a gateway dies.
+    listen 127.0.0.1:${o.port} backlog=4096;
     server_name _;
     set $fn_prefix "";
     add_header X-Content-Type-Options nosniff always;

@@ -39,9 +39,10 @@ describe('a gateway instance dies mid-stream', () => {
     expect(acked.size).toBeGreaterThanOrEqual(60);
     expect(acked.size).toBeLessThan(total);
 
-    // Both reconnect to the surviving instance; Bob catches up from the last message he saw.
+    // Both reconnect; Alice through the ingress, still holding the dead instance's sticky cookie
+    // (as a browser would): the ingress must send her to the survivor, not answer 502 until gw1 is back.
     const bobSeenBefore = bobLive.map((p) => p.message);
-    a = await connectAs(alice.accessToken, { instance: 1 });
+    a = await connectAs(alice.accessToken, { headers: { cookie: 'chat_gw=gw1' } });
     b = await connectAs(bob.accessToken, { instance: 1 });
     bobLive = record(b, 'message:new');
     // Alice resends everything not acked, with the same clientMsgId, then finishes the stream.

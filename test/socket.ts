@@ -5,7 +5,7 @@ import { stack } from './stack.ts';
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /** Connects to one gateway instance directly (index 0/1) or, by default, through the ingress. */
-export function connect(token: string | undefined, opts: { instance?: number; transports?: string[] } = {}): ClientSocket {
+export function connect(token: string | undefined, opts: { instance?: number; transports?: string[]; headers?: Record<string, string> } = {}): ClientSocket {
   const s = stack();
   const url = opts.instance === undefined ? s.baseUrl : `http://127.0.0.1:${s.ports.gateways[opts.instance]}`;
   return io(url, {
@@ -15,6 +15,7 @@ export function connect(token: string | undefined, opts: { instance?: number; tr
     reconnection: false,
     forceNew: true,
     withCredentials: true,
+    ...(opts.headers ? { extraHeaders: opts.headers } : {}),
   }) as ClientSocket;
 }
 
@@ -26,7 +27,7 @@ export function connected(socket: ClientSocket): Promise<ClientSocket> {
   });
 }
 
-export async function connectAs(token: string, opts: { instance?: number; transports?: string[] } = {}): Promise<ClientSocket> {
+export async function connectAs(token: string, opts: Parameters<typeof connect>[1] = {}): Promise<ClientSocket> {
   return connected(connect(token, opts));
 }
 

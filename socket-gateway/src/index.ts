@@ -116,7 +116,9 @@ async function main() {
     await presence.sendSnapshot(socket, conversations).catch((e) => log.warn('presence snapshot failed', { err: e }));
   });
 
-  await new Promise<void>((resolve) => httpServer.listen(config.PORT, config.HOST, resolve));
+  // When an instance dies its clients all reconnect here at once; Node's default accept queue (511)
+  // overflowed and reset connects, so the kernel's limit (somaxconn) applies instead.
+  await new Promise<void>((resolve) => httpServer.listen({ port: config.PORT, host: config.HOST, backlog: 4096 }, resolve));
   log.info('listening', { port: config.PORT });
 
   onShutdown(log, async () => {

@@ -79,6 +79,38 @@ export async function createDatabase(name: string): Promise<void> {
   await psql(`CREATE DATABASE "${name}" OWNER chat`).catch((e) => {
     if (!/already exists/.test(String(e))) throw e;
   });
+  // FerretDB prepares its statements once per connection, with the field name as a parameter
+  // (`_jsonb->$1 @> $2`). A generic plan cannot match an expression index, and PostgreSQL switches
+  // to one after five executions, so only plans made with the values can use the indexes below.
+  // Applies to connections opened afterwards: FerretDB starts after this.
+  await psql(`ALTER DATABASE "${name}" SET plan_cache_mode = force_custom_plan`);
+}
+
+/**
+ * Lets FerretDB's equality pushdown use an index. FerretDB 1.24 turns `{f: v}` into
+ * `(_jsonb->'f') @> v`, which its own btree indexes (one per MongoDB index) cannot serve, so
+ * every lookup scanned its whole table. For each of those btree indexes this adds a GIN index on
+ * its leading field, which serves `@>`: the same lookups MongoDB answers from the index.
+ * Idempotent; run once the services have created their collections and indexes.
+ */
+export async function addPushdownIndexes(database: string, schema: string): Promise<void> {
+  await psql(`\\connect "${database}"
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN
+    SELECT DISTINCT c.relname AS tbl, pg_get_indexdef(i.indexrelid, 1, true) AS expr
+    FROM pg_index i
+    JOIN pg_class c ON c.oid = i.indrelid
+    JOIN pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_am am ON am.oid = ic.relam
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = '${schema}' AND am.amname = 'btree' AND c.relname NOT LIKE '\\_ferretdb\\_%'
+  LOOP
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin ((%s) jsonb_path_ops)',
+      left(r.tbl, 40) || '_eq_' || left(md5(r.expr), 12), '${schema}', r.tbl, r.expr);
+  END LOOP;
+END $$;`);
 }
 
 export async function dropDatabase(name: string): Promise<void> {

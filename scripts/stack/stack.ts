@@ -3,13 +3,15 @@ import path from 'node:path';
 import { renderNginxConf } from '../../ingress/nginx.conf.ts';
 import { buildServices, ensureWebBuild, hasConnector, hasGateway, listFunctions } from './build.ts';
 import { freePort, httpOk, portOpen } from './exec.ts';
-import { createDatabase, createVhost, deleteVhost, dropDatabase, ensurePostgres, ensureRabbit, ensureRedis, ensureRole } from './infra.ts';
+import { addPushdownIndexes, createDatabase, createVhost, deleteVhost, dropDatabase, ensurePostgres, ensureRabbit, ensureRedis, ensureRole } from './infra.ts';
 import { DATA, ROOT, RUN, SECRETS } from './paths.ts';
 import { logSink, Proc, type ProcSpec } from './procs.ts';
 import { ensureSecrets } from './secrets.ts';
 import { ensureTools, toolPath } from './tools.ts';
 
 export const BUCKET = 'chat-files';
+/** FerretDB keeps a MongoDB database as a PostgreSQL schema of the same name. */
+const MONGO_DATABASE = 'chat';
 
 export interface StackOptions {
   /** dev: fixed ports, data kept in .local/data. test: free ports, fresh data, private vhost and Redis prefix. */
@@ -75,7 +77,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // has connections (seen here: 40 parallel updateOne on a pool of 20 hung for good, all PostgreSQL
   // sessions idle), so the pool stays above what the services' drivers can have in flight
   // (maxPoolSize 20 each), and below PostgreSQL's default limit of 100.
-  if (backend === 'postgresql' && !process.env.FERRETDB_POSTGRESQL_URL) {
+  const managedPg = backend === 'postgresql' && !process.env.FERRETDB_POSTGRESQL_URL;
+  if (managedPg) {
     await ensurePostgres(log);
     await ensureRole(pgPassword);
     await createDatabase(pgDatabase);
@@ -88,7 +91,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const authPort = ports.functions.auth;
   const env: Record<string, string> = {
     NODE_ENV: test ? 'test' : 'development',
-    MONGO_URL: `mongodb://127.0.0.1:${ports.ferretdb}/chat`,
+    MONGO_URL: `mongodb://127.0.0.1:${ports.ferretdb}/${MONGO_DATABASE}`,
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_PREFIX: test ? `chat-${runId}:` : 'chat:',
     AMQP_URL: `amqp://guest:guest@127.0.0.1:${amqpPort}/${encodeURIComponent(vhost)}`,
@@ -159,7 +162,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const stop = async () => {
     for (const p of [...procs.values()].reverse()) await p.stop().catch(() => undefined);
     if (test) await deleteVhost(vhost);
-    if (test && backend === 'postgresql' && !process.env.FERRETDB_POSTGRESQL_URL) await dropDatabase(pgDatabase);
+    if (test && managedPg) await dropDatabase(pgDatabase);
   };
 
   try {
@@ -175,6 +178,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       }),
     );
     await Promise.all(fnProcs.map((p) => p.start()));
+    // Ready functions have created their collections and indexes; FerretDB's tables now exist.
+    if (managedPg) await addPushdownIndexes(pgDatabase, MONGO_DATABASE);
     const gwProcs = ports.gateways.map((port, i) =>
       add({
         name: `gateway-${i + 1}`,

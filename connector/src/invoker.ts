@@ -42,7 +42,8 @@ export function httpInvoker(opts: { gatewayUrl: string; secret: string; timeoutM
     for (;;) {
       const r = await post(client, agent, url, headers, req.body, Math.max(1, deadline - Date.now()));
       // The gateway closed an idle keep-alive connection just as it was reused: the request never
-      // reached it, so send it again once on a fresh connection (events are idempotent anyway).
+      // reached it, so send it again on another connection (events are idempotent anyway). Each
+      // retry uses up a pooled connection or opens a fresh one, so this ends.
       if (r.staleSocket && Date.now() < deadline) continue;
       return { status: r.status, detail: r.detail };
     }

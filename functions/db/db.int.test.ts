@@ -426,6 +426,9 @@ describe('through RabbitMQ and the connector', () => {
     const g = await group(alice, [bob], 'dupes');
     const m = makeMessage(g.id, alice.user.id, 'only once');
     await publishEvents('message.created', [{ message: m }, { message: m }]);
+    // The connector calls the function concurrently, so a later publish may be stored first; the
+    // redelivery below must come after the message is stored to test that it changes nothing.
+    await eventually(async () => ((await history(alice, g.id)).messages.length > 0 ? true : undefined), 'first copy stored');
     await publishEvents('message.created', [{ message: { ...m, body: 'changed on redelivery' } }]);
     const [sentinel] = await send(g, bob, ['after the duplicates']);
     const h = await history(alice, g.id);

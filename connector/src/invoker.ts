@@ -26,11 +26,12 @@ export type Invoke = (fn: string, req: InvokeRequest) => Promise<InvokeResult>;
  * per call, server included), which made the connector one of the busiest processes at low rates.
  */
 export function httpInvoker(opts: { gatewayUrl: string; secret: string; timeoutMs: number }): Invoke {
-  const base = new URL(opts.gatewayUrl.replace(/\/+$/, ''));
+  const base = new URL(opts.gatewayUrl);
   const client = base.protocol === 'https:' ? https : http;
   const agent = new client.Agent({ keepAlive: true });
+  const prefix = `${base.href.replace(/\/+$/, '')}/function/`;
   return async (fn, req) => {
-    const url = `${base.href.replace(/\/+$/, '')}/function/${encodeURIComponent(fn)}`;
+    const url = prefix + encodeURIComponent(fn);
     const headers: Record<string, string | number> = {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(req.body),

@@ -80,9 +80,10 @@ export async function createDatabase(name: string): Promise<void> {
     if (!/already exists/.test(String(e))) throw e;
   });
   // FerretDB prepares its statements once per connection, with the field name as a parameter
-  // (`_jsonb->$1 @> $2`). A generic plan cannot match an expression index, and PostgreSQL switches
-  // to one after five executions, so only plans made with the values can use the indexes below.
-  // Applies to connections opened afterwards: FerretDB starts after this.
+  // (`_jsonb->$1 @> $2`), and a generic plan cannot match an expression index. The services query
+  // before the indexes below exist; a statement that ran five times by then, all scans, is switched
+  // to its generic plan for good and would never use them. Planning every run with its values
+  // avoids that. Applies to connections opened afterwards: FerretDB starts after this.
   await psql(`ALTER DATABASE "${name}" SET plan_cache_mode = force_custom_plan`);
 }
 

@@ -28,6 +28,7 @@ export async function storage(ctx: BenchContext): Promise<ScenarioResult> {
   const seeded = await seedUsersAndGroups(ctx.mongo, 'st', 200, 20);
   const convIds = seeded.groups.map((g) => g.id);
   const messages = buildMessages(seeded.groups, count, `st${Date.now().toString(36)}`);
+  const membersOf = new Map(seeded.groups.map((g) => [g.id, g.memberIds]));
   const Message = ctx.mongo.models.Message;
   const stored = () => Message.countDocuments({ conversationId: { $in: convIds } });
   // The notification function consumes the same events at the same time, so its share is listed too.
@@ -41,7 +42,7 @@ export async function storage(ctx: BenchContext): Promise<ScenarioResult> {
   const t0 = performance.now();
   for (let i = 0; i < messages.length; i += 1000) {
     for (const m of messages.slice(i, i + 1000)) {
-      const body = Buffer.from(JSON.stringify({ message: m }));
+      const body = Buffer.from(JSON.stringify({ message: m, memberIds: membersOf.get(m.conversationId) }));
       if (!ch.publish(EXCHANGE, ROUTING_KEYS.messageCreated, body, { persistent: true, contentType: 'application/json', messageId: m.id, timestamp: Date.now() }))
         await new Promise((r) => ch.once('drain', r));
     }

@@ -254,6 +254,20 @@ describe('pushes for new messages', () => {
     expect((await mute(dave, groupId, false)).status).toBe(204);
   });
 
+  it('takes the recipients from the event, but pushes nothing to someone who has left since it was sent', async () => {
+    const erin = await registerUser();
+    const erinSub = receiver.subscription();
+    expect((await subscribe(erin, erinSub)).status).toBe(201);
+    const conv = await createConversation('group', [alice.user.id, bob.user.id, erin.user.id], 'Leavers');
+    // The gateway saw all three when it accepted the message; erin is removed before it is handled.
+    await (await testDb()).models.Conversation.updateOne({ _id: conv.id }, { $pull: { memberIds: erin.user.id } });
+    const m = message(conv.id, alice, { body: 'after erin left' });
+    await deliver({ message: m, memberIds: [alice.user.id, bob.user.id, erin.user.id] });
+    expect((await receiver.waitFor(subs.bob.id, (p) => p.payload.messageId === m.id))[0]!.payload.title).toBe(`${alice.user.displayName} in Leavers`);
+    await markerPushedTo(subs.bob);
+    expect(receiver.pushesFor(erinSub.id, () => true)).toHaveLength(0);
+  });
+
   it('a direct message is titled with the sender alone', async () => {
     const conv = await createConversation('direct', [alice.user.id, bob.user.id]);
     const m = message(conv.id, alice, { body: 'psst' });

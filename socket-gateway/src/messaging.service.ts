@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { errors } from '@chat/shared/errors';
 import { messageId } from '@chat/shared/ids';
+import { LIMITS } from '@chat/shared/models/limits';
 import type { Publisher } from '@chat/shared/infra/rabbit';
 import type { Attachment, Message } from '@chat/shared/models/types';
 import type { ReadPositionsRepository } from '@chat/shared/repositories/conversations';
@@ -37,13 +38,20 @@ export class MessagingService {
   ) {}
 
   async assertMember(conversationId: string, userId: string): Promise<void> {
-    if (!(await this.deps.membership.isMember(conversationId, userId))) throw errors.notFound('Conversation');
+    await this.membersOf(conversationId, userId);
+  }
+
+  /** The conversation's members, if userId is one of them; not_found otherwise, as for a missing one. */
+  private async membersOf(conversationId: string, userId: string): Promise<ReadonlySet<string>> {
+    const entry = await this.deps.membership.get(conversationId);
+    if (!entry?.members.has(userId)) throw errors.notFound('Conversation');
+    return entry.members;
   }
 
   /** Returns the message and whether this call produced it (only then is it broadcast). */
   async send(senderId: string, input: SendInput): Promise<{ message: Message; fresh: boolean }> {
     const { ledger, publisher } = this.deps;
-    await this.assertMember(input.conversationId, senderId);
+    const members = await this.membersOf(input.conversationId, senderId);
 
     const earlier = await ledger.reserve(senderId, input.clientMsgId, input.conversationId, randomBytes(6).toString('hex'));
     if (earlier.kind === 'done') return { message: earlier.message, fresh: false };
@@ -66,7 +74,11 @@ export class MessagingService {
       editedAt: null,
       deletedAt: null,
     };
-    await publisher.publish('message.created', { message }, { messageId: message.id });
+    // The recipients travel with the event, so the notification function needs no conversation
+    // lookup for the usual message, whose recipients are all online or have no device. A list
+    // over the contract's group limit (never created through the API) is left out, not refused.
+    const memberIds = members.size <= LIMITS.groupMembersMax ? [...members] : undefined;
+    await publisher.publish('message.created', { message, memberIds }, { messageId: message.id });
     const done = await ledger.complete(senderId, input.clientMsgId, earlier.record, message);
     return { message: done.message, fresh: done.won };
   }

@@ -4,7 +4,7 @@ import { errors } from '@chat/shared/errors';
 import type { MessageCreatedEvent } from '@chat/shared/events/bus';
 import type { Logger } from '@chat/shared/log';
 import type { PresenceStore } from '@chat/shared/presence';
-import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
+import type { ConversationRecord, ConversationsRepository } from '@chat/shared/repositories/conversations';
 import { mutedKey, type NotificationPreferencesRepository, type PushSubscriptionRecord, type PushSubscriptionsRepository } from '@chat/shared/repositories/notifications';
 import type { UsersRepository } from '@chat/shared/repositories/users';
 import type { NotificationConfig } from './config.ts';
@@ -78,51 +78,60 @@ export class NotificationService {
   }
 
   /**
-   * The same for a batch. Each lookup but the conversations' runs once for the whole batch
-   * (presence, devices, mutes, the dedupe claims, senders), not once per conversation: a busy batch
-   * spans hundreds of conversations, and per-conversation round trips were most of its cost.
-   * The cheap checks come first, because most recipients are online or have no device.
+   * The same for a batch. Each lookup runs once for the whole batch (presence, devices, mutes, the
+   * dedupe claims, senders), not once per conversation: a busy batch spans hundreds of
+   * conversations, and per-conversation round trips were most of its cost. The cheap checks come
+   * first, because most recipients are online or have no device. Recipients come from the event
+   * (the members when it was sent), so such a batch reads no conversation at all; one is read only
+   * before pushing, to leave out whoever has left it since, and for its title.
    */
   async onMessagesCreated(events: MessageCreatedEvent[]): Promise<number[]> {
     const { conversations, users, presence, preferences, subscriptions, redis, config } = this.deps;
     const counts = events.map(() => 0);
-    const byConversation = new Map<string, number[]>();
-    events.forEach((e, i) => byConversation.set(e.message.conversationId, [...(byConversation.get(e.message.conversationId) ?? []), i]));
+    // By id, one lookup per conversation, concurrently: FerretDB evaluates an _id equality in
+    // PostgreSQL but answers an $in by reading the whole collection (on MongoDB both use the index).
+    const lookups = new Map<string, Promise<ConversationRecord | null>>();
+    const conversation = (id: string) => {
+      let found = lookups.get(id);
+      if (!found) lookups.set(id, (found = conversations.findById(id)));
+      return found;
+    };
 
-    // By id, one lookup each, concurrently: FerretDB evaluates an _id equality in PostgreSQL but
-    // answers an $in by reading the whole collection, which made every batch as slow as the
-    // collection is big (on MongoDB both use the index).
-    const found = await Promise.all([...byConversation.keys()].map((id) => conversations.findById(id)));
-    const plans = found.flatMap((conversation) => {
-      if (!conversation) return [];
-      const indexes = byConversation.get(conversation.id)!;
-      const candidates = conversation.memberIds.filter((u) => indexes.some((i) => events[i]!.message.senderId !== u));
-      return [{ conversation, indexes, candidates }];
-    });
-    const online = await presence.onlineAmong(plans.flatMap((p) => p.candidates));
-    const offline = new Set(plans.flatMap((p) => p.candidates.filter((u) => !online.has(u))));
+    const recipients = await Promise.all(
+      events.map(async ({ message, memberIds }) =>
+        (memberIds ?? (await conversation(message.conversationId))?.memberIds ?? []).filter((u) => u !== message.senderId),
+      ),
+    );
+    const candidates = [...new Set(recipients.flat())];
+    if (candidates.length === 0) return counts;
+    const online = await presence.onlineAmong(candidates);
+    const offline = new Set(candidates.filter((u) => !online.has(u)));
     if (offline.size === 0) return counts;
     const devicesOf = new Map<string, PushSubscriptionRecord[]>();
     for (const d of await subscriptions.findForUsers([...offline])) {
       if (isAllowedEndpoint(d.endpoint, config.PUSH_ALLOWED_ORIGINS)) devicesOf.set(d.userId, [...(devicesOf.get(d.userId) ?? []), d]);
     }
-    const reachable = plans
-      .map((p) => ({ ...p, devices: p.candidates.filter((u) => offline.has(u)).flatMap((u) => devicesOf.get(u) ?? []) }))
-      .filter((p) => p.devices.length > 0);
+    const reachable = events.flatMap((_, i) => {
+      const devices = recipients[i]!.filter((u) => offline.has(u)).flatMap((u) => devicesOf.get(u) ?? []);
+      return devices.length > 0 ? [{ i, devices }] : [];
+    });
     if (reachable.length === 0) return counts;
+    const current = new Map<string, { conversation: ConversationRecord; members: Set<string> }>();
+    for (const c of await Promise.all([...new Set(reachable.map(({ i }) => events[i]!.message.conversationId))].map(conversation))) {
+      if (c) current.set(c.id, { conversation: c, members: new Set(c.memberIds) });
+    }
     const muted = await preferences.mutedPairs(
-      reachable.map((p) => p.conversation.id),
-      [...new Set(reachable.flatMap((p) => p.devices.map((d) => d.userId)))],
+      [...current.keys()],
+      [...new Set(reachable.flatMap((r) => r.devices.map((d) => d.userId)))],
     );
 
     // SET NX per (message, device): whichever delivery of the event claims it first pushes.
-    const wanted = reachable.flatMap(({ conversation, indexes, devices }) =>
-      indexes.flatMap((i) =>
-        devices
-          .filter((d) => d.userId !== events[i]!.message.senderId && !muted.has(mutedKey(conversation.id, d.userId)))
-          .map((sub) => ({ i, sub, conversation })),
-      ),
-    );
+    const wanted = reachable.flatMap(({ i, devices }) => {
+      const now = current.get(events[i]!.message.conversationId);
+      if (!now) return [];
+      const { conversation, members } = now;
+      return devices.filter((d) => members.has(d.userId) && !muted.has(mutedKey(conversation.id, d.userId))).map((sub) => ({ i, sub, conversation }));
+    });
     if (wanted.length === 0) return counts;
     const pipe = redis.pipeline();
     for (const w of wanted) pipe.set(sentKey(events[w.i]!.message.id, w.sub.endpoint), '1', 'EX', config.PUSH_DEDUPE_TTL_SECONDS, 'NX');

@@ -18,6 +18,13 @@ export type RoutingKey = (typeof ROUTING_KEYS)[keyof typeof ROUTING_KEYS];
 
 export interface MessageCreatedEvent {
   message: Message;
+  /**
+   * The conversation's members as the gateway saw them when it accepted the message (its
+   * membership check). Consumers that only need the recipients skip a conversation lookup per
+   * message; anything that must be current (who may still read it) is checked against the store.
+   * Absent in events published before the field existed.
+   */
+  memberIds?: string[] | undefined;
 }
 
 /** An edit, a reaction change or a delete, as an operation the store applies idempotently. */

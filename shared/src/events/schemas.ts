@@ -27,7 +27,7 @@ export const messageSchema = z.object({
 });
 
 export const busEventSchemas = {
-  [ROUTING_KEYS.messageCreated]: z.object({ message: messageSchema }),
+  [ROUTING_KEYS.messageCreated]: z.object({ message: messageSchema, memberIds: z.array(id).max(LIMITS.groupMembersMax).optional() }),
   [ROUTING_KEYS.messageUpdated]: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('edit'), messageId: id, conversationId: id, body: z.string().min(1).max(LIMITS.bodyMax), editedAt: isoTime }),
     z.object({

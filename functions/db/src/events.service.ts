@@ -6,6 +6,7 @@ import { describeIssue } from '@chat/shared/models/validation';
 import type { Message } from '@chat/shared/models/types';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
+import { TouchCoalescer } from './touch-coalescer.ts';
 
 /** Routing keys this function stores; the rest of the bus is not its business. */
 const HANDLED = new Set<string>([ROUTING_KEYS.messageCreated, ROUTING_KEYS.messageUpdated, ROUTING_KEYS.messageDeleted]);
@@ -25,7 +26,11 @@ export function parseEvent(topic: string, raw: unknown, where = ''): ParsedEvent
  * any event or a whole batch after a failure and nothing is applied twice.
  */
 export class EventsService {
-  constructor(private readonly deps: { messages: MessagesRepository; conversations: ConversationsRepository; log: Logger }) {}
+  private readonly touches: TouchCoalescer;
+
+  constructor(private readonly deps: { messages: MessagesRepository; conversations: ConversationsRepository; log: Logger }) {
+    this.touches = new TouchCoalescer((id, messageId, at) => deps.conversations.touchLastMessage(id, messageId, at));
+  }
 
   /**
    * Applies the events in order, except that every message.created of the batch is stored first in
@@ -44,15 +49,14 @@ export class EventsService {
 
   private async storeMessages(messages: Message[]): Promise<number> {
     if (messages.length === 0) return 0;
-    const { messages: repo, conversations } = this.deps;
-    const fresh = await repo.insertIdempotent(messages);
+    const fresh = await this.deps.messages.insertIdempotent(messages);
     // Touch even for redelivered messages: a crash may have come between the insert and this.
     const newest = new Map<string, Message>();
     for (const m of messages) {
       const cur = newest.get(m.conversationId);
       if (!cur || cur.id < m.id) newest.set(m.conversationId, m);
     }
-    await Promise.all([...newest.values()].map((m) => conversations.touchLastMessage(m.conversationId, m.id, new Date(m.createdAt))));
+    await Promise.all([...newest.values()].map((m) => this.touches.touch(m.conversationId, m.id, new Date(m.createdAt))));
     return fresh.length;
   }
 

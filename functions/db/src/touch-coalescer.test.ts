@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { TouchCoalescer } from './touch-coalescer.ts';
+
+/** A write that finishes when the test says so, recording what it was asked. */
+function controlledWrites() {
+  const calls: Array<{ conversationId: string; messageId: string; at: Date; finish: (err?: Error) => void }> = [];
+  const write = (conversationId: string, messageId: string, at: Date) =>
+    new Promise<void>((resolve, reject) => calls.push({ conversationId, messageId, at, finish: (err) => (err ? reject(err) : resolve()) }));
+  return { calls, write };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+const state = (p: Promise<void>) => Promise.race([p.then(() => 'resolved', () => 'rejected'), tick().then(() => 'pending')]);
+
+describe('TouchCoalescer', () => {
+  it('writes at once when the conversation is idle, and each conversation on its own', async () => {
+    const { calls, write } = controlledWrites();
+    const c = new TouchCoalescer(write);
+    const a = c.touch('c1', 'm1', new Date(1));
+    const b = c.touch('c2', 'm2', new Date(2));
+    expect(calls.map((x) => [x.conversationId, x.messageId])).toEqual([['c1', 'm1'], ['c2', 'm2']]);
+    calls[0]!.finish();
+    expect(await state(a)).toBe('resolved');
+    expect(await state(b)).toBe('pending');
+  });
+
+  it('merges requests that arrive during a write into one follow-up with the newest id, resolving each only after it', async () => {
+    const { calls, write } = controlledWrites();
+    const c = new TouchCoalescer(write);
+    const first = c.touch('c1', 'm1', new Date(1));
+    const later = [c.touch('c1', 'm3', new Date(3)), c.touch('c1', 'm2', new Date(2)), c.touch('c1', 'm4', new Date(4))];
+    expect(calls).toHaveLength(1);
+    calls[0]!.finish();
+    expect(await state(first)).toBe('resolved');
+    // Nobody merged into the follow-up is answered by the first write.
+    expect(await Promise.all(later.map(state))).toEqual(['pending', 'pending', 'pending']);
+    expect(calls).toHaveLength(2);
+    expect([calls[1]!.messageId, calls[1]!.at.getTime()]).toEqual(['m4', 4]);
+    calls[1]!.finish();
+    expect(await Promise.all(later.map(state))).toEqual(['resolved', 'resolved', 'resolved']);
+    // Idle again: the next request writes at once.
+    void c.touch('c1', 'm5', new Date(5));
+    expect(calls).toHaveLength(3);
+  });
+
+  it('a failed write fails exactly its own callers; the merged follow-up still runs', async () => {
+    const { calls, write } = controlledWrites();
+    const c = new TouchCoalescer(write);
+    const first = c.touch('c1', 'm1', new Date(1));
+    const second = c.touch('c1', 'm2', new Date(2));
+    calls[0]!.finish(new Error('db down'));
+    await expect(first).rejects.toThrow('db down');
+    expect(await state(second)).toBe('pending');
+    await tick();
+    calls[1]!.finish(new Error('still down'));
+    await expect(second).rejects.toThrow('still down');
+    // After failures the conversation is idle, not stuck.
+    const third = c.touch('c1', 'm3', new Date(3));
+    expect(calls).toHaveLength(3);
+    calls[2]!.finish();
+    expect(await state(third)).toBe('resolved');
+  });
+});

@@ -55,6 +55,7 @@ const stack = await startStack({
     REGISTER_MAX_PER_IP: '100000',
   },
   nodeArgs: process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean),
+  ferretdbMetrics: true,
 });
 log(`stack up: ingress ${stack.baseUrl}, gateways ${stack.ports.gateways.join(', ')}`);
 

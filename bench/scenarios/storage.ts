@@ -1,6 +1,7 @@
 import amqp from 'amqplib';
 import { EXCHANGE, ROUTING_KEYS } from '@chat/shared/events/bus';
 import { procGroup, type BenchContext, type CpuPhase, type ScenarioResult } from '../lib/context.ts';
+import { commandsBetween, ferretdbCommands } from '../lib/ferretdb.ts';
 import { cpuWindow } from '../lib/procstat.ts';
 import { buildMessages, messageDoc, seedUsersAndGroups } from '../lib/seed.ts';
 import { evaluate, round } from '../lib/stats.ts';
@@ -38,6 +39,7 @@ export async function storage(ctx: BenchContext): Promise<ScenarioResult> {
   const conn = await amqp.connect(stack.env.AMQP_URL!);
   const ch = await conn.createConfirmChannel();
   await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
+  const commandsBefore = await ferretdbCommands(stack.ports.ferretdbMetrics);
   const end = cpuWindow(groups);
   const t0 = performance.now();
   for (let i = 0; i < messages.length; i += 1000) {
@@ -69,6 +71,8 @@ export async function storage(ctx: BenchContext): Promise<ScenarioResult> {
   }
   const pipelineMs = performance.now() - t0;
   cpu.push({ phase: `pipeline: ${count} events`, seconds: round(pipelineMs / 1000)!, samples: end() });
+  // Includes this loop's few completion checks (exists, then one count).
+  const commands = commandsBetween(commandsBefore, await ferretdbCommands(stack.ports.ferretdbMetrics));
   const done = n >= count;
   if (!done) notes.push(`Only ${n} of ${count} were stored within ${Math.round(pipelineMs / 1000)} s.`);
   const pipelineRate = done ? count / (pipelineMs / 1000) : null;
@@ -101,10 +105,16 @@ export async function storage(ctx: BenchContext): Promise<ScenarioResult> {
       [`direct insertMany (batch ${BATCH}, ${IN_FLIGHT} in flight)`, '–', round(directMs / 1000, 2), round(directRate, 0)],
     ],
   });
+  if (commands)
+    base.tables.push({
+      title: 'FerretDB commands during the pipeline (the db and notification functions, and this scenario\'s completion checks)',
+      columns: ['command', 'count', 'per 10,000 events'],
+      rows: commands.map(([cmd, n]) => [cmd, n, round((n / count) * 10_000, 0)]),
+    });
   base.targets.push(
     evaluate({ name: 'pipeline msg/s', kind: 'abs-min', target: 5000, unit: 'msg/s' }, pipelineRate),
     evaluate({ name: 'pipeline vs direct insertMany', kind: 'higher', target: 0.5 }, pipelineRate, directRate),
   );
-  base.raw = { count, publishMs, pipelineMs, stored: n, directMs, pipelineRate, directRate };
+  base.raw = { count, publishMs, pipelineMs, stored: n, directMs, pipelineRate, directRate, ferretdbCommands: commands && Object.fromEntries(commands) };
   return base;
 }

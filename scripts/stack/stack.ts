@@ -25,11 +25,13 @@ export interface StackOptions {
   nodeArgs?: string[];
   log?: (m: string) => void;
   browser?: boolean;
+  /** Serve FerretDB's debug handler (per-command counters at /debug/metrics) on a free port. */
+  ferretdbMetrics?: boolean;
 }
 
 export interface Stack {
   baseUrl: string;
-  ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; gateways: number[] };
+  ports: { ingress: number; ferretdb: number; ferretdbMetrics: number | null; minio: number; functions: Record<string, number>; gateways: number[] };
   /** The environment every project process got (connection URLs, prefixes, secrets dir). */
   env: Record<string, string>;
   procs: Map<string, Proc>;
@@ -56,6 +58,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const ports = {
     ingress: opts.port ?? (test ? await freePort() : Number(process.env.PORT ?? 8080)),
     ferretdb: await pick(DEV_PORTS.ferretdb),
+    ferretdbMetrics: opts.ferretdbMetrics ? await freePort() : null,
     minio: await pick(DEV_PORTS.minio),
     minioConsole: await pick(DEV_PORTS.minioConsole),
     functions: Object.fromEntries(await Promise.all(fns.map(async (f, i) => [f, await pick(DEV_PORTS.fnBase + i)] as const))),
@@ -127,7 +130,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         : ['--handler=postgresql']),
       `--listen-addr=127.0.0.1:${ports.ferretdb}`,
       `--state-dir=${ferretData}`,
-      '--debug-addr=-',
+      `--debug-addr=${ports.ferretdbMetrics ? `127.0.0.1:${ports.ferretdbMetrics}` : '-'}`,
       '--telemetry=disable',
       '--log-level=warn',
     ],

@@ -16,6 +16,7 @@ import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import { loadGatewayConfig } from './config.ts';
 import { createHandlers, TypingTracker, type ChatServer, type ChatSocket } from './handlers.ts';
+import { releaseHandshakeRequests } from './lean.ts';
 import { MembershipCache } from './membership.ts';
 import { MessagingService } from './messaging.service.ts';
 import { PresenceService } from './presence.ts';
@@ -80,6 +81,7 @@ async function main() {
   const presenceStore = new PresenceStore(redis);
   const presence = new PresenceService({ io, store: presenceStore, instanceId: config.GATEWAY_ID, conversations, log });
   await presence.start();
+  const releaseRequest = releaseHandshakeRequests(io);
   const membershipFeed = await followMembership({ io, url: config.AMQP_URL, log, membership, conversations, users, presence: presenceStore });
 
   io.use(handshake(verifier));
@@ -107,6 +109,8 @@ async function main() {
     void presence.disconnected(this, conversationIds).catch((e) => log.warn('presence disconnect failed', { err: e }));
   }
   io.on('connection', async (socket) => {
+    // socket.handshake has taken what it keeps from the request.
+    releaseRequest(socket);
     socket.onAny(dispatch);
     socket.on('disconnecting', closing);
     expiry.track(socket);

@@ -16,7 +16,7 @@ import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import { loadGatewayConfig } from './config.ts';
 import { createHandlers, TypingTracker, type ChatServer, type ChatSocket } from './handlers.ts';
-import { releaseHandshakeRequests } from './lean.ts';
+import { releaseHandshakeRequests, RoomNames } from './lean.ts';
 import { MembershipCache } from './membership.ts';
 import { MessagingService } from './messaging.service.ts';
 import { PresenceService } from './presence.ts';
@@ -81,15 +81,16 @@ async function main() {
   const presenceStore = new PresenceStore(redis);
   const presence = new PresenceService({ io, store: presenceStore, instanceId: config.GATEWAY_ID, conversations, log });
   await presence.start();
+  const roomNames = new RoomNames(io, (room) => room.startsWith('c:'));
   const releaseRequest = releaseHandshakeRequests(io);
-  const membershipFeed = await followMembership({ io, url: config.AMQP_URL, log, membership, conversations, users, presence: presenceStore });
+  const membershipFeed = await followMembership({ io, url: config.AMQP_URL, log, membership, conversations, users, presence: presenceStore, roomNames });
 
   io.use(handshake(verifier));
   // Rooms are joined before the client hears "connected", so nothing sent right after is missed.
   io.use(async (socket, next) => {
     try {
       const mine = await conversations.listForMember(socket.data.userId);
-      await socket.join([rooms.user(socket.data.userId), ...mine.map((c) => rooms.conversation(c.id))]);
+      await socket.join([rooms.user(socket.data.userId), ...mine.map((c) => roomNames.get(rooms.conversation(c.id)))]);
       socket.data.conversations = mine;
       await presence.register(socket, mine);
       next();

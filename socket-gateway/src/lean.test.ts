@@ -5,7 +5,7 @@ import vm from 'node:vm';
 import { Server, type Socket } from 'socket.io';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { releaseHandshakeRequests } from './lean.ts';
+import { releaseHandshakeRequests, RoomNames } from './lean.ts';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -74,5 +74,29 @@ describe('releaseHandshakeRequests', () => {
     const { connect } = await start((io) => io.on('connection', (s) => (ref = new WeakRef(s.request))));
     await connect();
     expect(await collected(ref!)).toBe(false);
+  });
+});
+
+describe('RoomNames', () => {
+  it('gives later joiners the first joiner\'s string while the room has local members, and forgets it after', async () => {
+    let names: RoomNames | undefined;
+    const sockets: Socket[] = [];
+    const { io, connect } = await start((io) => {
+      names = new RoomNames(io, (r) => r.startsWith('c:'));
+      io.on('connection', (s) => void sockets.push(s));
+    });
+    await connect();
+    await connect();
+    const [a, b] = sockets as [Socket, Socket];
+    expect(names!.get('c:1')).toBe('c:1');
+    expect(names!.size).toBe(0);
+    await a.join([names!.get(`c:${1}`), 'u:a']);
+    expect(names!.size).toBe(1);
+    await b.join(names!.get(`c:${1}`));
+    expect(io.of('/').adapter.rooms.get('c:1')).toEqual(new Set([a.id, b.id]));
+    a.leave('c:1');
+    expect(names!.size).toBe(1);
+    b.leave('c:1');
+    expect(names!.size).toBe(0);
   });
 });

@@ -33,3 +33,32 @@ export function releaseHandshakeRequests(io: Server): (socket: Socket) => void {
     conn.request = undefined;
   };
 }
+
+/**
+ * One string per room name, shared by every local socket in the room. Each join would otherwise
+ * keep its own copy (the adapter stores the names of a socket's rooms per socket), so a
+ * conversation of twenty members held twenty equal strings. The copy shared is the adapter's own
+ * key, learned from its room events, so a name is known exactly while the room has local members.
+ */
+export class RoomNames {
+  private readonly names = new Map<string, string>();
+
+  /** `shared` picks the rooms worth it (many local members), not e.g. a socket's own room. */
+  constructor(io: Server, shared: (room: string) => boolean) {
+    const adapter = io.of('/').adapter;
+    adapter.on('create-room', (room: string) => {
+      if (shared(room)) this.names.set(room, room);
+    });
+    adapter.on('delete-room', (room: string) => this.names.delete(room));
+  }
+
+  /** The room's existing name string if it has local members, else `name` itself. */
+  get(name: string): string {
+    return this.names.get(name) ?? name;
+  }
+
+  /** Names held; for tests. */
+  get size(): number {
+    return this.names.size;
+  }
+}

@@ -7,6 +7,7 @@ import type { Conversation, User } from '@chat/shared/models/types';
 import { toConversation, type ConversationRecord, type ConversationsRepository } from '@chat/shared/repositories/conversations';
 import type { UsersRepository } from '@chat/shared/repositories/users';
 import type { ChatServer } from './handlers.ts';
+import type { RoomNames } from './lean.ts';
 import type { MembershipCache } from './membership.ts';
 
 export const rooms = {
@@ -30,8 +31,9 @@ export async function followMembership(deps: {
   conversations: ConversationsRepository;
   users: UsersRepository;
   presence: PresenceStore;
+  roomNames: RoomNames;
 }): Promise<{ close(): Promise<void> }> {
-  const { io, log, membership, conversations, users, presence } = deps;
+  const { io, log, membership, conversations, users, presence, roomNames } = deps;
   let conn: ChannelModel | null = null;
   let closed = false;
 
@@ -44,7 +46,7 @@ export async function followMembership(deps: {
     const added = key === 'conversation.created' ? rec.memberIds : (event as MembersChangedEvent).added;
     const removed = key === 'conversation.created' ? [] : (event as MembersChangedEvent).removed;
     for (const u of added) {
-      io.local.in(rooms.user(u)).socketsJoin(room);
+      io.local.in(rooms.user(u)).socketsJoin(roomNames.get(room));
       io.local.to(rooms.user(u)).emit('conversation:new', { conversation: view });
     }
     for (const u of removed) {

@@ -16,7 +16,7 @@ import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import { loadGatewayConfig } from './config.ts';
 import { createHandlers, TypingTracker, type ChatServer, type ChatSocket } from './handlers.ts';
-import { releaseHandshakeRequests, RoomNames } from './lean.ts';
+import { releaseHandshakeRequests, RoomNames, shareAnyListener } from './lean.ts';
 import { MembershipCache } from './membership.ts';
 import { MessagingService } from './messaging.service.ts';
 import { PresenceService } from './presence.ts';
@@ -100,7 +100,7 @@ async function main() {
     }
   });
   // Shared by every socket (they find themselves in `this`): an idle connection holds no closures of ours.
-  const dispatch = createHandlers(io, { service, verifier, log, typing, expiry });
+  const listen = shareAnyListener(createHandlers(io, { service, verifier, log, typing, expiry }));
   function closing(this: ChatSocket) {
     expiry.untrack(this);
     typing.stopAll(this.data.userId);
@@ -112,7 +112,7 @@ async function main() {
   io.on('connection', async (socket) => {
     // socket.handshake has taken what it keeps from the request.
     releaseRequest(socket);
-    socket.onAny(dispatch);
+    listen(socket);
     socket.on('disconnecting', closing);
     expiry.track(socket);
     const conversations = socket.data.conversations ?? [];

@@ -5,7 +5,7 @@ import vm from 'node:vm';
 import { Server, type Socket } from 'socket.io';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { releaseHandshakeRequests, RoomNames } from './lean.ts';
+import { releaseHandshakeRequests, RoomNames, shareAnyListener } from './lean.ts';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -98,5 +98,35 @@ describe('RoomNames', () => {
     expect(names!.size).toBe(1);
     b.leave('c:1');
     expect(names!.size).toBe(0);
+  });
+});
+
+describe('shareAnyListener', () => {
+  // Relies on Socket.IO reading its private _anyListeners when an event arrives (4.8.x). If that
+  // changes, the helper falls back to onAny: events still arrive, but the array is no longer
+  // shared and the identity check below fails, so the lost saving does not go unnoticed.
+  it('delivers every event of every socket once, to the shared listener with the socket as this', async () => {
+    const seen: Array<[string, string, unknown]> = [];
+    const sockets: Socket[] = [];
+    const { connect } = await start((io) => {
+      const listen = shareAnyListener(function (this: Socket, event: string, payload: unknown, ack?: unknown) {
+        seen.push([this.id!, event, payload]);
+        if (typeof ack === 'function') (ack as (v: string) => void)('ok');
+      });
+      io.on('connection', (s) => {
+        listen(s);
+        sockets.push(s);
+      });
+    });
+    const a = await connect();
+    const b = await connect();
+    expect(sockets[0]!.listenersAny()).toBe(sockets[1]!.listenersAny());
+    expect(sockets[0]!.listenersAny()).toHaveLength(1);
+    await expect(a.timeout(2000).emitWithAck('one', { n: 1 })).resolves.toBe('ok');
+    await expect(b.timeout(2000).emitWithAck('two', { n: 2 })).resolves.toBe('ok');
+    expect(seen).toEqual([
+      [sockets[0]!.id, 'one', { n: 1 }],
+      [sockets[1]!.id, 'two', { n: 2 }],
+    ]);
   });
 });

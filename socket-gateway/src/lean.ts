@@ -62,3 +62,19 @@ export class RoomNames {
     return this.names.size;
   }
 }
+
+/**
+ * `socket.onAny(fn)` for a listener every socket shares. onAny pushes onto a per-socket array
+ * that V8 grows to 17 slots at the first push (~0.2 KiB per socket for one function); here
+ * every socket points at the same one-element array. That array is Socket.IO's private
+ * `_anyListeners` (read by Socket#onevent, 4.8.x): if a version stops reading it, the shared
+ * array does not show in the public `listenersAny()` and the socket falls back to onAny.
+ */
+export function shareAnyListener<S extends Socket>(listener: (this: S, event: string, ...args: unknown[]) => void): (socket: S) => void {
+  // Frozen: a later onAny on a socket would throw instead of adding to every socket's listeners.
+  const shared: ReadonlyArray<typeof listener> = Object.freeze([listener]);
+  return (socket) => {
+    (socket as unknown as { _anyListeners?: ReadonlyArray<typeof listener> })._anyListeners = shared;
+    if (socket.listenersAny()[0] !== listener) socket.onAny(listener as (...args: unknown[]) => void);
+  };
+}

@@ -101,6 +101,23 @@ describe('TokenExpiry', () => {
     expect(s.disconnect).toHaveBeenCalledTimes(1);
   });
 
+  it('a socket waits for one deadline at a time: the warning, then the disconnect', () => {
+    const expiry = new TokenExpiry();
+    const a = fakeSocket(nowS() + 120);
+    const b = fakeSocket(nowS() + 300);
+    expiry.track(a);
+    expiry.track(b);
+    expect(vi.getTimerCount()).toBe(2);
+    vi.advanceTimersByTime(60_000);
+    expect(a.emit).toHaveBeenCalledTimes(1);
+    expect(vi.getTimerCount()).toBe(2);
+    expiry.untrack(a);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(300_000);
+    expect(a.disconnect).not.toHaveBeenCalled();
+    expect(b.disconnect).toHaveBeenCalledTimes(1);
+  });
+
   it('an untracked (closed) socket hears nothing and leaves no timers behind', () => {
     const expiry = new TokenExpiry();
     const s = fakeSocket(nowS() + 120);

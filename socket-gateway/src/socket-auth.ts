@@ -61,11 +61,14 @@ export class Deadlines<T> {
     bucket.members.add(member);
   }
 
-  remove(atSeconds: number, member: T): void {
+  /** False when the member was not waiting for that second. */
+  remove(atSeconds: number, member: T): boolean {
     const bucket = this.buckets.get(atSeconds);
-    if (!bucket?.members.delete(member) || bucket.members.size) return;
+    if (!bucket?.members.delete(member)) return false;
+    if (bucket.members.size) return true;
     clearTimeout(bucket.timer);
     this.buckets.delete(atSeconds);
+    return true;
   }
 
   /** Pending seconds; for tests. */
@@ -74,24 +77,28 @@ export class Deadlines<T> {
   }
 }
 
-/** The expiry warning and the disconnect at expiry for every socket of this instance. */
+/**
+ * The expiry warning and the disconnect at expiry for every socket of this instance. A socket
+ * waits for one deadline at a time (its warning, then once warned its disconnect): one set entry
+ * per idle socket rather than two.
+ */
 export class TokenExpiry {
-  private readonly warnings = new Deadlines<Socket>((s) =>
-    s.emit('auth:expiring', { expiresAt: new Date((s.data as SocketData).expiresAt * 1000).toISOString() }),
-  );
   private readonly expiries = new Deadlines<Socket>((s) => s.disconnect(true));
+  private readonly warnings = new Deadlines<Socket>((s) => {
+    if (s.disconnected) return;
+    const at = (s.data as SocketData).expiresAt;
+    s.emit('auth:expiring', { expiresAt: new Date(at * 1000).toISOString() });
+    this.expiries.add(at, s);
+  });
 
   /** Starts watching the socket's current token (socket.data.expiresAt). */
   track(socket: Socket): void {
-    const at = (socket.data as SocketData).expiresAt;
-    this.warnings.add(at - WARN_BEFORE_S, socket);
-    this.expiries.add(at, socket);
+    this.warnings.add((socket.data as SocketData).expiresAt - WARN_BEFORE_S, socket);
   }
 
   untrack(socket: Socket): void {
     const at = (socket.data as SocketData).expiresAt;
-    this.warnings.remove(at - WARN_BEFORE_S, socket);
-    this.expiries.remove(at, socket);
+    if (!this.warnings.remove(at - WARN_BEFORE_S, socket)) this.expiries.remove(at, socket);
   }
 
   /** A renewed token: the socket now lives until the new exp. */

@@ -10,6 +10,28 @@ import { describeIssue } from '../models/validation.ts';
 
 export type AppEnv = { Variables: { userId: string } };
 
+/** What the Node adapter passes as env: the request as Node parsed it and its response. */
+interface NodeEnv {
+  incoming?: { headers?: Record<string, string | string[] | undefined>; socket?: { remoteAddress?: string } };
+  outgoing?: { setHeader(name: string, value: string): unknown };
+}
+
+const BODY_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** Adds the security baseline to a finished Response, keeping a Cache-Control it already has. */
+function withSecurityHeaders(res: Response): Response {
+  if (res.headers.has('X-Content-Type-Options') && res.headers.has('Cache-Control')) return res;
+  try {
+    res.headers.set('X-Content-Type-Options', 'nosniff');
+  } catch {
+    // Response.error() and Response.redirect() have immutable headers: copy.
+    res = new Response(res.body, res);
+    res.headers.set('X-Content-Type-Options', 'nosniff');
+  }
+  if (!res.headers.has('Cache-Control')) res.headers.set('Cache-Control', 'no-store');
+  return res;
+}
+
 export interface CreateAppOptions {
   log: Logger;
   /** Throws when a dependency is unreachable; drives GET /readyz. */
@@ -32,27 +54,30 @@ export function createApp(opts: CreateAppOptions): Hono<AppEnv> {
     return renderError(c, toAppError(err));
   });
   app.notFound((c) => renderError(c, errors.notFound('Route')));
-  app.use('*', async (c, next) => {
-    // Set before the handler, so they ride in the headers every c.json/c.body starts from (a
-    // handler's own Cache-Control replaces the default). Setting a header after the handler
-    // makes Hono rebuild the finished response, which on the Node adapter turns its string body
-    // into a stream: that rebuild alone cost /me most of its throughput.
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Cache-Control', 'no-store');
-    await next();
-    // A Response built outside the context (new Response(…)) did not get them: add them here.
-    if (!c.res.headers.has('X-Content-Type-Options')) {
-      c.header('X-Content-Type-Options', 'nosniff');
-      c.header('Cache-Control', c.res.headers.get('Cache-Control') ?? 'no-store');
+  // The security baseline rides on every response, the adapter's own errors included. On the
+  // Node adapter it goes on the ServerResponse before the app runs: Node merges it with the
+  // headers the response brings (a handler's own Cache-Control wins), and the handler's response
+  // keeps a plain header object. Setting it through c.header() gave every response a fetch
+  // Headers object to build, fill, sort and copy back out, and a middleware of its own.
+  const fetch = app.fetch;
+  app.fetch = (req, env, ctx) => {
+    const outgoing = (env as NodeEnv | undefined)?.outgoing;
+    if (outgoing) {
+      outgoing.setHeader('X-Content-Type-Options', 'nosniff');
+      outgoing.setHeader('Cache-Control', 'no-store');
+      return fetch(req, env, ctx);
     }
-  });
+    // Anywhere else (app.request() in tests): on the finished Response.
+    const res = fetch(req, env, ctx);
+    return res instanceof Promise ? res.then(withSecurityHeaders) : withSecurityHeaders(res);
+  };
   const limitBody = bodyLimit({
     maxSize: opts.bodyLimitBytes ?? LIMITS.requestBodyBytes,
     onError: (c) => renderError(c, errors.tooLarge('Request body is too large.')),
   });
-  // The Node adapter never reads a GET or HEAD body, and asking for one (what bodyLimit does
-  // first) builds a full fetch Request per call.
-  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
+  // Only where a body is read: the Node adapter never reads a GET or HEAD body, and asking for
+  // one (what bodyLimit does first) builds a full fetch Request per call.
+  app.on(BODY_METHODS, '*', limitBody);
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     try {
@@ -112,7 +137,7 @@ export function requireUser(verifier: TokenVerifier): MiddlewareHandler<AppEnv> 
  * of a cheap authenticated GET in profiles. Undefined elsewhere (app.request() in tests).
  */
 function nodeHeader(c: Context, name: string): string | undefined {
-  const value = (c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined)?.incoming?.headers?.[name];
+  const value = (c.env as NodeEnv | undefined)?.incoming?.headers?.[name];
   return typeof value === 'string' ? value : undefined;
 }
 
@@ -120,6 +145,6 @@ function nodeHeader(c: Context, name: string): string | undefined {
 export function clientAddress(c: Context): string {
   const real = c.req.header('x-real-ip');
   if (real) return real;
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  const incoming = (c.env as NodeEnv | undefined)?.incoming;
   return incoming?.socket?.remoteAddress ?? 'unknown';
 }

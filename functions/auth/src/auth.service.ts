@@ -89,13 +89,19 @@ export class AuthService {
    * token renewal asks), so they are kept for a few seconds per process.
    */
   async me(userId: string): Promise<User> {
-    const hit = this.profiles.get(userId);
-    if (hit && hit.until > Date.now()) return hit.user;
+    const hit = this.cachedProfile(userId);
+    if (hit) return hit;
     const user = await this.deps.users.findById(userId);
     if (!user) throw errors.unauthorized('The account no longer exists.');
     if (this.profiles.size >= 10_000) this.profiles.delete(this.profiles.keys().next().value!);
     this.profiles.set(userId, { user, until: Date.now() + PROFILE_TTL_MS });
     return user;
+  }
+
+  /** The profile me() read for this user in the last few seconds, at once; undefined otherwise. */
+  cachedProfile(userId: string): User | undefined {
+    const hit = this.profiles.get(userId);
+    return hit && hit.until > Date.now() ? hit.user : undefined;
   }
 
   private readonly profiles = new Map<string, { user: User; until: number }>();

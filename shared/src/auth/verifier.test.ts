@@ -62,12 +62,28 @@ describe('verified-token cache', () => {
     const verifier = createVerifier({ jwks: { keys: [jwk] }, issuer: ISS, audience: AUD });
     const exp = Math.floor(Date.now() / 1000) + 2;
     const token = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA', kid: 'k' }).setSubject('u').setIssuer(ISS).setAudience(AUD).setIssuedAt().setExpirationTime(exp).sign(pair.privateKey);
+    expect(verifier.cached(token)).toBeUndefined();
     await expect(verifier.verify(token)).resolves.toMatchObject({ userId: 'u' });
+    expect(verifier.cached(token)).toMatchObject({ userId: 'u' });
+    // Only that exact string: a changed signature or payload is not the verified token.
+    expect(verifier.cached(token.slice(0, -2) + (token.endsWith('AA') ? 'AB' : 'AA'))).toBeUndefined();
+    expect(verifier.cached(null)).toBeUndefined();
     vi.useFakeTimers({ now: (exp + 1) * 1000, toFake: ['Date'] });
     try {
+      expect(verifier.cached(token)).toBeUndefined();
       await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'unauthorized' });
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('remembers nothing that failed verification', async () => {
+    const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const other = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'EdDSA' };
+    const verifier = createVerifier({ jwks: { keys: [jwk] }, issuer: ISS, audience: AUD });
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA', kid: 'k' }).setSubject('u').setIssuer(ISS).setAudience(AUD).setIssuedAt().setExpirationTime('5m').sign(other.privateKey);
+    await expect(verifier.verify(forged)).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(verifier.cached(forged)).toBeUndefined();
   });
 });

@@ -20,6 +20,11 @@ export interface AccessTokenClaims {
 
 export interface TokenVerifier {
   verify(token: string | undefined | null): Promise<AccessTokenClaims>;
+  /**
+   * The claims of a token this verifier has already verified and whose exp has not passed, at
+   * once (no promise); undefined for any other token, which only verify() can judge.
+   */
+  cached(token: string | undefined | null): AccessTokenClaims | undefined;
 }
 
 export function createVerifier(opts: VerifierOptions): TokenVerifier {
@@ -37,14 +42,20 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
     if (verified.size >= (opts.cacheSize ?? 10_000)) verified.delete(verified.keys().next().value!);
     verified.set(token, claims);
   };
+  const cached = (token: string | undefined | null) => {
+    if (!token) return undefined;
+    const hit = verified.get(token);
+    if (!hit) return undefined;
+    if (hit.expiresAt * 1000 > Date.now()) return hit;
+    verified.delete(token);
+    return undefined;
+  };
   return {
+    cached,
     async verify(token) {
       if (!token) throw errors.unauthorized();
-      const hit = verified.get(token);
-      if (hit) {
-        if (hit.expiresAt * 1000 > Date.now()) return hit;
-        verified.delete(token);
-      }
+      const hit = cached(token);
+      if (hit) return hit;
       try {
         const { payload } = await jwtVerify(token, keys, {
           issuer: opts.issuer,

@@ -125,10 +125,15 @@ export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<
 /** Requires a valid access token and exposes its user as c.var.userId. */
 export function requireUser(verifier: TokenVerifier): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const claims = await verifier.verify(bearerToken(nodeHeader(c, 'authorization') ?? c.req.header('authorization')));
+    const claims = await verifier.verify(requestBearerToken(c));
     c.set('userId', claims.userId);
     await next();
   };
+}
+
+/** The request's `Authorization: Bearer` token, or null. */
+export function requestBearerToken(c: Context): string | null {
+  return bearerToken(nodeHeader(c, 'authorization') ?? c.req.header('authorization'));
 }
 
 /**

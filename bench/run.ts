@@ -9,7 +9,7 @@ import { startStack } from '../scripts/stack/stack.ts';
 import { infraGroups, stackGroup, startBarePair, type BarePair, type BenchContext, type ScenarioResult } from './lib/context.ts';
 import { machine } from './lib/machine.ts';
 import { quiesce } from './lib/procstat.ts';
-import { renderMarkdown } from './lib/report.ts';
+import { isReported, renderMarkdown } from './lib/report.ts';
 import { signingKeys } from './lib/seed.ts';
 import { lineChart } from './lib/svg.ts';
 import { connections } from './scenarios/connections.ts';
@@ -112,5 +112,5 @@ writeFileSync(path.join(ROOT, resultsFile), JSON.stringify({ ...info, results },
 for (const r of results) for (const c of r.charts) writeFileSync(path.join(resultsDir, c.file), lineChart(c));
 writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), renderMarkdown(info, results, 'bench/results'));
 log(`wrote ${resultsFile} and BENCHMARKS.md`);
-for (const r of results) for (const t of r.targets) log(`  ${r.title}: ${t.name}: ${t.status}${t.ratio !== null ? ` (${t.ratio.toFixed(2)})` : ''}`);
+for (const r of results) for (const t of r.targets) log(`  ${r.title}: ${t.name}: ${isReported(t) ? 'reported' : t.status}${t.ratio !== null ? ` (${t.ratio.toFixed(2)})` : ''}`);
 process.exit(failed ? 1 : 0);

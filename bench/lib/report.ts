@@ -33,7 +33,9 @@ export function goal(t: TargetResult): string {
 }
 
 const shown = (t: TargetResult) => (t.kind === 'higher' || t.kind === 'lower' ? (t.ratio === null ? '–' : `${t.ratio.toFixed(2)}×`) : t.value === null ? '–' : num(t.value));
-const mark = (t: TargetResult) => (t.kind === 'higher' && t.target === 0 ? 'info' : t.status === 'met' ? '✅ met' : t.status === 'missed' ? '❌ missed' : '⚪ not measured');
+/** A ratio shown for information, with no target to meet or miss. */
+export const isReported = (t: TargetResult) => t.kind === 'higher' && t.target === 0;
+const mark = (t: TargetResult) => (isReported(t) ? 'info' : t.status === 'met' ? '✅ met' : t.status === 'missed' ? '❌ missed' : '⚪ not measured');
 
 export function targetsTable(rows: Array<{ scenario: string; t: TargetResult }>): string {
   return mdTable({

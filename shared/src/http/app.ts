@@ -7,6 +7,7 @@ import { AppError, errors, toAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { LIMITS } from '../models/limits.ts';
 import { describeIssue } from '../models/validation.ts';
+import { SECURITY_HEADERS } from './security-headers.ts';
 
 export type AppEnv = { Variables: { userId: string } };
 
@@ -18,17 +19,17 @@ interface NodeEnv {
 
 const BODY_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
-/** Adds the security baseline to a finished Response, keeping a Cache-Control it already has. */
+/** Adds the security baseline to a finished Response, keeping what it already has (as Node's merge does). */
 function withSecurityHeaders(res: Response): Response {
-  if (res.headers.has('X-Content-Type-Options') && res.headers.has('Cache-Control')) return res;
+  const missing = Object.entries(SECURITY_HEADERS).filter(([name]) => !res.headers.has(name));
+  if (missing.length === 0) return res;
   try {
-    res.headers.set('X-Content-Type-Options', 'nosniff');
+    for (const [name, value] of missing) res.headers.set(name, value);
   } catch {
     // Response.error() and Response.redirect() have immutable headers: copy.
     res = new Response(res.body, res);
-    res.headers.set('X-Content-Type-Options', 'nosniff');
+    for (const [name, value] of missing) res.headers.set(name, value);
   }
-  if (!res.headers.has('Cache-Control')) res.headers.set('Cache-Control', 'no-store');
   return res;
 }
 
@@ -63,8 +64,7 @@ export function createApp(opts: CreateAppOptions): Hono<AppEnv> {
   app.fetch = (req, env, ctx) => {
     const outgoing = (env as NodeEnv | undefined)?.outgoing;
     if (outgoing) {
-      outgoing.setHeader('X-Content-Type-Options', 'nosniff');
-      outgoing.setHeader('Cache-Control', 'no-store');
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) outgoing.setHeader(name, value);
       return fetch(req, env, ctx);
     }
     // Anywhere else (app.request() in tests): on the finished Response.

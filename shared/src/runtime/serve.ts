@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { AppError } from '../errors.ts';
+import { SECURITY_HEADERS } from '../http/security-headers.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ConfigError } from '../secrets.ts';
 import { onShutdown } from './lifecycle.ts';
@@ -15,7 +16,7 @@ export type CreateHandler = () => Promise<FunctionHandler>;
 
 /** The headers the app factory puts on every response, for what the runtime answers itself. */
 // A copy per response: the Node adapter writes content-length into the object it is given.
-const headers = () => ({ 'content-type': 'application/json', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+const headers = () => ({ 'content-type': 'application/json', ...SECURITY_HEADERS });
 const UNAVAILABLE = JSON.stringify(new AppError('unavailable', 'The function failed to start.').toBody());
 
 export interface FunctionServer {

@@ -18,52 +18,45 @@ interface Pending {
  * makes redundant.
  */
 export class TouchCoalescer {
+  /** A conversation is here while its write runs; `next` is the write merged to run after it. */
   private readonly conversations = new Map<string, { next: Pending | null }>();
 
   constructor(private readonly write: Touch) {}
 
   touch(conversationId: string, messageId: string, at: Date): Promise<void> {
-    const busy = this.conversations.get(conversationId);
-    if (!busy) {
-      const slot = { next: null as Pending | null };
-      this.conversations.set(conversationId, slot);
-      const done = this.write(conversationId, messageId, at);
-      void done.then(
-        () => this.advance(conversationId, slot),
-        () => this.advance(conversationId, slot),
-      );
-      return done;
-    }
-    if (busy.next) {
+    let slot = this.conversations.get(conversationId);
+    if (slot?.next) {
       // Message ids sort in creation order, so the newest id also carries the newest time.
-      if (messageId > busy.next.messageId) Object.assign(busy.next, { messageId, at });
-      return busy.next.done;
+      if (messageId > slot.next.messageId) Object.assign(slot.next, { messageId, at });
+      return slot.next.done;
     }
     let settle!: Pending['settle'];
     const done = new Promise<void>((resolve, reject) => {
       settle = (err) => (err === undefined ? resolve() : reject(err));
     });
-    busy.next = { messageId, at, done, settle };
+    const pending = { messageId, at, done, settle };
+    if (slot) slot.next = pending;
+    else {
+      slot = { next: pending };
+      this.conversations.set(conversationId, slot);
+      this.run(conversationId, slot);
+    }
     return done;
   }
 
-  /** The running write finished (either way): start the merged follow-up, if any. */
-  private advance(conversationId: string, slot: { next: Pending | null }): void {
-    const next = slot.next;
-    if (!next) {
+  /** Runs the slot's pending write, then the one merged meanwhile, until none is left. */
+  private run(conversationId: string, slot: { next: Pending | null }): void {
+    const current = slot.next;
+    if (!current) {
       this.conversations.delete(conversationId);
       return;
     }
     slot.next = null;
-    this.write(conversationId, next.messageId, next.at).then(
-      () => {
-        next.settle();
-        this.advance(conversationId, slot);
-      },
-      (err: unknown) => {
-        next.settle(err ?? new Error('touch failed'));
-        this.advance(conversationId, slot);
-      },
-    );
+    this.write(conversationId, current.messageId, current.at)
+      .then(
+        () => current.settle(),
+        (err: unknown) => current.settle(err ?? new Error('touch failed')),
+      )
+      .finally(() => this.run(conversationId, slot));
   }
 }

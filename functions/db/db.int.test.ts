@@ -23,15 +23,23 @@ async function group(owner: Session, members: Session[], title = 'g'): Promise<C
   return res.body.conversation;
 }
 
-/** Publishes message.created events and waits until the connector has stored them all. */
+/**
+ * Publishes message.created events and waits until the connector has handled them all: every
+ * message stored and the conversation's last message moved to the newest. The message insert
+ * lands before the last-message write, so history alone can show them while the conversation
+ * list still has the earlier order.
+ */
 async function send(conv: Conversation, from: Session, bodies: string[]): Promise<Message[]> {
   const messages = bodies.map((b) => makeMessage(conv.id, from.user.id, b));
   await publishEvents('message.created', messages.map((message) => ({ message })));
+  const newest = messages.reduce((a, m) => (m.id > a ? m.id : a), '');
   await eventually(async () => {
     const res = await get(from, `/conversations/${conv.id}/messages?after=${'0'.repeat(24)}&limit=100`);
     const ids = new Set((res.body.messages as Message[]).map((m) => m.id));
-    return messages.every((m) => ids.has(m.id)) ? true : undefined;
-  }, 'messages stored');
+    if (!messages.every((m) => ids.has(m.id))) return undefined;
+    const last = (await get(from, `/conversations/${conv.id}`)).body.conversation?.lastMessage as Message | null;
+    return last && last.id >= newest ? true : undefined;
+  }, 'messages stored and the conversation moved');
   return messages;
 }
 

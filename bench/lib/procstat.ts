@@ -102,18 +102,23 @@ export function cpuWindow(groups: ProcGroup[]): () => CpuSample[] {
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
+/** Cores the groups use together over one window of `ms`. */
+export async function busyCores(groups: ProcGroup[], ms = 1000): Promise<number> {
+  const end = cpuWindow(groups);
+  await new Promise((r) => setTimeout(r, ms));
+  return end().reduce((a, s) => a + s.cores, 0);
+}
+
 /**
  * Waits until the given processes are (nearly) idle, so one phase's aftermath (e.g. thousands of
- * disconnects being processed) is not billed to the next. Returns how long it waited.
+ * disconnects being processed) is not billed to the next. "Idle" is `idleCores` (what they use
+ * when nothing happens: the stack's timers, and a CPU profiler's sampling when profiling) plus a
+ * margin. Returns how long it waited.
  */
-export async function quiesce(groups: ProcGroup[], opts: { maxCores?: number; timeoutMs?: number } = {}): Promise<number> {
+export async function quiesce(groups: ProcGroup[], opts: { idleCores?: number; timeoutMs?: number } = {}): Promise<number> {
   const t0 = performance.now();
   const deadline = t0 + (opts.timeoutMs ?? 90_000);
-  while (performance.now() < deadline) {
-    const end = cpuWindow(groups);
-    await new Promise((r) => setTimeout(r, 1000));
-    const busy = end().reduce((a, s) => a + s.cores, 0);
-    if (busy <= (opts.maxCores ?? 0.15)) break;
-  }
+  const limit = (opts.idleCores ?? 0) + 0.15;
+  while (performance.now() < deadline) if ((await busyCores(groups)) <= limit) break;
   return performance.now() - t0;
 }

@@ -56,6 +56,7 @@ const stack = await startStack({
   },
   nodeArgs: process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean),
   ferretdbMetrics: true,
+  brokerProxy: false,
 });
 log(`stack up: ingress ${stack.baseUrl}, gateways ${stack.ports.gateways.join(', ')}`);
 

@@ -171,7 +171,7 @@ export async function fanout(ctx: BenchContext): Promise<ScenarioResult> {
       group: seeded.groups[Math.floor(i / GROUP)]!.id,
     }));
     const acked = new Set<string>();
-    const sut = [ctx.stackGroup('gateway-1'), ctx.stackGroup('gateway-2'), ctx.stackGroup('connector'), ctx.stackGroup('db', 'db function'), ctx.stackGroup('notification', 'notification function'), ctx.stackGroup('nginx'), ctx.stackGroup('ferretdb'), ctx.stackGroup('broker-proxy', 'broker proxy (test stack only)'), ...ctx.infraGroups()];
+    const sut = [ctx.stackGroup('gateway-1'), ctx.stackGroup('gateway-2'), ctx.stackGroup('connector'), ctx.stackGroup('db', 'db function'), ctx.stackGroup('notification', 'notification function'), ctx.stackGroup('nginx'), ctx.stackGroup('ferretdb'), ...ctx.infraGroups()];
     await withPool('chat gateways', 'chat', clients, sut, async (run) => {
       if (!stack.procs.has('connector') || !stack.procs.has('db')) {
         notes.push('Stored check not run: this checkout has no connector or db function.');

@@ -33,7 +33,7 @@ export async function storage(ctx: BenchContext): Promise<ScenarioResult> {
   const Message = ctx.mongo.models.Message;
   const stored = () => Message.countDocuments({ conversationId: { $in: convIds } });
   // The notification function consumes the same events at the same time, so its share is listed too.
-  const groups = [ctx.stackGroup('connector'), ctx.stackGroup('db', 'db function'), ctx.stackGroup('notification', 'notification function'), ctx.stackGroup('ferretdb'), ctx.stackGroup('broker-proxy', 'broker proxy (test stack only)'), ...ctx.infraGroups(), procGroup('bench (publisher)', 'load', [{ pid: process.pid }])];
+  const groups = [ctx.stackGroup('connector'), ctx.stackGroup('db', 'db function'), ctx.stackGroup('notification', 'notification function'), ctx.stackGroup('ferretdb'), ...ctx.infraGroups(), procGroup('bench (publisher)', 'load', [{ pid: process.pid }])];
 
   ctx.log(`storage: publishing ${count} message.created events`);
   const conn = await amqp.connect(stack.env.AMQP_URL!);

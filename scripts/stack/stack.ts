@@ -27,6 +27,12 @@ export interface StackOptions {
   browser?: boolean;
   /** Serve FerretDB's debug handler (per-command counters at /debug/metrics) on a free port. */
   ferretdbMetrics?: boolean;
+  /**
+   * Reach RabbitMQ through a proxy process (`broker-proxy`) that a test can stop to cut the broker
+   * for this stack alone. On by default in test mode; the bench turns it off to measure the path a
+   * deployment has.
+   */
+  brokerProxy?: boolean;
 }
 
 export interface Stack {
@@ -87,8 +93,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await createDatabase(pgDatabase);
   }
   const vhost = test ? `chat-${runId}` : '';
-  // Tests reach RabbitMQ through a proxy they can cut, to simulate a broker outage for this stack alone.
-  const amqpPort = test ? await freePort() : 5672;
+  const brokerProxy = opts.brokerProxy ?? test;
+  const amqpPort = brokerProxy ? await freePort() : 5672;
   if (test) await createVhost(vhost);
   const baseUrl = `http://localhost:${ports.ingress}`;
   const authPort = ports.functions.auth;
@@ -153,7 +159,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ready: () => httpOk(`http://127.0.0.1:${ports.minio}/minio/health/live`),
   });
 
-  if (test)
+  if (brokerProxy)
     add({
       name: 'broker-proxy',
       cmd: process.execPath,

@@ -1,6 +1,6 @@
 /**
  * Collects items until the batch is full (count or bytes) or the first item has waited maxWaitMs,
- * then hands the batch on. One busy second fills whole batches; a lone message waits a few ms.
+ * then hands the batch on. One busy second fills whole batches; a lone message waits maxWaitMs.
  */
 export class Batcher<T> {
   private items: T[] = [];

@@ -82,7 +82,8 @@ export class FunctionWorker {
    * Under load the batcher's short wait cuts small batches faster than the function answers them.
    * Rather than queueing many small calls, a batch that has to wait joins the one waiting before
    * it (up to the batch limits), so calls grow toward full batches exactly when the function is
-   * the bottleneck, and a quiet queue still waits no longer than the batcher. Order is kept: it only appends.
+   * the bottleneck, and a quiet queue still waits no longer than the batcher. Order is kept: it
+   * only appends.
    */
   private enqueue(batch: Delivery[], bytes: number): void {
     const last = this.waiting.at(-1);

@@ -41,6 +41,16 @@ mkdirSync(runDir, { recursive: true });
 const logFile = path.join(runDir, 'stack.log');
 const log = (m: string) => console.log(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${m}`);
 const t0 = performance.now();
+// The code that runs is the code at the start. The bench's own output (BENCHMARKS.md, its charts)
+// changes with every run, so it does not count as an uncommitted change.
+let commit = 'unknown';
+try {
+  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!BENCHMARKS.md', ':!bench/results'], { cwd: ROOT }).toString().trim();
+  if (dirty) commit += ' (with uncommitted changes)';
+} catch {
+  /* not a git checkout */
+}
 const command = ['npm run bench', ...(quick || values.only ? ['--', ...(quick ? ['--quick'] : []), ...(values.only ? ['--only', values.only] : [])] : [])].join(' ');
 const host = machine();
 
@@ -106,13 +116,6 @@ try {
   await stack.stop();
 }
 
-let commit = 'unknown';
-try {
-  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-  if (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT }).toString().trim()) commit += ' (with uncommitted changes)';
-} catch {
-  /* not a git checkout */
-}
 const resultsFile = `bench/results/${stamp}${quick ? '-quick' : ''}.json`;
 const info = { mode: quick ? ('quick' as const) : ('full' as const), command, startedAt: started.toISOString(), durationS: (performance.now() - t0) / 1000, commit, machine: host, resultsFile };
 writeFileSync(path.join(ROOT, resultsFile), JSON.stringify({ ...info, results }, null, 2));

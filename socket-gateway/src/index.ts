@@ -81,7 +81,7 @@ async function main() {
   const presenceStore = new PresenceStore(redis);
   const presence = new PresenceService({ io, store: presenceStore, instanceId: config.GATEWAY_ID, conversations, log });
   await presence.start();
-  const roomNames = new RoomNames(io, (room) => room.startsWith('c:'));
+  const roomNames = new RoomNames(io, (room) => rooms.conversationOf(room) !== null);
   const releaseRequest = releaseHandshakeRequests(io);
   const membershipFeed = await followMembership({ io, url: config.AMQP_URL, log, membership, conversations, users, presence: presenceStore, roomNames });
 
@@ -106,7 +106,7 @@ async function main() {
     typing.stopAll(this.data.userId);
     // The socket's rooms are still known while it is disconnecting: they say whom to tell it
     // went offline without a database query per disconnect (a mass reconnect would flood it).
-    const conversationIds = [...this.rooms].filter((r) => r.startsWith('c:')).map((r) => r.slice(2));
+    const conversationIds = [...this.rooms].map(rooms.conversationOf).filter((id): id is string => id !== null);
     void presence.disconnected(this, conversationIds).catch((e) => log.warn('presence disconnect failed', { err: e }));
   }
   io.on('connection', async (socket) => {

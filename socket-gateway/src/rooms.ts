@@ -10,9 +10,13 @@ import type { ChatServer } from './handlers.ts';
 import type { RoomNames } from './lean.ts';
 import type { MembershipCache } from './membership.ts';
 
+const CONVERSATION = 'c:';
+
 export const rooms = {
-  conversation: (id: string) => `c:${id}`,
+  conversation: (id: string) => `${CONVERSATION}${id}`,
   user: (id: string) => `u:${id}`,
+  /** The conversation a room stands for, or null for any other room (a user's, a socket's own). */
+  conversationOf: (room: string): string | null => (room.startsWith(CONVERSATION) ? room.slice(CONVERSATION.length) : null),
 };
 
 /** The public Conversation for a member who has just joined it: nothing unread yet. */

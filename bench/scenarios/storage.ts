@@ -1,5 +1,6 @@
 import amqp from 'amqplib';
 import { EXCHANGE, ROUTING_KEYS } from '@chat/shared/events/bus';
+import { loadConnectorConfig } from '../../connector/src/config.ts';
 import { procGroup, type BenchContext, type CpuPhase, type ScenarioResult } from '../lib/context.ts';
 import { commandsBetween, ferretdbCommands } from '../lib/ferretdb.ts';
 import { cpuWindow } from '../lib/procstat.ts';
@@ -12,8 +13,8 @@ import { evaluate, round } from '../lib/stats.ts';
  * stored all of them. Baseline: the same documents written with insertMany straight into the same
  * collection, in the batch size and concurrency the connector uses.
  */
-const BATCH = 200; // connector BATCH_MAX default
-const IN_FLIGHT = 4; // connector MAX_IN_FLIGHT default
+// What the stack's connector runs with (its defaults unless the environment overrides them).
+const { BATCH_MAX: BATCH, MAX_IN_FLIGHT: IN_FLIGHT } = loadConnectorConfig(process.env);
 
 export async function storage(ctx: BenchContext): Promise<ScenarioResult> {
   const count = ctx.quick ? 10_000 : 50_000;

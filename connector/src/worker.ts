@@ -116,7 +116,13 @@ export class FunctionWorker {
     if (isPermanent(res.status)) {
       // Some event in the batch is refused: deliver one by one, so only that one is retried.
       this.o.log.warn('batch refused; delivering one by one', { fn: this.o.fn, size: batch.length, status: res.status, detail: res.detail });
-      await Promise.all(batch.map((d) => this.deliverOne(d)));
+      // No more calls at once than the worker's own slots: a refused batch of 1,000 would
+      // otherwise open 1,000 requests to a function that is already refusing something.
+      let next = 0;
+      const lane = async () => {
+        while (next < batch.length) await this.deliverOne(batch[next++]!);
+      };
+      await Promise.all(Array.from({ length: Math.min(this.o.maxInFlight, batch.length) }, lane));
       return;
     }
     this.o.log.warn('batch failed; scheduling retries', { fn: this.o.fn, size: batch.length, status: res.status, detail: res.detail });

@@ -6,7 +6,7 @@ import { connectMongo } from '@chat/shared/infra/mongo';
 import { LOCAL, ROOT } from '../scripts/stack/paths.ts';
 import { logSink } from '../scripts/stack/procs.ts';
 import { startStack } from '../scripts/stack/stack.ts';
-import { infraGroups, stackGroup, startBarePair, type BarePair, type BenchContext, type ScenarioResult } from './lib/context.ts';
+import { infraGroups, stackGroup, startBarePair, type BarePair, type BareVariant, type BenchContext, type ScenarioResult } from './lib/context.ts';
 import { machine } from './lib/machine.ts';
 import { busyCores, quiesce } from './lib/procstat.ts';
 import { isReported, renderMarkdown } from './lib/report.ts';
@@ -78,7 +78,7 @@ const settleNames = ['gateway-1', 'gateway-2', 'connector', 'ferretdb', ...Objec
 let idleCores = Infinity;
 for (let i = 0; i < 3; i++) idleCores = Math.min(idleCores, await busyCores(settleNames.map((n) => stackGroup(stack, n))));
 log(`product idle: ${idleCores.toFixed(2)} cores`);
-let bare: BarePair | null = null;
+const bare = new Map<BareVariant, BarePair>();
 const ctx: BenchContext = {
   quick,
   stack,
@@ -89,7 +89,11 @@ const ctx: BenchContext = {
   log,
   stackGroup: (name, label) => stackGroup(stack, name, label),
   infraGroups,
-  barePair: async () => (bare ??= await startBarePair({ stack, out: logSink(logFile), runTag: `${process.pid}` })),
+  barePair: async (variant = 'relay') => {
+    let pair = bare.get(variant);
+    if (!pair) bare.set(variant, (pair = await startBarePair({ stack, out: logSink(logFile), runTag: `${process.pid}`, variant })));
+    return pair;
+  },
   settle: async (what) => {
     const waited = await quiesce(settleNames.map((n) => stackGroup(stack, n)), { idleCores });
     if (waited > 2500) log(`waited ${(waited / 1000).toFixed(1)} s for the product to go idle before ${what}`);
@@ -111,7 +115,7 @@ try {
     }
   }
 } finally {
-  await (bare as BarePair | null)?.stop().catch(() => undefined);
+  await Promise.all([...bare.values()].map((p) => p.stop().catch(() => undefined)));
   await mongo.close().catch(() => undefined);
   await stack.stop();
 }

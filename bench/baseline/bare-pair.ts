@@ -1,13 +1,20 @@
 import http from 'node:http';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
+import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
+import { AMQP_SOCKET_OPTIONS } from '@chat/shared/infra/rabbit';
 
 /**
  * The fan-out baseline: one of a pair of bare Socket.IO v4 servers sharing rooms through the same
  * sharded Redis adapter as the gateway, with the gateway's engine settings, but no auth, no
  * membership, no ledger and no persistence. A client names its room in the handshake; `msg`
  * is relayed to the room's other sockets and acked.
+ *
+ * With DURABLE_EXCHANGE set (and AMQP_URL), the relay first does what the contract asks of every
+ * send: a persistent publish that RabbitMQ confirms, into two durable queues (as the db and
+ * notification functions have), which this process drains and acks. Only then is `msg` relayed
+ * and acked. That is the least any conforming gateway does before a message reaches anyone.
  */
 const port = Number(process.env.PORT ?? 3900);
 const pub = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -29,10 +36,49 @@ io.use(async (socket, next) => {
   if (typeof room === 'string') await socket.join(room);
   next();
 });
+
+type Persist = (payload: string, done: (err: unknown) => void) => void;
+
+async function durableLog(url: string, exchange: string): Promise<Persist> {
+  const conn = await amqp.connect(url, AMQP_SOCKET_OPTIONS);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertExchange(exchange, 'topic', { durable: true });
+  // Both queues on one channel, acked in batches with one multiple ack, as the connector does; a
+  // multiple ack covers every earlier delivery on the channel, so only the latest is tracked.
+  const drain = await conn.createChannel();
+  await drain.prefetch(2000);
+  let latest: amqp.ConsumeMessage | null = null;
+  let n = 0;
+  const ackLatest = () => {
+    if (latest) drain.ack(latest, true);
+    latest = null;
+  };
+  for (const q of [`${exchange}.db`, `${exchange}.notification`]) {
+    await ch.assertQueue(q, { durable: true });
+    await ch.bindQueue(q, exchange, '#');
+    await drain.consume(q, (m) => {
+      if (!m) return;
+      latest = m;
+      if (++n % 100 === 0) ackLatest();
+    });
+  }
+  setInterval(ackLatest, 50).unref();
+  return (payload, done) => void ch.publish(exchange, 'message.created', Buffer.from(payload), { persistent: true, contentType: 'application/json' }, done);
+}
+
+const persist: Persist | null = process.env.DURABLE_EXCHANGE ? await durableLog(process.env.AMQP_URL!, process.env.DURABLE_EXCHANGE) : null;
+
 io.on('connection', (socket) => {
   socket.on('msg', (p: { room: string; body: string }, ack?: () => void) => {
-    socket.to(p.room).emit('msg', p.body);
-    if (typeof ack === 'function') ack();
+    const relay = () => {
+      socket.to(p.room).emit('msg', p.body);
+      if (typeof ack === 'function') ack();
+    };
+    if (!persist) return relay();
+    // No ack when the broker refuses: the client counts it as an ack error, as with the gateway.
+    persist(JSON.stringify(p), (err) => {
+      if (!err) relay();
+    });
   });
 });
 httpServer.listen(port, '127.0.0.1');

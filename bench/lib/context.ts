@@ -51,10 +51,13 @@ export interface BenchContext {
   /** Named process groups of the product (by stack process name), for CPU accounting. */
   stackGroup(name: string, label?: string): ProcGroup;
   infraGroups(): ProcGroup[];
-  barePair(): Promise<BarePair>;
+  /** The fan-out baseline; `durable` also publishes each message with a confirm before relaying it. */
+  barePair(variant?: BareVariant): Promise<BarePair>;
   /** Waits until the product's processes are idle again (logs the wait when it is long). */
   settle(what: string): Promise<void>;
 }
+
+export type BareVariant = 'relay' | 'durable';
 
 export interface BarePair {
   ports: number[];
@@ -84,20 +87,26 @@ export function infraGroups(): ProcGroup[] {
   ];
 }
 
-export async function startBarePair(ctx: { stack: Stack; out: BenchContext['out']; runTag: string }): Promise<BarePair> {
+export async function startBarePair(ctx: { stack: Stack; out: BenchContext['out']; runTag: string; variant: BareVariant }): Promise<BarePair> {
   const bundle = await bundleBaseline('bench/baseline/bare-pair.ts', 'bare-pair');
+  const durable = ctx.variant === 'durable';
   const ports = [await freePort(), await freePort()];
   const procs = ports.map(
     (port, i) =>
       new Proc(
         {
-          name: `bare-${i + 1}`,
+          name: `${durable ? 'durable' : 'bare'}-${i + 1}`,
           cmd: process.execPath,
           args: ['--enable-source-maps', bundle],
-          env: { PORT: String(port), REDIS_URL: ctx.stack.env.REDIS_URL!, CHANNEL_PREFIX: `bench-bare-${ctx.runTag}:` },
+          env: {
+            PORT: String(port),
+            REDIS_URL: ctx.stack.env.REDIS_URL!,
+            CHANNEL_PREFIX: `bench-${durable ? 'durable' : 'bare'}-${ctx.runTag}:`,
+            ...(durable ? { AMQP_URL: ctx.stack.env.AMQP_URL!, DURABLE_EXCHANGE: `bench.durable-bare.${ctx.runTag}` } : {}),
+          },
           ready: () => httpOk(`http://127.0.0.1:${port}/healthz`),
         },
-        { ...ctx.out, index: 30 + i },
+        { ...ctx.out, index: (durable ? 32 : 30) + i },
         false,
       ),
   );

@@ -127,6 +127,9 @@ async function checkStored(ctx: BenchContext, conversationIds: string[], acked: 
   return { acked: acked.size, stored: docs.length, missing, waitedMs: Math.round(performance.now() - t0) };
 }
 
+/** The bare pair that publishes each message with a RabbitMQ confirm before relaying it. */
+const DURABLE = 'bare pair + confirmed publish';
+
 export async function fanout(ctx: BenchContext): Promise<ScenarioResult> {
   const sockets = ctx.quick ? 400 : 2000;
   const rates = ctx.quick ? [200, 500] : [200, 500, 1000, 1500, 2000];
@@ -187,6 +190,17 @@ export async function fanout(ctx: BenchContext): Promise<ScenarioResult> {
     const bare = await ctx.barePair();
     const clients = Array.from({ length: sockets }, (_, i) => ({ url: `http://127.0.0.1:${bare.ports[instanceOf(i)]}`, userId: `u${i}`, group: `fo-${Math.floor(i / GROUP)}` }));
     await withPool('bare Socket.IO pair', 'bare', clients, [procGroup('bare-1', 'baseline', [bare.procs[0]!]), procGroup('bare-2', 'baseline', [bare.procs[1]!]), ...ctx.infraGroups()]);
+  }
+
+  // Reference (full runs): the bare pair plus the confirmed publish the contract asks before delivery.
+  if (!ctx.quick) {
+    const durable = await ctx.barePair('durable');
+    try {
+      const clients = Array.from({ length: sockets }, (_, i) => ({ url: `http://127.0.0.1:${durable.ports[instanceOf(i)]}`, userId: `u${i}`, group: `fo-${Math.floor(i / GROUP)}` }));
+      await withPool(DURABLE, 'bare', clients, [procGroup('durable-1', 'baseline', [durable.procs[0]!]), procGroup('durable-2', 'baseline', [durable.procs[1]!]), ...ctx.infraGroups()]);
+    } finally {
+      await durable.stop();
+    }
   }
 
   // Peer: Centrifugo
@@ -253,7 +267,19 @@ function report(runs: TargetRun[], params: Record<string, unknown> & { rates: nu
         rows: [[chat.stored.acked, chat.stored.stored, chat.stored.missing, chat.stored.waitedMs]],
       });
   }
-  const colors: Record<string, string> = { 'chat gateways': '#d6336c', 'bare Socket.IO pair': '#1c7ed6', 'Centrifugo pair': '#2f9e44' };
+  const durable = runs.find((r) => r.target === DURABLE);
+  if (chat && bare && durable && durable.steps.length) {
+    // Reported, not a target: how much of the gap to the bare pair the contract's durable publish explains.
+    const p99Ratio = (a: TargetRun, b: TargetRun) =>
+      a.steps.map((s, i) => {
+        const base = b.steps[i]?.latency.p99;
+        return base && s.latency.p99 !== null ? `${(s.latency.p99 / base).toFixed(1)}×` : '–';
+      }).join(' / ');
+    notes.push(
+      `p99 at ${params.rates.join(' / ')} msg/s: the bare pair with a confirmed publish before each relay is ${p99Ratio(durable, bare)} the plain bare pair's; the gateways are ${p99Ratio(chat, durable)} that durable pair's.`,
+    );
+  }
+  const colors: Record<string, string> = { 'chat gateways': '#d6336c', 'bare Socket.IO pair': '#1c7ed6', [DURABLE]: '#f08c00', 'Centrifugo pair': '#2f9e44' };
   const charts: Chart[] = [
     {
       file: 'fanout-latency.svg',

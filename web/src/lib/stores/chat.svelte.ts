@@ -10,6 +10,7 @@ import {
   firstServerId,
   itemKey,
   lastServerId,
+  mergeFirstPage,
   mergeMessages,
   removeItem,
   setItemState,
@@ -270,7 +271,7 @@ class ChatStore {
     try {
       const before = h.loaded ? (firstServerId(h.items) ?? undefined) : undefined;
       const page = await api.db.before(id, before, PAGE);
-      h.items = mergeMessages(h.items, page.messages);
+      h.items = h.loaded ? mergeMessages(h.items, page.messages) : mergeFirstPage(h.items, page);
       h.hasMore = page.hasMore;
       h.loaded = true;
       h.error = null;
@@ -534,9 +535,12 @@ class ChatStore {
 
   #receive(message: Message) {
     const id = message.conversationId;
-    const h = this.#histories.get(id);
-    const isNew = !h?.byId.has(message.id);
-    if (h) h.items = mergeMessages(h.items, [message]);
+    // Kept even for a conversation not opened yet: its first page, read when it is opened, may
+    // not hold this message yet. Until then only the newest page's worth is kept.
+    const h = this.history(id);
+    const isNew = !h.byId.has(message.id);
+    const merged = mergeMessages(h.items, [message]);
+    h.items = h.loaded || merged.length <= PAGE ? merged : merged.slice(-PAGE);
     if (message.senderId === this.me) this.outbox.acknowledge(message.clientMsgId);
     this.#syncOutbox();
 

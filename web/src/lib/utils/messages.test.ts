@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '@chat/shared/models/types';
-import { applyDeleted, catchUp, itemKey, lastServerId, mergeMessages, upsertPending, type ChatItem } from './messages.ts';
+import { applyDeleted, catchUp, itemKey, lastServerId, mergeFirstPage, mergeMessages, upsertPending, type ChatItem } from './messages.ts';
 
 let seq = 0;
 function msg(n: number, over: Partial<Message> = {}): Message {
@@ -110,5 +110,28 @@ describe('catchUp', () => {
     const res = await catchUp('m0001', async () => ({ messages: [msg(++n)], hasMore: true }), 3);
     expect(res.complete).toBe(false);
     expect(res.messages).toHaveLength(3);
+  });
+});
+
+describe('mergeFirstPage', () => {
+  it('keeps a live message that the store did not hold yet when the page was read', () => {
+    const live = mergeMessages([], [msg(3)]);
+    expect(ids(mergeFirstPage(live, { messages: [msg(1), msg(2)], hasMore: false }))).toEqual(['m0001', 'm0002', 'm0003']);
+    expect(ids(mergeFirstPage(live, { messages: [msg(2)], hasMore: true }))).toEqual(['m0002', 'm0003']);
+  });
+
+  it('drops live messages older than a page with more behind it, so paging back leaves no gap', () => {
+    // m1 arrived live, then the page holds m5..m6 and says there is more: m2..m4 are not held.
+    const live = mergeMessages([], [msg(1), msg(7)]);
+    const items = mergeFirstPage(live, { messages: [msg(6), msg(5)], hasMore: true });
+    expect(ids(items)).toEqual(['m0005', 'm0006', 'm0007']);
+    // With nothing behind the page, the page is the whole conversation and nothing is dropped.
+    expect(ids(mergeFirstPage(live, { messages: [msg(5)], hasMore: false }))).toEqual(['m0001', 'm0005', 'm0007']);
+  });
+
+  it('takes the page copy of a message it already holds (the page was read later)', () => {
+    const live = mergeMessages([], [msg(2)]);
+    const edited = msg(2, { body: 'edited', editedAt: new Date().toISOString() });
+    expect(mergeFirstPage(live, { messages: [edited], hasMore: false })[0]!.message.body).toBe('edited');
   });
 });

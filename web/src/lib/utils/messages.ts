@@ -72,6 +72,19 @@ export function mergeMessages(items: ChatItem[], incoming: Message[]): ChatItem[
   return [...sent, ...pending.filter((p) => pendingByKey.has(p.key))];
 }
 
+/**
+ * A conversation's first history page merged with what arrived live before it was loaded. A live
+ * message can be newer than the store's copy of the conversation (storage catches up a moment
+ * after delivery), so it is kept. Live messages older than a page that has more behind it are
+ * dropped: between them and the page there may be messages the list does not hold, and paging
+ * back from the oldest item would skip them. They come back with the older pages.
+ */
+export function mergeFirstPage(items: ChatItem[], page: { messages: Message[]; hasMore: boolean }): ChatItem[] {
+  const oldest = page.messages.reduce<Message | undefined>((a, m) => (!a || compareMessages(m, a) < 0 ? m : a), undefined);
+  const kept = page.hasMore && oldest ? items.filter((it) => it.state !== 'sent' || compareMessages(it.message, oldest) >= 0) : items;
+  return mergeMessages(kept, page.messages);
+}
+
 /** Marks a message deleted the way the server stores it (body "", no attachments). */
 export function applyDeleted(items: ChatItem[], messageId: string, at = new Date().toISOString()): ChatItem[] {
   const i = items.findIndex((it) => it.message.id === messageId);

@@ -24,11 +24,13 @@ export const connectorConfigShape = {
   /**
    * How long the first event of a batch waits for company. Every call costs the function a request,
    * a database round trip and a conversation write whatever its size, so at chat rates (a few
-   * hundred events/s, far below full batches) 5 ms sent nearly every event alone; 50 ms took the
-   * whole stack from 1.55 to 0.92 cores at 200 msg/s in the fan-out bench. Events are already delivered to sockets by
-   * then: this only delays storage and pushes, by at most this long.
+   * hundred events/s, far below full batches) 5 ms sent nearly every event alone. In the fan-out
+   * bench, 50 ms took the whole stack from 1.55 to 0.92 cores at 200 msg/s, and 200 ms took the
+   * storage side (connector, functions, database) from 0.31–0.39 to 0.21–0.24 cores at 200 msg/s and
+   * from 0.48–0.50 to 0.34 at 1,000, cores the gateways then have. Events are already delivered to
+   * sockets by then: this only delays storage and pushes, by at most this long.
    */
-  BATCH_WAIT_MS: env.int(50, 0, 1000),
+  BATCH_WAIT_MS: env.int(200, 0, 1000),
   /** Concurrent invocations per function. */
   MAX_IN_FLIGHT: env.int(4, 1, 64),
   /** Tries for transient failures (5xx, timeouts, function down) before the DLQ. */

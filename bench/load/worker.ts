@@ -1,6 +1,7 @@
 import { Centrifuge, type Subscription } from 'centrifuge';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
+import { eachLimit } from '@chat/shared/concurrency';
 import { Histogram } from '../lib/stats.ts';
 import type { ClientSpec, CollectReply, Command, ConnectReply, Kind, Reply, StatusReply, StepReply } from './protocol.ts';
 
@@ -128,29 +129,24 @@ function makeClient(k: Kind, spec: ClientSpec, index: number, reconnection: bool
 
 async function connectAll(cmd: Extract<Command, { cmd: 'connect' }>): Promise<ConnectReply> {
   const t0 = performance.now();
-  let next = 0;
   let connected = 0;
   let failed = 0;
   const errors: string[] = [];
   const base = clients.length;
-  const lane = async () => {
-    while (next < cmd.clients.length) {
-      const i = next++;
-      const { client, ready } = makeClient(cmd.kind, cmd.clients[i]!, base + i, cmd.reconnection);
-      clients.push(client);
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([ready, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('connect timeout')), cmd.timeoutMs)))]);
-        connected++;
-      } catch (e) {
-        failed++;
-        if (errors.length < 5) errors.push(e instanceof Error ? e.message : String(e));
-      } finally {
-        clearTimeout(timer);
-      }
+  await eachLimit(cmd.clients, cmd.concurrency, async (spec, i) => {
+    const { client, ready } = makeClient(cmd.kind, spec, base + i, cmd.reconnection);
+    clients.push(client);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([ready, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('connect timeout')), cmd.timeoutMs)))]);
+      connected++;
+    } catch (e) {
+      failed++;
+      if (errors.length < 5) errors.push(e instanceof Error ? e.message : String(e));
+    } finally {
+      clearTimeout(timer);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, cmd.concurrency) }, lane));
+  });
   return { connected, failed, ms: performance.now() - t0, errors };
 }
 

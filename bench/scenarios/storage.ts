@@ -1,5 +1,6 @@
 import amqp, { type ConfirmChannel } from 'amqplib';
 import { EXCHANGE, ROUTING_KEYS } from '@chat/shared/events/bus';
+import { eachLimit } from '@chat/shared/concurrency';
 import { AMQP_SOCKET_OPTIONS } from '@chat/shared/infra/rabbit';
 import { loadConnectorConfig } from '../../connector/src/config.ts';
 import { procGroup, type BenchContext, type CpuPhase, type ScenarioResult } from '../lib/context.ts';
@@ -150,15 +151,10 @@ export async function storage(ctx: BenchContext): Promise<ScenarioResult> {
   const docs = messages.map(messageDoc);
   const endB = cpuWindow(groups);
   const b0 = performance.now();
-  let next = 0;
-  const lane = async () => {
-    while (next < docs.length) {
-      const batch = docs.slice(next, next + BATCH);
-      next += BATCH;
-      await Message.insertMany(batch, { ordered: false, lean: true });
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  const batches = Array.from({ length: Math.ceil(docs.length / BATCH) }, (_, i) => docs.slice(i * BATCH, (i + 1) * BATCH));
+  await eachLimit(batches, IN_FLIGHT, async (batch) => {
+    await Message.insertMany(batch, { ordered: false, lean: true });
+  });
   const directMs = performance.now() - b0;
   cpu.push({ phase: `insertMany: ${count} docs`, seconds: round(directMs / 1000)!, samples: endB() });
   const directRate = count / (directMs / 1000);

@@ -1,3 +1,4 @@
+import { eachLimit } from '@chat/shared/concurrency';
 import type { Logger } from '@chat/shared/log';
 import { ContiguousAcker } from './acker.ts';
 import { Batcher } from './batcher.ts';
@@ -118,11 +119,7 @@ export class FunctionWorker {
       this.o.log.warn('batch refused; delivering one by one', { fn: this.o.fn, size: batch.length, status: res.status, detail: res.detail });
       // No more calls at once than the worker's own slots: a refused batch of 1,000 would
       // otherwise open 1,000 requests to a function that is already refusing something.
-      let next = 0;
-      const lane = async () => {
-        while (next < batch.length) await this.deliverOne(batch[next++]!);
-      };
-      await Promise.all(Array.from({ length: Math.min(this.o.maxInFlight, batch.length) }, lane));
+      await eachLimit(batch, this.o.maxInFlight, (d) => this.deliverOne(d));
       return;
     }
     this.o.log.warn('batch failed; scheduling retries', { fn: this.o.fn, size: batch.length, status: res.status, detail: res.detail });

@@ -4,6 +4,7 @@ import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { AMQP_SOCKET_OPTIONS } from '@chat/shared/infra/rabbit';
+import { drainedQueues } from '../lib/broker.ts';
 
 /**
  * The fan-out baseline: one of a pair of bare Socket.IO v4 servers sharing rooms through the same
@@ -41,28 +42,8 @@ type Persist = (payload: string, done: (err: unknown) => void) => void;
 
 async function durableLog(url: string, exchange: string): Promise<Persist> {
   const conn = await amqp.connect(url, AMQP_SOCKET_OPTIONS);
+  await drainedQueues(conn, exchange, { prefetch: 2000, ackEvery: 100 });
   const ch = await conn.createConfirmChannel();
-  await ch.assertExchange(exchange, 'topic', { durable: true });
-  // Both queues on one channel, acked in batches with one multiple ack, as the connector does; a
-  // multiple ack covers every earlier delivery on the channel, so only the latest is tracked.
-  const drain = await conn.createChannel();
-  await drain.prefetch(2000);
-  let latest: amqp.ConsumeMessage | null = null;
-  let n = 0;
-  const ackLatest = () => {
-    if (latest) drain.ack(latest, true);
-    latest = null;
-  };
-  for (const q of [`${exchange}.db`, `${exchange}.notification`]) {
-    await ch.assertQueue(q, { durable: true });
-    await ch.bindQueue(q, exchange, '#');
-    await drain.consume(q, (m) => {
-      if (!m) return;
-      latest = m;
-      if (++n % 100 === 0) ackLatest();
-    });
-  }
-  setInterval(ackLatest, 50).unref();
   return (payload, done) => void ch.publish(exchange, 'message.created', Buffer.from(payload), { persistent: true, contentType: 'application/json' }, done);
 }
 

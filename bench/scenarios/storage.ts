@@ -4,6 +4,7 @@ import { eachLimit } from '@chat/shared/concurrency';
 import { AMQP_SOCKET_OPTIONS } from '@chat/shared/infra/rabbit';
 import { loadConnectorConfig } from '../../connector/src/config.ts';
 import { procGroup, type BenchContext, type CpuPhase, type ScenarioResult } from '../lib/context.ts';
+import { drainedQueues } from '../lib/broker.ts';
 import { commandsBetween, ferretdbCommands } from '../lib/ferretdb.ts';
 import { cpuWindow } from '../lib/procstat.ts';
 import { buildMessages, messageDoc, seedUsersAndGroups } from '../lib/seed.ts';
@@ -39,35 +40,15 @@ async function publishAll(ch: ConfirmChannel, exchange: string, events: Outgoing
 /** The broker's share alone: the same events through two durable queues to consumers that only ack. */
 async function brokerAlone(url: string, events: Outgoing[]): Promise<{ publishMs: number; allMs: number }> {
   const [pub, sub] = await Promise.all([amqp.connect(url, AMQP_SOCKET_OPTIONS), amqp.connect(url, AMQP_SOCKET_OPTIONS)]);
-  const ch = await pub.createConfirmChannel();
   const exchange = `bench.broker-alone.${Date.now().toString(36)}`;
-  await ch.assertExchange(exchange, 'topic', { durable: true });
-  const queues = [`${exchange}.db`, `${exchange}.notification`];
-  const consumed: Array<Promise<void>> = [];
-  for (const q of queues) {
-    await ch.assertQueue(q, { durable: true });
-    await ch.bindQueue(q, exchange, ROUTING_KEYS.messageCreated);
-    const c = await sub.createChannel();
-    await c.prefetch(PREFETCH);
-    consumed.push(
-      new Promise<void>((resolve) => {
-        let n = 0;
-        void c.consume(q, (msg) => {
-          if (!msg) return;
-          // A batch at a time, with one multiple ack, as the connector acks.
-          if (++n % BATCH === 0 || n === events.length) c.ack(msg, true);
-          if (n === events.length) resolve();
-        });
-      }),
-    );
-  }
+  const queues = await drainedQueues(sub, exchange, { prefetch: PREFETCH, ackEvery: BATCH });
+  const ch = await pub.createConfirmChannel();
   const t0 = performance.now();
   await publishAll(ch, exchange, events);
   const publishMs = performance.now() - t0;
-  await Promise.all(consumed);
+  await queues.received(events.length * 2);
   const allMs = performance.now() - t0;
-  for (const q of queues) await ch.deleteQueue(q);
-  await ch.deleteExchange(exchange);
+  await queues.remove();
   await Promise.all([pub.close(), sub.close()]);
   return { publishMs, allMs };
 }

@@ -17,7 +17,7 @@ describe('parseTopics', () => {
 describe('parseStackFile', () => {
   it('reads the repository stack.yml: db receives the message events, auth nothing', () => {
     const subs = parseStackFile(readFileSync(path.resolve(import.meta.dirname, '../../stack.yml'), 'utf8'));
-    expect(subs).toContainEqual({ fn: 'db', topics: ['message.created', 'message.updated', 'message.deleted'] });
+    expect(subs).toContainEqual({ fn: 'db', topics: ['message.created', 'message.updated', 'message.deleted', 'message.read'] });
     expect(subs.find((s) => s.fn === 'auth')).toBeUndefined();
   });
   it('handles functions without annotations and empty files', () => {

@@ -6,13 +6,18 @@ import { connectMongo } from '@chat/shared/infra/mongo';
 import { createPublisher } from '@chat/shared/infra/rabbit';
 import { createLogger } from '@chat/shared/log';
 import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
+import { ChunksRepository } from '@chat/shared/repositories/chunks';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
+import { NotificationPreferencesRepository } from '@chat/shared/repositories/notifications';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import type { FunctionHandler } from '@chat/shared/runtime/serve';
 import { loadDbConfig } from './src/config.ts';
 import { ConversationsService } from './src/conversations.service.ts';
 import { EventsService } from './src/events.service.ts';
 import { eventRoutes } from './src/events.routes.ts';
+import { conversationStreams } from './src/history/conversation-stream.ts';
+import { ChunkPlacer } from './src/history/placer.ts';
+import { ReadsService } from './src/reads.service.ts';
 import { conversationRoutes } from './src/routes.ts';
 
 /** The db function: conversations, history, read positions, search, and storing bus events. */
@@ -30,11 +35,19 @@ export default async function createHandler(): Promise<FunctionHandler> {
 
   const conversations = new ConversationsRepository(mongo.models.Conversation);
   const messages = new MessagesRepository(mongo.models.Message);
+  const chunks = new ChunksRepository(mongo.models.Chunk);
+  const reads = new ReadPositionsRepository(mongo.models.ReadPosition);
+  // The only writer of read positions: every move is announced, whichever path it came by.
+  const readsService = new ReadsService({ messages, chunks, reads, announce: (e) => publish('conversation.read', e) });
+  const placer = new ChunkPlacer(conversationStreams(conversations, chunks));
   const service = new ConversationsService({
     users: new UsersRepository(mongo.models.User),
     conversations,
     messages,
-    reads: new ReadPositionsRepository(mongo.models.ReadPosition),
+    chunks,
+    reads,
+    readsService,
+    preferences: new NotificationPreferencesRepository(mongo.models.NotificationPreference),
     events: {
       created: (e) => publish('conversation.created', e),
       membersChanged: (e) => publish('conversation.members.changed', e),
@@ -44,7 +57,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
   const app = createApp({ log, ready: () => mongo.ping() });
-  eventRoutes(app, { service: new EventsService({ messages, conversations, log }), secret, log, batchMax: config.EVENT_BATCH_MAX });
+  eventRoutes(app, { service: new EventsService({ messages, conversations, placer, reads: readsService, log }), secret, log, batchMax: config.EVENT_BATCH_MAX });
   conversationRoutes(app, { service, verifier });
 
   return {

@@ -103,9 +103,8 @@ export function createHandlers(io: ChatServer, deps: { service: MessagingService
     [
       'read',
       handle(log, readPayload, async (socket, input) => {
-        const userId = socket.data.userId;
-        if (await service.markRead(userId, input))
-          io.to(rooms.conversation(input.conversationId)).emit('read', { conversationId: input.conversationId, userId, messageId: input.messageId });
+        // The room hears of it once the db function has stored it (conversation.read).
+        await service.markRead(socket.data.userId, input);
         return {};
       }),
     ],

@@ -10,7 +10,7 @@ import { connectRedis } from '@chat/shared/infra/redis';
 import { createLogger } from '@chat/shared/log';
 import { PresenceStore } from '@chat/shared/presence';
 import { answerHealth, onShutdown } from '@chat/shared/runtime/lifecycle';
-import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
+import { ConversationsRepository } from '@chat/shared/repositories/conversations';
 import { FilesRepository } from '@chat/shared/repositories/files';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { UsersRepository } from '@chat/shared/repositories/users';
@@ -48,7 +48,6 @@ async function main() {
     membership,
     publisher,
     messages: new MessagesRepository(mongo.models.Message),
-    reads: new ReadPositionsRepository(mongo.models.ReadPosition),
     // Only completed uploads of the same conversation may be attached.
     resolveAttachments: (ids, conversationId) => files.requireCompletedInConversation(ids, conversationId),
   });

@@ -4,7 +4,6 @@ import { messageId } from '@chat/shared/ids';
 import { LIMITS } from '@chat/shared/models/limits';
 import type { Publisher } from '@chat/shared/infra/rabbit';
 import type { Attachment, Message } from '@chat/shared/models/types';
-import type { ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import type { MembershipCache } from './membership.ts';
 import type { SendLedger } from './send-ledger.ts';
@@ -32,7 +31,6 @@ export class MessagingService {
       membership: MembershipCache;
       publisher: Publisher;
       messages: MessagesRepository;
-      reads: ReadPositionsRepository;
       resolveAttachments: AttachmentResolver;
     },
   ) {}
@@ -128,11 +126,16 @@ export class MessagingService {
     return updated;
   }
 
-  async markRead(userId: string, input: { conversationId: string; messageId: string }): Promise<boolean> {
+  /**
+   * Asks the db function, the only writer of read positions, to move this one: acknowledged once
+   * RabbitMQ confirms. The db function stores it (forward only) and announces conversation.read,
+   * which every gateway relays to the conversation's room (read-relay.ts), as for POST /read.
+   */
+  async markRead(userId: string, input: { conversationId: string; messageId: string }): Promise<void> {
     await this.assertMember(input.conversationId, userId);
     const msg = await this.find(input.messageId);
     if (!msg || msg.conversationId !== input.conversationId) throw errors.notFound('Message');
-    return this.deps.reads.advance(input.conversationId, userId, input.messageId);
+    await this.deps.publisher.publish('message.read', { conversationId: input.conversationId, userId, messageId: input.messageId });
   }
 
   /** The freshest known state: the recent cache (ahead of the store by a few ms), else the store. */

@@ -1,6 +1,6 @@
 import amqp, { type ChannelModel } from 'amqplib';
 import { AMQP_SOCKET_OPTIONS } from '@chat/shared/infra/rabbit';
-import { EXCHANGE, type ConversationCreatedEvent, type MembersChangedEvent } from '@chat/shared/events/bus';
+import { EXCHANGE, ROUTING_KEYS, type ConversationCreatedEvent, type MembersChangedEvent, type ReadEvent } from '@chat/shared/events/bus';
 import type { Logger } from '@chat/shared/log';
 import type { PresenceStore } from '@chat/shared/presence';
 import type { Conversation, User } from '@chat/shared/models/types';
@@ -9,6 +9,8 @@ import type { UsersRepository } from '@chat/shared/repositories/users';
 import type { ChatServer } from './handlers.ts';
 import type { RoomNames } from './lean.ts';
 import type { MembershipCache } from './membership.ts';
+import { relayRead } from './read-relay.ts';
+import { notificationLevel } from '@chat/shared/models/notification-level';
 
 const CONVERSATION = 'c:';
 
@@ -19,9 +21,18 @@ export const rooms = {
   conversationOf: (room: string): string | null => (room.startsWith(CONVERSATION) ? room.slice(CONVERSATION.length) : null),
 };
 
-/** The public Conversation for a member who has just joined it: nothing unread yet. */
+/**
+ * The public Conversation for a member who has just joined it: nothing unread yet, the default
+ * notification level (no setting exists yet), read positions left to GET /conversations/:id.
+ */
 export const conversationView = (rec: ConversationRecord, members: User[]): Conversation =>
-  toConversation(rec, { members, lastMessage: null, unreadCount: 0 });
+  toConversation(rec, {
+    members,
+    lastMessage: null,
+    unreadCount: 0,
+    notificationLevel: notificationLevel(undefined, { type: rec.type, memberCount: rec.memberIds.length }),
+    readPositions: [],
+  });
 
 /**
  * Keeps Socket.IO rooms in step with membership. Every instance consumes conversation events on
@@ -41,7 +52,8 @@ export async function followMembership(deps: {
   let conn: ChannelModel | null = null;
   let closed = false;
 
-  const apply = async (key: string, event: ConversationCreatedEvent | MembersChangedEvent) => {
+  const apply = async (key: string, event: ConversationCreatedEvent | MembersChangedEvent | ReadEvent) => {
+    if (key === ROUTING_KEYS.conversationRead) return relayRead(io, rooms.conversation(event.conversationId), event as ReadEvent);
     membership.invalidate(event.conversationId);
     const rec = await conversations.findById(event.conversationId);
     if (!rec) return;

@@ -1,10 +1,16 @@
 import { errors } from '@chat/shared/errors';
 import type { ConversationCreatedEvent, MembersChangedEvent } from '@chat/shared/events/bus';
 import { LIMITS } from '@chat/shared/models/limits';
-import type { Conversation, Message, User } from '@chat/shared/models/types';
+import { notificationLevel } from '@chat/shared/models/notification-level';
+import type { AroundPage, Conversation, HistoryPage, Message, User } from '@chat/shared/models/types';
+import type { ChunksRepository } from '@chat/shared/repositories/chunks';
 import { toConversation, type ConversationRecord, type ConversationsRepository, type ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
+import type { NotificationPreferencesRepository } from '@chat/shared/repositories/notifications';
 import type { UsersRepository } from '@chat/shared/repositories/users';
+import { conversationSource } from './history/conversation-stream.ts';
+import { pageAfter, pageAround, pageBefore } from './history/pager.ts';
+import { unreadCount, type ReadsService } from './reads.service.ts';
 
 /** What the service tells the rest of the system; publishing failures never undo a stored change. */
 export interface ConversationEvents {
@@ -26,7 +32,10 @@ export class ConversationsService {
       users: UsersRepository;
       conversations: ConversationsRepository;
       messages: MessagesRepository;
+      chunks: ChunksRepository;
       reads: ReadPositionsRepository;
+      readsService: ReadsService;
+      preferences: NotificationPreferencesRepository;
       events: ConversationEvents;
       searchLimit: number;
     },
@@ -90,22 +99,30 @@ export class ConversationsService {
     events.membersChanged({ conversationId: conv.id, added: [], removed: [userId], memberIds: updated.memberIds });
   }
 
+  /**
+   * A history page: before/after an id (or the newest), or `around` a message of the
+   * conversation (404 for an unknown one). Whole chunks are read by equality (docs/storage.md).
+   * An unknown before/after id pages by id order from where it would be, as an id range did.
+   */
   async history(
     callerId: string,
     conversationId: string,
-    q: { before?: string | undefined; after?: string | undefined; limit: number },
-  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+    q: { before?: string | undefined; after?: string | undefined; around?: string | undefined; limit: number },
+  ): Promise<HistoryPage | AroundPage> {
     const conv = await this.memberOf(callerId, conversationId);
-    const { messages } = this.deps;
-    return q.after ? messages.pageAfter(conv.id, q.after, q.limit) : messages.pageBefore(conv.id, q.before, q.limit);
+    const src = conversationSource(conv, this.deps);
+    if (q.around) {
+      const found = await this.deps.messages.findWithChunk(q.around);
+      if (!found || found.message.conversationId !== conv.id) throw errors.notFound('Message');
+      return pageAround(src, found.message, found.chunk ?? (await src.locate(q.around)), q.limit);
+    }
+    return q.after ? pageAfter(src, q.after, q.limit) : pageBefore(src, q.before, q.limit);
   }
 
   /** Moves the caller's read position forward to messageId; never backwards. */
   async markRead(callerId: string, conversationId: string, messageId: string): Promise<void> {
     const conv = await this.memberOf(callerId, conversationId);
-    const message = await this.deps.messages.findById(messageId);
-    if (!message || message.conversationId !== conv.id) throw errors.notFound('Message');
-    await this.deps.reads.advance(conv.id, callerId, messageId);
+    if ((await this.deps.readsService.markRead(conv, callerId, messageId)) === 'missing') throw errors.notFound('Message');
   }
 
   async search(callerId: string, text: string, conversationId?: string): Promise<Message[]> {
@@ -130,24 +147,31 @@ export class ConversationsService {
     return (await this.presentMany([conv], callerId))[0]!;
   }
 
-  /** Hydrates records into contract objects with one query per kind, plus one count per conversation. */
+  /**
+   * Hydrates records into contract objects with a constant number of equality reads per
+   * conversation (its last message by _id, its read positions by conversationId), users by _id
+   * once each, and the caller's notification settings in one read. Nothing here scans messages.
+   */
   private async presentMany(convs: ConversationRecord[], callerId: string): Promise<Conversation[]> {
     if (convs.length === 0) return [];
-    const { users, messages, reads } = this.deps;
-    const [people, lasts, positions] = await Promise.all([
+    const { users, messages, reads, preferences } = this.deps;
+    const [people, lasts, positions, prefs] = await Promise.all([
       users.findByIds(convs.flatMap((c) => c.memberIds)),
-      messages.findByIds(convs.map((c) => c.lastMessageId).filter((m): m is string => m !== null)),
-      reads.forUser(callerId, convs.map((c) => c.id)),
+      Promise.all(convs.map((c) => (c.lastMessageId ? messages.findById(c.lastMessageId) : null))),
+      Promise.all(convs.map((c) => reads.forConversation(c.id))),
+      preferences.forUser(callerId),
     ]);
     const userById = new Map(people.map((u) => [u.id, u]));
-    const lastById = new Map(lasts.map((m) => [m.id, m]));
-    const unread = await Promise.all(convs.map((c) => messages.countUnread(c.id, callerId, positions.get(c.id) ?? null)));
-    return convs.map((c, i) =>
-      toConversation(c, {
+    return convs.map((c, i) => {
+      const members = new Set(c.memberIds);
+      const readPositions = positions[i]!.filter((p) => members.has(p.userId));
+      return toConversation(c, {
         members: c.memberIds.map((m) => userById.get(m)).filter((u): u is User => u !== undefined),
-        lastMessage: (c.lastMessageId && lastById.get(c.lastMessageId)) || null,
-        unreadCount: unread[i]!,
-      }),
-    );
+        lastMessage: lasts[i] ?? null,
+        unreadCount: unreadCount(c, callerId, readPositions.find((p) => p.userId === callerId)),
+        notificationLevel: notificationLevel(prefs.get(c.id), { type: c.type, memberCount: c.memberIds.length }),
+        readPositions: readPositions.map((p) => ({ userId: p.userId, messageId: p.messageId })),
+      });
+    });
   }
 }

@@ -6,10 +6,12 @@ import { describeIssue } from '@chat/shared/models/validation';
 import type { Message } from '@chat/shared/models/types';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
+import type { ChunkPlacer } from './history/placer.ts';
+import type { ReadsService } from './reads.service.ts';
 import { TouchCoalescer } from './touch-coalescer.ts';
 
 /** Routing keys this function stores; the rest of the bus is not its business. */
-const HANDLED = new Set<string>([ROUTING_KEYS.messageCreated, ROUTING_KEYS.messageUpdated, ROUTING_KEYS.messageDeleted]);
+const HANDLED = new Set<string>([ROUTING_KEYS.messageCreated, ROUTING_KEYS.messageUpdated, ROUTING_KEYS.messageDeleted, ROUTING_KEYS.messageRead]);
 
 export type ParsedEvent = { [K in RoutingKey]: { topic: K; event: BusEvents[K] } }[RoutingKey];
 
@@ -28,8 +30,10 @@ export function parseEvent(topic: string, raw: unknown, where = ''): ParsedEvent
 export class EventsService {
   private readonly touches: TouchCoalescer;
 
-  constructor(private readonly deps: { messages: MessagesRepository; conversations: ConversationsRepository; log: Logger }) {
-    this.touches = new TouchCoalescer((id, messageId, at) => deps.conversations.touchLastMessage(id, messageId, at));
+  constructor(
+    private readonly deps: { messages: MessagesRepository; conversations: ConversationsRepository; placer: ChunkPlacer; reads: ReadsService; log: Logger },
+  ) {
+    this.touches = new TouchCoalescer((id, t) => deps.conversations.touchLastMessage(id, t));
   }
 
   /**
@@ -43,21 +47,60 @@ export class EventsService {
     for (const e of events) {
       if (e.topic === ROUTING_KEYS.messageUpdated) await this.update(e.event);
       else if (e.topic === ROUTING_KEYS.messageDeleted) await this.remove(e.event);
+      else if (e.topic === ROUTING_KEYS.messageRead) await this.read(e.event);
     }
     return { stored };
   }
 
+  /**
+   * Per conversation: chunks first (the placer records any chunk it opens before a message
+   * names it), then one insertMany for the batch, then one coalesced write per conversation that
+   * moves its last message and adds the fresh inserts to its counters.
+   */
   private async storeMessages(messages: Message[]): Promise<number> {
     if (messages.length === 0) return 0;
-    const fresh = await this.deps.messages.insertIdempotent(messages);
+    const byConversation = new Map<string, number[]>();
+    messages.forEach((m, i) => {
+      const list = byConversation.get(m.conversationId);
+      if (list) list.push(i);
+      else byConversation.set(m.conversationId, [i]);
+    });
+    const chunks = new Array<number>(messages.length);
+    await Promise.all(
+      [...byConversation].map(async ([conv, idx]) => {
+        const placed = await this.deps.placer.place(conv, idx.map((i) => messages[i]!.id));
+        idx.forEach((i, k) => (chunks[i] = placed[k]!));
+      }),
+    );
+    const fresh = new Set(await this.deps.messages.insertIdempotent(messages, chunks));
     // Touch even for redelivered messages: a crash may have come between the insert and this.
-    const newest = new Map<string, Message>();
-    for (const m of messages) {
-      const cur = newest.get(m.conversationId);
-      if (!cur || cur.id < m.id) newest.set(m.conversationId, m);
+    // The counters add only what this call stored, so a redelivery counts nothing twice.
+    await Promise.all(
+      [...byConversation.values()].map((idx) => {
+        let newest = messages[idx[0]!]!;
+        const sent: Record<string, number> = {};
+        let stored = 0;
+        for (const i of idx) {
+          const m = messages[i]!;
+          if (m.id > newest.id) newest = m;
+          if (!fresh.has(m.id)) continue;
+          stored++;
+          sent[m.senderId] = (sent[m.senderId] ?? 0) + 1;
+        }
+        return this.touches.touch(newest.conversationId, { messageId: newest.id, at: new Date(newest.createdAt), stored, sent });
+      }),
+    );
+    return fresh.size;
+  }
+
+  /** The socket's `read`: applied like POST /read; not stored yet → retried; not a member → dropped. */
+  private async read(e: BusEvents['message.read']): Promise<void> {
+    const conv = await this.deps.conversations.findForMember(e.conversationId, e.userId);
+    if (!conv) {
+      this.deps.log.info('dropping a read of a conversation the user is not in', { conversationId: e.conversationId });
+      return;
     }
-    await Promise.all([...newest.values()].map((m) => this.touches.touch(m.conversationId, m.id, new Date(m.createdAt))));
-    return fresh.length;
+    if ((await this.deps.reads.markRead(conv, e.userId, e.messageId)) === 'missing') throw notStoredYet(e.messageId);
   }
 
   private async update(e: BusEvents['message.updated']): Promise<void> {

@@ -20,7 +20,14 @@ const docs: RouteDoc[] = [
   { method: 'get', path: '/conversations/:id', summary: 'One conversation', auth: true, responses: { 200: '{conversation}', 404: 'Not a member' } },
   { method: 'post', path: '/conversations/:id/members', summary: 'Add members (group admins only)', body: addMembersRequest, auth: true, responses: { 200: '{conversation}', 400: 'Invalid input', 403: 'Not an admin', 404: 'Not a member' } },
   { method: 'delete', path: '/conversations/:id/members/:userId', summary: 'Remove a member (admins) or leave (yourself)', auth: true, responses: { 204: 'Removed', 403: 'Not an admin', 404: 'Not a member' } },
-  { method: 'get', path: '/conversations/:id/messages', summary: 'History pages by id (before/after), oldest first', query: historyQuery, auth: true, responses: { 200: '{messages, hasMore}', 400: 'Invalid query', 404: 'Not a member' } },
+  {
+    method: 'get',
+    path: '/conversations/:id/messages',
+    summary: 'History pages, oldest first: before/after an id (or the newest), or around a message of the conversation (at most one of them)',
+    query: historyQuery,
+    auth: true,
+    responses: { 200: '{messages, hasMore}; with around: {messages, hasMoreBefore, hasMoreAfter}, the message in it', 400: 'Invalid query', 404: 'Not a member, or around names no message of the conversation' },
+  },
   { method: 'post', path: '/conversations/:id/read', summary: 'Move the read position forward', body: readRequest, auth: true, responses: { 204: 'Recorded', 404: 'Not a member or unknown message' } },
   { method: 'get', path: '/search', summary: "Search message text in the caller's conversations", query: messageSearchQuery, auth: true, responses: { 200: '{messages}', 400: 'Invalid query', 404: 'Not a member of conversationId' } },
 ];

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { TouchCoalescer } from './touch-coalescer.ts';
+import { TouchCoalescer, type TouchUpdate } from './touch-coalescer.ts';
+
+/** A batch of one fresh message from sender s. */
+const one = (messageId: string, at: number, s = 'u1'): TouchUpdate => ({ messageId, at: new Date(at), stored: 1, sent: { [s]: 1 } });
 
 /** A write that finishes when the test says so, recording what it was asked. */
 function controlledWrites() {
-  const calls: Array<{ conversationId: string; messageId: string; at: Date; finish: (err?: Error) => void }> = [];
-  const write = (conversationId: string, messageId: string, at: Date) =>
-    new Promise<void>((resolve, reject) => calls.push({ conversationId, messageId, at, finish: (err) => (err ? reject(err) : resolve()) }));
+  const calls: Array<TouchUpdate & { conversationId: string; finish: (err?: Error) => void }> = [];
+  const write = (conversationId: string, t: TouchUpdate) =>
+    new Promise<void>((resolve, reject) => calls.push({ conversationId, ...t, finish: (err) => (err ? reject(err) : resolve()) }));
   return { calls, write };
 }
 
@@ -16,8 +19,8 @@ describe('TouchCoalescer', () => {
   it('writes at once when the conversation is idle, and each conversation on its own', async () => {
     const { calls, write } = controlledWrites();
     const c = new TouchCoalescer(write);
-    const a = c.touch('c1', 'm1', new Date(1));
-    const b = c.touch('c2', 'm2', new Date(2));
+    const a = c.touch('c1', one('m1', 1));
+    const b = c.touch('c2', one('m2', 2));
     expect(calls.map((x) => [x.conversationId, x.messageId])).toEqual([['c1', 'm1'], ['c2', 'm2']]);
     calls[0]!.finish();
     expect(await state(a)).toBe('resolved');
@@ -27,8 +30,8 @@ describe('TouchCoalescer', () => {
   it('merges requests that arrive during a write into one follow-up with the newest id, resolving each only after it', async () => {
     const { calls, write } = controlledWrites();
     const c = new TouchCoalescer(write);
-    const first = c.touch('c1', 'm1', new Date(1));
-    const later = [c.touch('c1', 'm3', new Date(3)), c.touch('c1', 'm2', new Date(2)), c.touch('c1', 'm4', new Date(4))];
+    const first = c.touch('c1', one('m1', 1));
+    const later = [c.touch('c1', one('m3', 3)), c.touch('c1', one('m2', 2)), c.touch('c1', one('m4', 4))];
     expect(calls).toHaveLength(1);
     calls[0]!.finish();
     expect(await state(first)).toBe('resolved');
@@ -36,18 +39,20 @@ describe('TouchCoalescer', () => {
     expect(await Promise.all(later.map(state))).toEqual(['pending', 'pending', 'pending']);
     expect(calls).toHaveLength(2);
     expect([calls[1]!.messageId, calls[1]!.at.getTime()]).toEqual(['m4', 4]);
+    // The follow-up adds up the counters of all three batches it stands for.
+    expect([calls[1]!.stored, calls[1]!.sent]).toEqual([3, { u1: 3 }]);
     calls[1]!.finish();
     expect(await Promise.all(later.map(state))).toEqual(['resolved', 'resolved', 'resolved']);
     // Idle again: the next request writes at once.
-    void c.touch('c1', 'm5', new Date(5));
+    void c.touch('c1', one('m5', 5));
     expect(calls).toHaveLength(3);
   });
 
   it('a failed write fails exactly its own callers; the merged follow-up still runs', async () => {
     const { calls, write } = controlledWrites();
     const c = new TouchCoalescer(write);
-    const first = c.touch('c1', 'm1', new Date(1));
-    const second = c.touch('c1', 'm2', new Date(2));
+    const first = c.touch('c1', one('m1', 1));
+    const second = c.touch('c1', one('m2', 2));
     calls[0]!.finish(new Error('db down'));
     await expect(first).rejects.toThrow('db down');
     expect(await state(second)).toBe('pending');
@@ -55,7 +60,7 @@ describe('TouchCoalescer', () => {
     calls[1]!.finish(new Error('still down'));
     await expect(second).rejects.toThrow('still down');
     // After failures the conversation is idle, not stuck.
-    const third = c.touch('c1', 'm3', new Date(3));
+    const third = c.touch('c1', one('m3', 3));
     expect(calls).toHaveLength(3);
     calls[2]!.finish();
     expect(await state(third)).toBe('resolved');

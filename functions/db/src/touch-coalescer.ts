@@ -1,15 +1,22 @@
-/** Moves a conversation's last message forward (an idempotent, forward-only write). */
-export type Touch = (conversationId: string, messageId: string, at: Date) => Promise<void>;
-
-interface Pending {
+/** What one batch changes in a conversation: its newest message, and the fresh inserts to count. */
+export interface TouchUpdate {
   messageId: string;
   at: Date;
+  /** Messages newly stored, in all and per sender (added to the counters). */
+  stored: number;
+  sent: Record<string, number>;
+}
+
+/** Moves a conversation's last message forward and adds to its counters, in one write. */
+export type Touch = (conversationId: string, t: TouchUpdate) => Promise<void>;
+
+interface Pending extends TouchUpdate {
   done: Promise<void>;
   settle: (err?: unknown) => void;
 }
 
 /**
- * At most one last-message write per conversation at a time. Concurrent event calls that store
+ * At most one last-message (and counter) write per conversation at a time. Concurrent event calls that store
  * messages of the same conversation each need its last message moved forward before they answer;
  * while one write runs, later requests merge into a single follow-up write of the newest id, and
  * each caller still resolves only once a write covering its message has completed. On FerretDB
@@ -23,18 +30,22 @@ export class TouchCoalescer {
 
   constructor(private readonly write: Touch) {}
 
-  touch(conversationId: string, messageId: string, at: Date): Promise<void> {
+  touch(conversationId: string, t: TouchUpdate): Promise<void> {
     let slot = this.conversations.get(conversationId);
     if (slot?.next) {
+      const next = slot.next;
       // Message ids sort in creation order, so the newest id also carries the newest time.
-      if (messageId > slot.next.messageId) Object.assign(slot.next, { messageId, at });
-      return slot.next.done;
+      if (t.messageId > next.messageId) Object.assign(next, { messageId: t.messageId, at: t.at });
+      // Counters add up: the merged write counts every batch it stands for, once.
+      next.stored += t.stored;
+      for (const [u, n] of Object.entries(t.sent)) next.sent[u] = (next.sent[u] ?? 0) + n;
+      return next.done;
     }
     let settle!: Pending['settle'];
     const done = new Promise<void>((resolve, reject) => {
       settle = (err) => (err === undefined ? resolve() : reject(err));
     });
-    const pending = { messageId, at, done, settle };
+    const pending: Pending = { messageId: t.messageId, at: t.at, stored: t.stored, sent: { ...t.sent }, done, settle };
     if (slot) slot.next = pending;
     else {
       slot = { next: pending };
@@ -52,7 +63,8 @@ export class TouchCoalescer {
       return;
     }
     slot.next = null;
-    this.write(conversationId, current.messageId, current.at)
+    const { messageId, at, stored, sent } = current;
+    this.write(conversationId, { messageId, at, stored, sent })
       .then(
         () => current.settle(),
         (err: unknown) => current.settle(err ?? new Error('touch failed')),

@@ -17,6 +17,9 @@ const group = (id: string, memberIds: string[]): ConversationRecord => ({
   memberIds,
   admins: [],
   lastMessageId: null,
+  chunk: { no: 0, start: '', base: 0 },
+  msgCount: 0,
+  sent: {},
   createdAt: new Date(0),
   updatedAt: new Date(0),
 });

@@ -13,6 +13,10 @@ export const ROUTING_KEYS = {
   messageDeleted: 'message.deleted',
   conversationCreated: 'conversation.created',
   membersChanged: 'conversation.members.changed',
+  /** A member read up to a message (from the gateway's `read`); the db function stores it. */
+  messageRead: 'message.read',
+  /** A member's read position moved (published by the db function, its only writer). */
+  conversationRead: 'conversation.read',
 } as const;
 export type RoutingKey = (typeof ROUTING_KEYS)[keyof typeof ROUTING_KEYS];
 
@@ -51,12 +55,21 @@ export interface MembersChangedEvent {
   memberIds: string[];
 }
 
+/** message.read (a request to move) and conversation.read (it moved) carry the same fields. */
+export interface ReadEvent {
+  conversationId: string;
+  userId: string;
+  messageId: string;
+}
+
 export interface BusEvents {
   'message.created': MessageCreatedEvent;
   'message.updated': MessageUpdatedEvent;
   'message.deleted': MessageDeletedEvent;
   'conversation.created': ConversationCreatedEvent;
   'conversation.members.changed': MembersChangedEvent;
+  'message.read': ReadEvent;
+  'conversation.read': ReadEvent;
 }
 
 /** Header carrying the connector's shared secret; functions refuse event calls without it. */

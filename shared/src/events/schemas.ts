@@ -26,6 +26,8 @@ export const messageSchema = z.object({
   deletedAt: isoTime.nullable().default(null),
 });
 
+const readEvent = z.object({ conversationId: id, userId: id, messageId: id });
+
 export const busEventSchemas = {
   [ROUTING_KEYS.messageCreated]: z.object({ message: messageSchema, memberIds: z.array(id).max(LIMITS.groupMembersMax).optional() }),
   [ROUTING_KEYS.messageUpdated]: z.discriminatedUnion('kind', [
@@ -42,6 +44,8 @@ export const busEventSchemas = {
   [ROUTING_KEYS.messageDeleted]: z.object({ messageId: id, conversationId: id, deletedAt: isoTime, deletedBy: id }),
   [ROUTING_KEYS.conversationCreated]: z.object({ conversationId: id, memberIds: z.array(id) }),
   [ROUTING_KEYS.membersChanged]: z.object({ conversationId: id, added: z.array(id), removed: z.array(id), memberIds: z.array(id) }),
+  [ROUTING_KEYS.messageRead]: readEvent,
+  [ROUTING_KEYS.conversationRead]: readEvent,
 } satisfies { [K in RoutingKey]: z.ZodType<BusEvents[K], any> };
 
 export const isRoutingKey = (s: string): s is RoutingKey => Object.prototype.hasOwnProperty.call(busEventSchemas, s);

@@ -51,3 +51,9 @@ async function ensureIndexes(models: Models): Promise<void> {
 /** Mongo's duplicate-key error, which idempotent inserts treat as "already done". */
 export const isDuplicateKey = (e: unknown): boolean =>
   typeof e === 'object' && e !== null && 'code' in e && (e as { code: unknown }).code === 11000;
+
+/** An unordered insertMany whose every failure is a duplicate key (what was already stored). */
+export function hasOnlyDuplicateErrors(e: unknown): boolean {
+  const writeErrors = (e as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
+  return Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((w) => (w.code ?? w.err?.code) === 11000);
+}

@@ -41,6 +41,13 @@ export const conversationSchema = new Schema(
     lastMessageId: { type: String, default: null },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
+    /** The open history chunk (docs/storage.md): its number, lowest id, and msgCount when it opened. */
+    chunkNo: { type: Number, default: 0 },
+    chunkStart: { type: String, default: '' },
+    chunkBase: { type: Number, default: 0 },
+    /** Messages stored (fresh inserts only), and per sender, for unread counts without counting rows. */
+    msgCount: { type: Number, default: 0 },
+    sent: { type: Map, of: Number, default: {} },
   },
   opts,
 );
@@ -66,10 +73,14 @@ export const messageSchema = new Schema(
     createdAt: { type: Date, required: true },
     editedAt: { type: Date, default: null },
     deletedAt: { type: Date, default: null },
+    /** History chunk number, and "<conversationId>:<chunk>": a page reads whole chunks by equality. */
+    chunk: { type: Number },
+    chunkId: { type: String },
   },
   opts,
 );
 messageSchema.index({ conversationId: 1, _id: 1 });
+messageSchema.index({ chunkId: 1 });
 // Storage idempotency's last line: the same (sender, clientMsgId) can never be stored twice.
 messageSchema.index({ senderId: 1, clientMsgId: 1 }, { unique: true });
 
@@ -78,10 +89,36 @@ export const readPositionSchema = new Schema(
     conversationId: { type: String, required: true },
     userId: { type: String, required: true },
     messageId: { type: String, required: true },
+    /** The conversation's msgCount, and the reader's own sent count, at or before messageId. */
+    count: { type: Number, default: 0 },
+    sent: { type: Number, default: 0 },
   },
   opts,
 );
 readPositionSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
+
+/** A closed history chunk of a stream: its start never changes (functions/db/src/history). */
+export const chunkSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    stream: { type: String, required: true },
+    no: { type: Number, required: true },
+    start: { type: String, required: true },
+  },
+  opts,
+);
+
+/** Data migrations: one doc per step once done, and a lock doc with a lease while one runs. */
+export const migrationSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    doneAt: { type: Date, default: null },
+    owner: { type: String, default: null },
+    leaseUntil: { type: Date, default: null },
+    progress: { type: Schema.Types.Mixed, default: null },
+  },
+  opts,
+);
 
 /** An uploaded file: pending until its object is confirmed in storage, then complete. */
 export const fileSchema = new Schema(
@@ -127,6 +164,8 @@ export const notificationPreferenceSchema = new Schema(
   opts,
 );
 notificationPreferenceSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
+// The conversation list reads all of a caller's settings in one equality read.
+notificationPreferenceSchema.index({ userId: 1 });
 
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: mongoose.Types.ObjectId };
 export type RefreshTokenDoc = InferSchemaType<typeof refreshTokenSchema> & { _id: mongoose.Types.ObjectId };
@@ -136,6 +175,8 @@ export type ReadPositionDoc = InferSchemaType<typeof readPositionSchema>;
 export type FileDoc = InferSchemaType<typeof fileSchema> & { _id: mongoose.Types.ObjectId };
 export type PushSubscriptionDoc = InferSchemaType<typeof pushSubscriptionSchema> & { _id: mongoose.Types.ObjectId };
 export type NotificationPreferenceDoc = InferSchemaType<typeof notificationPreferenceSchema>;
+export type ChunkDoc = InferSchemaType<typeof chunkSchema>;
+export type MigrationDoc = InferSchemaType<typeof migrationSchema>;
 
 const definitions = {
   User: [userSchema, 'users'],
@@ -146,6 +187,8 @@ const definitions = {
   File: [fileSchema, 'files'],
   PushSubscription: [pushSubscriptionSchema, 'push_subscriptions'],
   NotificationPreference: [notificationPreferenceSchema, 'notification_preferences'],
+  Chunk: [chunkSchema, 'chunks'],
+  Migration: [migrationSchema, 'migrations'],
 } as const;
 
 export interface Models {
@@ -157,6 +200,8 @@ export interface Models {
   File: Model<FileDoc>;
   PushSubscription: Model<PushSubscriptionDoc>;
   NotificationPreference: Model<NotificationPreferenceDoc>;
+  Chunk: Model<ChunkDoc>;
+  Migration: Model<MigrationDoc>;
 }
 
 /** Binds the schemas to one connection (idempotent per connection). */

@@ -43,6 +43,17 @@ export interface Conversation {
   unreadCount: number;
   createdAt: string;
   updatedAt: string;
+  /** The caller's notification level for this conversation. */
+  notificationLevel: NotificationLevel;
+  /** Every member's read position that exists (members who never read have none). */
+  readPositions: ReadPosition[];
+}
+
+export type NotificationLevel = 'all' | 'mentions' | 'none';
+
+export interface ReadPosition {
+  userId: string;
+  messageId: string;
 }
 
 export interface AuthTokens {
@@ -60,6 +71,13 @@ export interface AuthSession extends AuthTokens {
 export interface HistoryPage {
   messages: Message[];
   hasMore: boolean;
+}
+
+/** GET …/messages?around=: the page centred on a message, oldest first, the message in it. */
+export interface AroundPage {
+  messages: Message[];
+  hasMoreBefore: boolean;
+  hasMoreAfter: boolean;
 }
 
 /** POST /uploads: where and how to PUT the bytes. */

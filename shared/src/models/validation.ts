@@ -40,8 +40,8 @@ export const readRequest = z.strictObject({ messageId: id });
 
 const limit = z.coerce.number().int().min(1).max(LIMITS.historyPageMax).default(LIMITS.historyPageDefault);
 export const historyQuery = z
-  .strictObject({ before: id.optional(), after: id.optional(), limit })
-  .refine((q) => !(q.before && q.after), 'use either before or after, not both');
+  .strictObject({ before: id.optional(), after: id.optional(), around: id.optional(), limit })
+  .refine((q) => [q.before, q.after, q.around].filter(Boolean).length <= 1, 'use only one of before, after and around');
 export const userSearchQuery = z.strictObject({ q: z.string().max(LIMITS.usernameMax).default('') });
 export const messageSearchQuery = z.strictObject({
   q: z.string().trim().min(1).max(LIMITS.searchQueryMax),

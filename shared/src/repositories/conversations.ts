@@ -2,7 +2,7 @@ import type { Model } from 'mongoose';
 import { isValidObjectId } from 'mongoose';
 import { isDuplicateKey } from '../infra/mongo.ts';
 import type { ConversationDoc, ReadPositionDoc } from '../models/schemas.ts';
-import type { Conversation, ConversationType, Message, User } from '../models/types.ts';
+import type { Conversation, ConversationType, Message, NotificationLevel, ReadPosition, User } from '../models/types.ts';
 
 export interface ConversationRecord {
   id: string;
@@ -13,6 +13,20 @@ export interface ConversationRecord {
   lastMessageId: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The open history chunk: number, lowest id, and msgCount when it opened (docs/storage.md). */
+  chunk: { no: number; start: string; base: number };
+  /** Messages stored in the conversation, in all and per sender. */
+  msgCount: number;
+  sent: Record<string, number>;
+}
+
+/** Everything a member's view adds to the record. */
+export interface ConversationView {
+  members: User[];
+  lastMessage: Message | null;
+  unreadCount: number;
+  notificationLevel: NotificationLevel;
+  readPositions: ReadPosition[];
 }
 
 type Lean = ConversationDoc;
@@ -26,10 +40,14 @@ const toRecord = (d: Lean): ConversationRecord => ({
   lastMessageId: d.lastMessageId ?? null,
   createdAt: new Date(d.createdAt),
   updatedAt: new Date(d.updatedAt),
+  chunk: { no: d.chunkNo ?? 0, start: d.chunkStart ?? '', base: d.chunkBase ?? 0 },
+  msgCount: d.msgCount ?? 0,
+  // Lean reads give the Map as a plain object.
+  sent: { ...((d.sent as unknown as Record<string, number> | undefined) ?? {}) },
 });
 
 /** The contract's Conversation for one member: the record plus what is specific to the reader. */
-export function toConversation(rec: ConversationRecord, view: { members: User[]; lastMessage: Message | null; unreadCount: number }): Conversation {
+export function toConversation(rec: ConversationRecord, view: ConversationView): Conversation {
   return {
     id: rec.id,
     type: rec.type,
@@ -40,6 +58,8 @@ export function toConversation(rec: ConversationRecord, view: { members: User[];
     unreadCount: view.unreadCount,
     createdAt: rec.createdAt.toISOString(),
     updatedAt: rec.updatedAt.toISOString(),
+    notificationLevel: view.notificationLevel,
+    readPositions: view.readPositions,
   };
 }
 
@@ -120,43 +140,64 @@ export class ConversationsRepository {
     return d ? toRecord(d) : null;
   }
 
-  /** Records a newer last message; never moves backwards when events arrive out of order. */
-  async touchLastMessage(id: string, messageId: string, at: Date): Promise<void> {
+  /**
+   * After storing messages: moves the last message and activity time forward (never back, as
+   * events arrive out of order) and adds the fresh inserts to the counters, in one write.
+   */
+  async touchLastMessage(id: string, t: { messageId: string; at: Date; stored: number; sent: Record<string, number> }): Promise<void> {
     if (!isValidObjectId(id)) return;
-    await this.model.updateOne(
-      { _id: id, $or: [{ lastMessageId: null }, { lastMessageId: { $lt: messageId } }] },
-      { $set: { lastMessageId: messageId, updatedAt: at } },
-    );
+    const inc: Record<string, number> = {};
+    if (t.stored) inc.msgCount = t.stored;
+    for (const [u, n] of Object.entries(t.sent)) if (n && isValidObjectId(u)) inc[`sent.${u}`] = n;
+    await this.model.updateOne({ _id: id }, { $max: { lastMessageId: t.messageId, updatedAt: t.at }, ...(Object.keys(inc).length ? { $inc: inc } : {}) });
+  }
+
+  /** Opens the next history chunk if the open one is still `fromNo` (a compare-and-set); false on conflict. */
+  async openChunk(id: string, fromNo: number, next: { no: number; start: string; base: number }): Promise<boolean> {
+    if (!isValidObjectId(id)) return false;
+    const res = await this.model.updateOne({ _id: id, chunkNo: fromNo }, { $set: { chunkNo: next.no, chunkStart: next.start, chunkBase: next.base } });
+    return res.matchedCount === 1;
   }
 }
 
-/** Per-member read positions (the newest message id a member has read). */
+export interface ReadPositionRecord {
+  userId: string;
+  messageId: string;
+  /** The conversation's msgCount and the reader's own sent count at or before messageId. */
+  count: number;
+  sent: number;
+}
+
+/** Per-member read positions (the newest message id a member has read, with its counters). */
 export class ReadPositionsRepository {
   constructor(private readonly model: Model<ReadPositionDoc>) {}
 
-  /** Moves the position forward only; returns false when it was already at or past messageId. */
-  async advance(conversationId: string, userId: string, messageId: string): Promise<boolean> {
-    const res = await this.model.updateOne(
-      { conversationId: { $eq: conversationId }, userId: { $eq: userId }, messageId: { $lt: messageId } },
-      { $set: { messageId } },
-    );
-    if (res.matchedCount === 1) return true;
-    try {
-      await this.model.create({ conversationId, userId, messageId });
-      return true;
-    } catch (e) {
-      if (isDuplicateKey(e)) return false;
-      throw e;
+  /**
+   * Moves the position forward only: the id and each counter move only up, in one upsert.
+   * True when the id moved (someone else's view of this member changed).
+   */
+  async advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number }): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const prev = await this.model
+          .findOneAndUpdate(
+            // Plain values (ids validated by the callers), so an upsert copies them into the new doc.
+            { conversationId, userId },
+            { $max: { messageId: at.messageId, count: at.count, sent: at.sent } },
+            { upsert: true, new: false },
+          )
+          .lean<ReadPositionDoc>();
+        return !prev || prev.messageId < at.messageId;
+      } catch (e) {
+        // Two first reads at once: one upsert inserts, the other retries as an update.
+        if (!isDuplicateKey(e) || attempt > 0) throw e;
+      }
     }
   }
 
-  async forUser(userId: string, conversationIds: string[]): Promise<Map<string, string>> {
-    const docs = await this.model.find({ userId: { $eq: userId }, conversationId: { $in: conversationIds } }).lean<ReadPositionDoc[]>();
-    return new Map(docs.map((d) => [d.conversationId, d.messageId]));
-  }
-
-  async forConversation(conversationId: string): Promise<Map<string, string>> {
+  /** Every member's position in one equality read. */
+  async forConversation(conversationId: string): Promise<ReadPositionRecord[]> {
     const docs = await this.model.find({ conversationId: { $eq: conversationId } }).lean<ReadPositionDoc[]>();
-    return new Map(docs.map((d) => [d.userId, d.messageId]));
+    return docs.map((d) => ({ userId: d.userId, messageId: d.messageId, count: d.count ?? 0, sent: d.sent ?? 0 }));
   }
 }

@@ -1,7 +1,8 @@
 import type { Model } from 'mongoose';
-import { isDuplicateKey } from '../infra/mongo.ts';
+import { hasOnlyDuplicateErrors, isDuplicateKey } from '../infra/mongo.ts';
 import type { MessageDoc } from '../models/schemas.ts';
 import type { Message } from '../models/types.ts';
+import { chunkId } from './chunks.ts';
 
 type Lean = MessageDoc & { _id: string };
 
@@ -34,9 +35,15 @@ export const toMessageDoc = (m: Message) => ({
   deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,
 });
 
+/** Both chunk fields: the number, and the key a page reads by equality (one GIN/btree index). */
+export const chunkFields = (conversationId: string, no: number) => ({ chunk: no, chunkId: chunkId(conversationId, no) });
+
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
-/** Message storage. Ids sort in createdAt order within a conversation, so pages are by id. */
+/**
+ * Message storage. Ids sort in createdAt order within a conversation; history is read in whole
+ * chunks by equality (functions/db/src/history), never by an id range FerretDB would scan for.
+ */
 export class MessagesRepository {
   constructor(private readonly model: Model<MessageDoc>) {}
 
@@ -44,10 +51,11 @@ export class MessagesRepository {
    * Stores messages idempotently: an id (or sender+clientMsgId) already stored is skipped, so a
    * redelivered event changes nothing. Returns the ids that were newly stored.
    */
-  async insertIdempotent(messages: Message[]): Promise<string[]> {
+  async insertIdempotent(messages: Message[], chunks?: readonly number[]): Promise<string[]> {
     if (messages.length === 0) return [];
+    const docs = messages.map((m, i) => (chunks ? { ...toMessageDoc(m), ...chunkFields(m.conversationId, chunks[i]!) } : toMessageDoc(m)));
     try {
-      await this.model.insertMany(messages.map(toMessageDoc), { ordered: false, lean: true });
+      await this.model.insertMany(docs, { ordered: false, lean: true });
       return messages.map((m) => m.id);
     } catch (e) {
       if (!isDuplicateKey(e) && !hasOnlyDuplicateErrors(e)) throw e;
@@ -61,10 +69,24 @@ export class MessagesRepository {
     return d ? toMessage(d) : null;
   }
 
-  async findByIds(ids: string[]): Promise<Message[]> {
-    if (ids.length === 0) return [];
-    const docs = await this.model.find({ _id: { $in: [...new Set(ids)] } }).lean<Lean[]>();
-    return docs.map(toMessage);
+  /** The message and its history chunk (null chunk: stored before chunks existed, not migrated yet). */
+  async findWithChunk(id: string): Promise<{ message: Message; chunk: number | null } | null> {
+    const d = await this.model.findById(id).lean<Lean>();
+    return d ? { message: toMessage(d), chunk: typeof d.chunk === 'number' ? d.chunk : null } : null;
+  }
+
+  /** One history chunk of a conversation, oldest first: one equality read. */
+  async readChunk(conversationId: string, no: number): Promise<Array<Message & { chunk: number }>> {
+    const docs = await this.model.find({ chunkId: { $eq: chunkId(conversationId, no) } }).lean<Lean[]>();
+    return docs
+      .filter((d) => d.conversationId === conversationId)
+      .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+      .map((d) => ({ ...toMessage(d), chunk: no }));
+  }
+
+  /** Records messages' chunks (the migration of messages stored before chunks existed). */
+  async setChunks(conversationId: string, placed: Array<{ id: string; chunk: number }>): Promise<void> {
+    await Promise.all(placed.map((p) => this.model.updateOne({ _id: { $eq: p.id } }, { $set: chunkFields(conversationId, p.chunk) })));
   }
 
   /**
@@ -103,34 +125,6 @@ export class MessagesRepository {
     throw new Error(`reaction on ${messageId} kept conflicting`);
   }
 
-  /** Up to `limit` messages before `before` (or the newest), oldest first. */
-  async pageBefore(conversationId: string, before: string | undefined, limit: number): Promise<{ messages: Message[]; hasMore: boolean }> {
-    const filter = before ? { conversationId: { $eq: conversationId }, _id: { $lt: before } } : { conversationId: { $eq: conversationId } };
-    const docs = await this.model.find(filter).sort({ _id: -1 }).limit(limit + 1).lean<Lean[]>();
-    const hasMore = docs.length > limit;
-    return { messages: docs.slice(0, limit).reverse().map(toMessage), hasMore };
-  }
-
-  /** Up to `limit` messages after `after`, oldest first (catch-up after a reconnect). */
-  async pageAfter(conversationId: string, after: string, limit: number): Promise<{ messages: Message[]; hasMore: boolean }> {
-    const docs = await this.model
-      .find({ conversationId: { $eq: conversationId }, _id: { $gt: after } })
-      .sort({ _id: 1 })
-      .limit(limit + 1)
-      .lean<Lean[]>();
-    return { messages: docs.slice(0, limit).map(toMessage), hasMore: docs.length > limit };
-  }
-
-  /** Messages from others newer than the read position (all of them when nothing was read). */
-  async countUnread(conversationId: string, userId: string, readMessageId: string | null): Promise<number> {
-    return this.model.countDocuments({
-      conversationId: { $eq: conversationId },
-      senderId: { $ne: userId },
-      deletedAt: null,
-      ...(readMessageId ? { _id: { $gt: readMessageId } } : {}),
-    });
-  }
-
   async applyDelete(messageId: string, deletedAt: Date): Promise<boolean> {
     const res = await this.model.updateOne({ _id: { $eq: messageId } }, { $set: { deletedAt, body: '', attachments: [] } });
     return res.matchedCount === 1;
@@ -146,9 +140,4 @@ export class MessagesRepository {
       .lean<Lean[]>();
     return docs.map(toMessage);
   }
-}
-
-function hasOnlyDuplicateErrors(e: unknown): boolean {
-  const writeErrors = (e as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
-  return Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((w) => (w.code ?? w.err?.code) === 11000);
 }

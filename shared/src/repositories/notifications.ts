@@ -13,6 +13,12 @@ const toRecord = (d: PushSubscriptionDoc): PushSubscriptionRecord => ({
   keys: { p256dh: d.p256dh, auth: d.auth },
 });
 
+/** A stored notification setting: the older muted flag, and a level where one was set. */
+export interface StoredPreference {
+  muted: boolean;
+  level: string | null;
+}
+
 /** Web Push subscriptions, one per device endpoint. */
 export class PushSubscriptionsRepository {
   constructor(private readonly model: Model<PushSubscriptionDoc>) {}
@@ -68,6 +74,12 @@ export class NotificationPreferencesRepository {
   async isMuted(conversationId: string, userId: string): Promise<boolean> {
     const d = await this.model.findOne({ conversationId: { $eq: conversationId }, userId: { $eq: userId } }).lean<NotificationPreferenceDoc>();
     return d?.muted ?? false;
+  }
+
+  /** Every setting of one user, by conversation, in one equality read (the conversation list). */
+  async forUser(userId: string): Promise<Map<string, StoredPreference>> {
+    const docs = await this.model.find({ userId: { $eq: userId } }).lean<Array<NotificationPreferenceDoc & { level?: unknown }>>();
+    return new Map(docs.map((d) => [d.conversationId, { muted: d.muted, level: typeof d.level === 'string' ? d.level : null }]));
   }
 
   /** Which of these members muted which of these conversations, as mutedKey(conversationId, userId). */

@@ -38,11 +38,14 @@ export class UsersRepository {
     return doc ? toUser(doc) : null;
   }
 
+  /**
+   * One lookup by _id per distinct id, in parallel: FerretDB answers `_id: {$in}` by reading the
+   * whole collection, while each lookup by _id is an index read.
+   */
   async findByIds(ids: string[]): Promise<User[]> {
     const valid = [...new Set(ids)].filter((id) => isValidObjectId(id));
-    if (valid.length === 0) return [];
-    const docs = await this.model.find({ _id: { $in: valid } }, { username: 1, displayName: 1 }).lean<UserDoc[]>();
-    return docs.map(toUser);
+    const found = await Promise.all(valid.map((id) => this.findById(id)));
+    return found.filter((u): u is User => u !== null);
   }
 
   /** Users whose username or display name starts with the prefix (case-insensitive). */

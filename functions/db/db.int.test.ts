@@ -6,6 +6,7 @@ import { CONNECTOR_SECRET_HEADER, DEAD_LETTER_QUEUE, EXCHANGE } from '@chat/shar
 import type { Conversation, Message } from '@chat/shared/models/types';
 import { api, registerUser, uniqueName } from '../../test/api.ts';
 import { busChannel, closeBus, eventually, makeMessage, publishEvents, publishRaw } from '../../test/bus.ts';
+import { closeTestDb, testDb } from '../../test/db.ts';
 import { stack } from '../../test/stack.ts';
 
 const D = '/api/db';
@@ -65,7 +66,10 @@ async function watchConversationEvents() {
 beforeAll(async () => {
   [alice, bob, carol, dave] = await Promise.all([registerUser(uniqueName('al')), registerUser(uniqueName('bo')), registerUser(uniqueName('ca')), registerUser(uniqueName('da'))]);
 });
-afterAll(closeBus);
+afterAll(async () => {
+  await closeBus();
+  await closeTestDb();
+});
 
 describe('authentication', () => {
   it.each(['/users?q=a', '/conversations', '/search?q=x'])('GET %s without a token → 401', async (p) => {
@@ -332,6 +336,208 @@ describe('POST /conversations/:id/read and unreadCount', () => {
     expect((await post(bob, `/conversations/${g.id}/read`, { messageId: { $gt: '' } })).status).toBe(400);
     expect((await post(bob, `/conversations/${g.id}/read`, {})).status).toBe(400);
     expect(((await get(bob, `/conversations/${g.id}`)).body.conversation as Conversation).unreadCount).toBe(1);
+  });
+});
+
+/** Publishes many messages at once and waits until the newest is the conversation's last one. */
+async function sendMany(conv: Conversation, messages: Message[]): Promise<void> {
+  await publishEvents('message.created', messages.map((message) => ({ message })));
+  const newest = messages.reduce((a, m) => (m.id > a ? m.id : a), '');
+  await eventually(async () => {
+    const last = (await get(alice, `/conversations/${conv.id}`)).body.conversation?.lastMessage as Message | null;
+    return last && last.id >= newest ? true : undefined;
+  }, 'messages stored');
+}
+
+/** What the store holds about a message's chunk (the page boundaries these tests aim at). */
+const chunkOf = async (id: string) => ((await (await testDb()).models.Message.findById(id).lean()) as { chunk?: number } | null)?.chunk;
+
+describe('history in chunks (250 messages: chunks of 100, 100 and 50)', () => {
+  let g: Conversation;
+  let ms: Message[];
+  let early: Message;
+  beforeAll(async () => {
+    g = await group(alice, [bob], 'long history');
+    // Made first, so its id is the oldest; stored last, as a late redelivery would be.
+    early = makeMessage(g.id, bob.user.id, 'late but oldest');
+    ms = Array.from({ length: 250 }, (_, i) => makeMessage(g.id, alice.user.id, `h${i}`));
+    await sendMany(g, ms);
+  });
+  const bodies = (p: { messages: Message[] }) => p.messages.map((m) => m.body);
+
+  it('puts 100 messages in each chunk, in id order', async () => {
+    expect(await Promise.all([ms[0], ms[99], ms[100], ms[199], ms[200], ms[249]].map((m) => chunkOf(m!.id)))).toEqual([0, 0, 1, 1, 2, 2]);
+  });
+
+  it('pages backwards across chunk edges with exact hasMore, and the pages add up to the history', async () => {
+    const p1 = await history(bob, g.id, '?limit=100');
+    expect(bodies(p1)).toEqual(ms.slice(150).map((m) => m.body));
+    expect(p1.hasMore).toBe(true);
+    const p2 = await history(bob, g.id, `?limit=100&before=${ms[150]!.id}`);
+    expect(p2.messages.map((m) => m.id)).toEqual(ms.slice(50, 150).map((m) => m.id));
+    expect(p2.hasMore).toBe(true);
+    // A page that ends exactly on a chunk edge.
+    const edge = await history(bob, g.id, `?limit=100&before=${ms[100]!.id}`);
+    expect(edge.messages.map((m) => m.id)).toEqual(ms.slice(0, 100).map((m) => m.id));
+    expect(edge.hasMore).toBe(false);
+    const p3 = await history(bob, g.id, `?limit=100&before=${ms[50]!.id}`);
+    expect(p3.messages).toHaveLength(50);
+    expect(p3.hasMore).toBe(false);
+  });
+
+  it('pages forwards across chunk edges', async () => {
+    const a = await history(bob, g.id, `?limit=1&after=${ms[99]!.id}`);
+    expect(bodies(a)).toEqual(['h100']);
+    expect(a.hasMore).toBe(true);
+    const b = await history(bob, g.id, `?limit=100&after=${ms[149]!.id}`);
+    expect(b.messages.map((m) => m.id)).toEqual(ms.slice(150).map((m) => m.id));
+    expect(b.hasMore).toBe(false);
+    // An id the store does not have (a message seen live, not stored yet) pages by id order.
+    expect(await history(bob, g.id, `?after=${ms[249]!.id}0`)).toEqual({ messages: [], hasMore: false });
+  });
+
+  it('around= centres on a message across a chunk edge; unknown, foreign or combined anchors are refused', async () => {
+    const res = await get(bob, `/conversations/${g.id}/messages?around=${ms[100]!.id}&limit=5`);
+    expect(res.status).toBe(200);
+    expect(res.body.messages.map((m: Message) => m.body)).toEqual(['h98', 'h99', 'h100', 'h101', 'h102']);
+    expect([res.body.hasMoreBefore, res.body.hasMoreAfter]).toEqual([true, true]);
+    expect(res.body.hasMore).toBeUndefined();
+    const end = (await get(bob, `/conversations/${g.id}/messages?around=${ms[249]!.id}&limit=3`)).body;
+    expect(end).toMatchObject({ hasMoreBefore: true, hasMoreAfter: false });
+    expect(end.messages.map((m: Message) => m.body)).toEqual(['h247', 'h248', 'h249']);
+    const other = await group(carol, [bob], 'other');
+    const [foreign] = await send(other, carol, ['elsewhere']);
+    for (const q of [`around=${foreign!.id}`, 'around=ffffffffffffffffffffffff']) {
+      const r = await get(bob, `/conversations/${g.id}/messages?${q}`);
+      expect(r.status).toBe(404);
+      expect(r.body.error.code).toBe('not_found');
+    }
+    expect((await get(bob, `/conversations/${g.id}/messages?around=${ms[1]!.id}&before=${ms[2]!.id}`)).status).toBe(400);
+    expect((await get(dave, `/conversations/${g.id}/messages?around=${ms[1]!.id}`)).status).toBe(404);
+  });
+
+  it('a late message lands in its place by id: in the oldest chunk, and inside a closed one', async () => {
+    // Just above h120 and below h121: a message of a closed chunk stored after that chunk closed.
+    const between = makeMessage(g.id, bob.user.id, 'between h120 and h121', { id: `${ms[120]!.id}0` });
+    await publishEvents('message.created', [{ message: early }, { message: between }]);
+    await eventually(async () => ((await chunkOf(early.id)) === 0 && (await chunkOf(between.id)) === 1 ? true : undefined), 'late messages stored');
+    const first = await history(bob, g.id, `?limit=2&before=${ms[1]!.id}`);
+    expect(bodies(first)).toEqual(['late but oldest', 'h0']);
+    expect(first.hasMore).toBe(false);
+    const mid = await history(bob, g.id, `?limit=3&after=${ms[119]!.id}`);
+    expect(bodies(mid)).toEqual(['h120', 'between h120 and h121', 'h121']);
+  });
+
+  it('a deleted message at a chunk edge stays in its place as a tombstone', async () => {
+    await publishEvents('message.deleted', [{ messageId: ms[100]!.id, conversationId: g.id, deletedAt: new Date().toISOString(), deletedBy: alice.user.id }]);
+    const p = await eventually(async () => {
+      const page = await history(bob, g.id, `?limit=2&after=${ms[98]!.id}`);
+      return page.messages[1]?.deletedAt ? page : undefined;
+    }, 'delete applied');
+    expect(p.messages.map((m) => [m.id, m.body])).toEqual([
+      [ms[99]!.id, 'h99'],
+      [ms[100]!.id, ''],
+    ]);
+    expect((await history(bob, g.id, `?limit=1&before=${ms[101]!.id}`)).messages[0]!.id).toBe(ms[100]!.id);
+  });
+});
+
+describe('a conversation with a single message', () => {
+  it('every page kind answers it alone', async () => {
+    const g = await group(alice, [bob], 'single');
+    const [m] = await send(g, alice, ['only']);
+    expect(await history(bob, g.id)).toEqual({ messages: [m], hasMore: false });
+    expect(await history(bob, g.id, `?before=${m!.id}`)).toEqual({ messages: [], hasMore: false });
+    expect(await history(bob, g.id, `?after=${m!.id}`)).toEqual({ messages: [], hasMore: false });
+    expect((await get(bob, `/conversations/${g.id}/messages?around=${m!.id}`)).body).toEqual({ messages: [m], hasMoreBefore: false, hasMoreAfter: false });
+    const empty = await group(alice, [bob], 'empty');
+    expect(await history(bob, empty.id)).toEqual({ messages: [], hasMore: false });
+  });
+});
+
+describe('unread counters, read positions and notification levels', () => {
+  const view = async (s: Session, id: string) => (await get(s, `/conversations/${id}`)).body.conversation as Conversation;
+
+  it('count others’ messages after the position; edits change nothing; a delete counts until read past; own messages never', async () => {
+    const g = await group(alice, [bob, carol], 'counters');
+    const mine = await send(g, alice, ['a1', 'a2', 'a3']);
+    await send(g, bob, ['b1', 'b2']);
+    expect([(await view(alice, g.id)).unreadCount, (await view(bob, g.id)).unreadCount, (await view(carol, g.id)).unreadCount]).toEqual([2, 3, 5]);
+    await publishEvents('message.updated', [{ kind: 'edit', messageId: mine[0]!.id, conversationId: g.id, body: 'a1 edited', editedAt: new Date().toISOString() }]);
+    await publishEvents('message.deleted', [{ messageId: mine[1]!.id, conversationId: g.id, deletedAt: new Date().toISOString(), deletedBy: alice.user.id }]);
+    await eventually(async () => ((await history(carol, g.id)).messages.find((m) => m.id === mine[1]!.id)?.deletedAt ? true : undefined), 'delete applied');
+    expect((await view(carol, g.id)).unreadCount).toBe(5);
+    expect((await post(carol, `/conversations/${g.id}/read`, { messageId: mine[2]!.id })).status).toBe(204);
+    expect((await view(carol, g.id)).unreadCount).toBe(2);
+    const [b3] = await send(g, bob, ['b3']);
+    expect((await view(bob, g.id)).unreadCount).toBe(3);
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: b3!.id })).status).toBe(204);
+    expect((await view(bob, g.id)).unreadCount).toBe(0);
+    // Positions never move back, and every member's shows in the conversation.
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: mine[0]!.id })).status).toBe(204);
+    const seen = await view(alice, g.id);
+    expect(seen.readPositions).toEqual(expect.arrayContaining([{ userId: bob.user.id, messageId: b3!.id }, { userId: carol.user.id, messageId: mine[2]!.id }]));
+    expect(seen.readPositions).toHaveLength(2);
+    expect((await view(bob, g.id)).unreadCount).toBe(0);
+  });
+
+  it('the list reads each conversation’s counters: fifty unread conversations at once', async () => {
+    const u = await registerUser(uniqueName('many'));
+    const convs = await Promise.all(Array.from({ length: 5 }, (_, i) => group(alice, [u], `many${i}`)));
+    await Promise.all(convs.map((c, i) => send(c, alice, Array.from({ length: i + 1 }, (_, k) => `x${k}`))));
+    const list = (await get(u, '/conversations')).body.conversations as Conversation[];
+    expect(new Map(list.map((c) => [c.id, c.unreadCount]))).toEqual(new Map(convs.map((c, i) => [c.id, i + 1])));
+    expect(list.every((c) => c.notificationLevel === 'all' && Array.isArray(c.readPositions))).toBe(true);
+  });
+
+  it('notificationLevel: muted is none; a stored level wins; larger groups default to mentions', async () => {
+    const people = await Promise.all(Array.from({ length: 10 }, () => registerUser()));
+    const big = await group(alice, people, 'eleven people');
+    const small = await group(alice, [bob], 'two people');
+    const direct = (await post(alice, '/conversations', { type: 'direct', memberIds: [carol.user.id] })).body.conversation as Conversation;
+    const prefs = (await testDb()).models.NotificationPreference;
+    await prefs.create({ conversationId: small.id, userId: alice.user.id, muted: true, updatedAt: new Date() });
+    await prefs.collection.insertOne({ conversationId: big.id, userId: people[0]!.user.id, muted: false, level: 'none', updatedAt: new Date() });
+    expect((await view(alice, big.id)).notificationLevel).toBe('mentions');
+    expect((await view(people[0]!, big.id)).notificationLevel).toBe('none');
+    expect((await view(alice, small.id)).notificationLevel).toBe('none');
+    expect((await view(bob, small.id)).notificationLevel).toBe('all');
+    expect((await view(alice, direct.id)).notificationLevel).toBe('all');
+  });
+});
+
+describe('read positions have one writer, and both paths tell the other members', () => {
+  it('POST /read publishes conversation.read once the position moved, and not for a move backwards', async () => {
+    const events = await watchConversationEvents();
+    const g = await group(alice, [bob], 'read via http');
+    const ms = await send(g, alice, ['r1', 'r2']);
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: ms[1]!.id })).status).toBe(204);
+    const e = await events.next((x) => x.key === 'conversation.read' && x.body.conversationId === g.id);
+    expect(e.body).toEqual({ conversationId: g.id, userId: bob.user.id, messageId: ms[1]!.id });
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: ms[0]!.id })).status).toBe(204);
+    const [sentinel] = await send(g, alice, ['r3']);
+    expect((await post(bob, `/conversations/${g.id}/read`, { messageId: sentinel!.id })).status).toBe(204);
+    await events.next((x) => x.key === 'conversation.read' && x.body.messageId === sentinel!.id);
+    expect(events.seen.filter((x) => x.key === 'conversation.read' && x.body.conversationId === g.id).map((x) => x.body.messageId)).toEqual([ms[1]!.id, sentinel!.id]);
+  });
+
+  it('message.read from the bus is applied the same way, and waits (redelivery) for a message not stored yet', async () => {
+    const events = await watchConversationEvents();
+    const g = await group(alice, [bob], 'read via bus');
+    const later = makeMessage(g.id, alice.user.id, 'not stored yet');
+    await publishEvents('message.read', [{ conversationId: g.id, userId: bob.user.id, messageId: later.id }]);
+    await publishEvents('message.created', [{ message: later }]);
+    const e = await events.next((x) => x.key === 'conversation.read' && x.body.conversationId === g.id);
+    expect(e.body).toEqual({ conversationId: g.id, userId: bob.user.id, messageId: later.id });
+    const v = (await get(bob, `/conversations/${g.id}`)).body.conversation as Conversation;
+    expect(v.unreadCount).toBe(0);
+    expect(v.readPositions).toEqual([{ userId: bob.user.id, messageId: later.id }]);
+    // An outsider's read is dropped: nothing stored, nothing announced.
+    await publishEvents('message.read', [{ conversationId: g.id, userId: dave.user.id, messageId: later.id }]);
+    const [s2] = await send(g, alice, ['sentinel']);
+    await publishEvents('message.read', [{ conversationId: g.id, userId: bob.user.id, messageId: s2!.id }]);
+    await events.next((x) => x.key === 'conversation.read' && x.body.messageId === s2!.id);
+    expect(events.seen.some((x) => x.key === 'conversation.read' && x.body.userId === dave.user.id)).toBe(false);
   });
 });
 

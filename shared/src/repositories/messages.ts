@@ -76,12 +76,12 @@ export class MessagesRepository {
   }
 
   /** One history chunk of a conversation, oldest first: one equality read. */
-  async readChunk(conversationId: string, no: number): Promise<Array<Message & { chunk: number }>> {
+  async readChunk(conversationId: string, no: number): Promise<Message[]> {
     const docs = await this.model.find({ chunkId: { $eq: chunkId(conversationId, no) } }).lean<Lean[]>();
     return docs
       .filter((d) => d.conversationId === conversationId)
       .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
-      .map((d) => ({ ...toMessage(d), chunk: no }));
+      .map(toMessage);
   }
 
   /** Records messages' chunks (the migration of messages stored before chunks existed). */

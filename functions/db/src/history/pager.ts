@@ -57,8 +57,9 @@ export async function pageAfter(src: ChunkSource, after: string, limit: number, 
 }
 
 /**
- * The page centred on a message of chunk `at`: up to (limit-1)/2 before it, the rest after it,
- * oldest first. hasMoreBefore / hasMoreAfter are exact, as for the other pages.
+ * The page centred on a message of chunk `at`: about half before it and half after it, oldest
+ * first; a side that runs out leaves its share to the other, so the page is `limit` long when
+ * the history is. hasMoreBefore / hasMoreAfter are exact, as for the other pages.
  */
 export async function pageAround(
   src: ChunkSource,
@@ -66,17 +67,14 @@ export async function pageAround(
   at: number,
   limit: number,
 ): Promise<{ messages: Message[]; hasMoreBefore: boolean; hasMoreAfter: boolean }> {
-  const wantBefore = Math.floor((limit - 1) / 2);
-  const wantAfter = limit - 1 - wantBefore;
-  const [before, after] = await Promise.all([
-    wantBefore > 0 ? pageBefore(src, anchor.id, wantBefore, at) : hasAny(src, anchor.id, 'before', at),
-    wantAfter > 0 ? pageAfter(src, anchor.id, wantAfter, at) : hasAny(src, anchor.id, 'after', at),
-  ]);
-  return { messages: [...before.messages, anchor, ...after.messages], hasMoreBefore: before.hasMore, hasMoreAfter: after.hasMore };
-}
-
-/** A zero-message side of an around page: only whether anything is there. */
-async function hasAny(src: ChunkSource, id: string, side: 'before' | 'after', at: number): Promise<Page> {
-  const page = side === 'before' ? await pageBefore(src, id, 0, at) : await pageAfter(src, id, 0, at);
-  return { messages: [], hasMore: page.hasMore };
+  const room = limit - 1;
+  const [before, after] = await Promise.all([pageBefore(src, anchor.id, room, at), pageAfter(src, anchor.id, room, at)]);
+  const half = Math.floor(room / 2);
+  const nBefore = Math.min(before.messages.length, Math.max(half, room - after.messages.length));
+  const nAfter = Math.min(after.messages.length, room - nBefore);
+  return {
+    messages: [...before.messages.slice(before.messages.length - nBefore), anchor, ...after.messages.slice(0, nAfter)],
+    hasMoreBefore: before.hasMore || before.messages.length > nBefore,
+    hasMoreAfter: after.hasMore || after.messages.length > nAfter,
+  };
 }

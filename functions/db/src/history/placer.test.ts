@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { ClosedChunk, OpenChunk } from './chunker.ts';
+import { ChunkPlacer, type StreamStore } from './placer.ts';
+
+const id = (n: number) => n.toString().padStart(4, '0');
+
+/** A stream record in memory, as the conversation doc keeps it; `stored` plays msgCount. */
+function memoryStore() {
+  const rec = { no: 0, start: '', base: 0, stored: 0, last: '' };
+  const closed = new Map<number, string>();
+  const store: StreamStore & { rec: typeof rec; cas: number } = {
+    rec,
+    cas: 0,
+    load: async () => ({ open: { no: rec.no, start: rec.start, count: rec.stored - rec.base, max: rec.last } as OpenChunk, base: rec.base }),
+    openChunk: async (_s, fromNo, next) => {
+      store.cas++;
+      if (rec.no !== fromNo) return false;
+      Object.assign(rec, next);
+      return true;
+    },
+    startOf: async (_s, no) => closed.get(no) ?? '',
+    record: async (_s, cs: readonly ClosedChunk[]) => cs.forEach((c) => closed.set(c.no, c.start)),
+  };
+  return store;
+}
+
+describe('ChunkPlacer', () => {
+  it('writes the stream record only when a chunk closes', async () => {
+    const store = memoryStore();
+    const p = new ChunkPlacer(store, { size: 3 });
+    expect(await p.place('s', [1, 2].map(id))).toEqual([0, 0]);
+    expect(store.cas).toBe(0);
+    expect(await p.place('s', [3, 4, 5].map(id))).toEqual([0, 1, 1]);
+    expect(store.cas).toBe(1);
+    expect(store.rec).toMatchObject({ no: 1, start: id(4), base: 3 });
+  });
+
+  it('a late message goes to the closed chunk whose range holds it', async () => {
+    const store = memoryStore();
+    const p = new ChunkPlacer(store, { size: 2 });
+    await p.place('s', [10, 20, 30, 40, 50].map(id));
+    expect(await p.place('s', [id(35), id(15), id(60)])).toEqual([1, 0, 2]);
+  });
+
+  it('on a conflict (another replica opened the chunk first) reloads and places again', async () => {
+    const store = memoryStore();
+    const p = new ChunkPlacer(store, { size: 2, ttlMs: 60_000 });
+    await p.place('s', [id(1), id(2)]);
+    // Another replica stored one more and opened chunk 1 at 0003 with it meanwhile.
+    Object.assign(store.rec, { no: 1, start: id(3), base: 2, stored: 3, last: id(3) });
+    await store.record('s', [{ no: 0, start: '' }]);
+    expect(await p.place('s', [id(5)])).toEqual([1]);
+    expect(await p.place('s', [id(6)])).toEqual([2]);
+    expect(store.rec).toMatchObject({ no: 2, start: id(6) });
+  });
+
+  it('serialises placements of one stream, so concurrent batches never open the same chunk twice', async () => {
+    const store = memoryStore();
+    const p = new ChunkPlacer(store, { size: 2 });
+    const got = await Promise.all([p.place('s', [id(1), id(2), id(3)]), p.place('s', [id(4), id(5)])]);
+    expect(got).toEqual([
+      [0, 0, 1],
+      [1, 2],
+    ]);
+    expect(store.rec.no).toBe(2);
+  });
+});

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXCHANGE, type MessageCreatedEvent } from '@chat/shared/events/bus';
 import type { AuthSession } from '@chat/shared/models/types';
 import { loadSigningKeys } from '../functions/auth/src/keys.ts';
-import { registerUser } from '../test/api.ts';
+import { api, registerUser } from '../test/api.ts';
 import { busChannel, closeBus, eventually } from '../test/bus.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
 import { connect, connectAs, nextEvent, record, request, type ClientSocket } from '../test/socket.ts';
@@ -211,6 +211,28 @@ describe('edits, deletes, reactions and reads', () => {
     const read = nextEvent(a, 'read', (p) => p.userId === bob.user.id);
     expect(await request(b, 'read', { conversationId: convId, messageId: sent.message.id })).toEqual({ ok: true });
     expect(await read).toEqual({ conversationId: convId, userId: bob.user.id, messageId: sent.message.id });
+    // The db function stored it (it is the only writer): the conversation shows bob's position.
+    await eventually(async () => {
+      const conv = (await api<any>('GET', `/api/db/conversations/${convId}`, { token: alice.accessToken })).body.conversation;
+      return conv.readPositions.some((p: { userId: string; messageId: string }) => p.userId === bob.user.id && p.messageId === sent.message.id) ? true : undefined;
+    }, 'read position stored');
+  });
+
+  it('a read over HTTP reaches the other members\' sockets the same way, once', async () => {
+    const a = await open(alice.accessToken, { instance: 0 });
+    const a2 = await open(alice.accessToken, { instance: 1 });
+    const sent = (await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'read me over http' })) as any;
+    const reads = record(a, 'read');
+    const atA2 = nextEvent(a2, 'read', (p) => p.messageId === sent.message.id);
+    // POST /read needs the message stored; until then it answers 404, so try until it is.
+    await eventually(async () => ((await api('POST', `/api/db/conversations/${convId}/read`, { token: bob.accessToken, body: { messageId: sent.message.id } })).status === 204 ? true : undefined), 'read accepted');
+    expect(await atA2).toEqual({ conversationId: convId, userId: bob.user.id, messageId: sent.message.id });
+    await eventually(async () => (reads.some((p: any) => p.messageId === sent.message.id) ? true : undefined), 'read on the first instance');
+    // Sent by each gateway to its own sockets only: nothing arrives twice.
+    const sentinel = (await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'sentinel' })) as any;
+    await eventually(async () => ((await api('POST', `/api/db/conversations/${convId}/read`, { token: bob.accessToken, body: { messageId: sentinel.message.id } })).status === 204 ? true : undefined), 'second read');
+    await eventually(async () => (reads.some((p: any) => p.messageId === sentinel.message.id) ? true : undefined), 'second read relayed');
+    expect(reads.filter((p: any) => p.messageId === sent.message.id)).toHaveLength(1);
   });
 });
 

@@ -17,6 +17,7 @@ import { EventsService } from './src/events.service.ts';
 import { eventRoutes } from './src/events.routes.ts';
 import { conversationStreams } from './src/history/conversation-stream.ts';
 import { ChunkPlacer } from './src/history/placer.ts';
+import { runMigrations, steps } from './src/migrations/index.ts';
 import { ReadsService } from './src/reads.service.ts';
 import { conversationRoutes } from './src/routes.ts';
 
@@ -26,6 +27,9 @@ export default async function createHandler(): Promise<FunctionHandler> {
   const log = createLogger('db');
   const secret = readSecret('connector-secret');
   const mongo = await connectMongo(config.MONGO_URL);
+  // Data written by older versions is upgraded before this instance serves anything: until the
+  // handler is returned, the function is not ready and the connector's calls are retried.
+  await runMigrations({ models: mongo.models, log }, steps);
   const publisher = createPublisher({ url: config.AMQP_URL, log });
 
   // The DB write is the source of truth; a lost event only delays a live room update (gateways

@@ -97,13 +97,18 @@ export const readPositionSchema = new Schema(
 );
 readPositionSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
 
-/** A closed history chunk of a stream: its start never changes (functions/db/src/history). */
+/**
+ * A history chunk (≥ 1) of a stream, written once when it opens: its unique _id is what makes
+ * opening a chunk atomic on FerretDB, whose updates are no compare-and-set (functions/db/src/history).
+ */
 export const chunkSchema = new Schema(
   {
     _id: { type: String, required: true },
     stream: { type: String, required: true },
     no: { type: Number, required: true },
     start: { type: String, required: true },
+    /** The stream's message count when it opened. */
+    base: { type: Number, required: true },
   },
   opts,
 );

@@ -1,20 +1,27 @@
 import type { Model } from 'mongoose';
-import { hasOnlyDuplicateErrors, isDuplicateKey } from '../infra/mongo.ts';
+import { isDuplicateKey } from '../infra/mongo.ts';
 import type { ChunkDoc } from '../models/schemas.ts';
 
-/** The key of chunk `no` of a stream: the closed chunk's _id, and each of its messages' chunkId. */
+/** The key of chunk `no` of a stream: the chunk doc's _id, and each of its messages' chunkId. */
 export const chunkId = (stream: string, no: number) => `${stream}:${no}`;
 
+export interface ChunkRecord {
+  no: number;
+  start: string;
+  base: number;
+}
+
 /**
- * Closed history chunks: `{_id: "<stream>:<no>", stream, no, start}`. A chunk's start never
- * changes once it is recorded, so every process may keep what it has read.
+ * History chunks: `{_id: "<stream>:<no>", stream, no, start, base}`, one per chunk from 1 on (chunk
+ * 0 starts at ''), inserted when the chunk opens and never changed, so every process may keep
+ * the starts it has read.
  */
 export class ChunksRepository {
   private readonly starts = new Map<string, string>();
 
   constructor(private readonly model: Model<ChunkDoc>) {}
 
-  /** Lowest id of chunk `no` (≥ 1; chunk 0 starts at ''). Throws if the chunk was never recorded. */
+  /** Lowest id of chunk `no`. Throws if the chunk was never opened. */
   async startOf(stream: string, no: number): Promise<string> {
     if (no <= 0) return '';
     const key = chunkId(stream, no);
@@ -26,16 +33,23 @@ export class ChunksRepository {
     return d.start;
   }
 
-  /** Records closed chunks; recording one twice is harmless (its start is the same). */
-  async record(stream: string, closed: ReadonlyArray<{ no: number; start: string }>): Promise<void> {
-    const docs = closed.filter((c) => c.no > 0).map((c) => ({ _id: chunkId(stream, c.no), stream, no: c.no, start: c.start }));
-    if (docs.length === 0) return;
+  /**
+   * Opens chunk `next.no` unless someone already did: an insert on a unique _id, the one write
+   * FerretDB makes atomic. Returns the chunk as stored, ours or the one that won.
+   */
+  async open(stream: string, next: ChunkRecord): Promise<ChunkRecord> {
+    const key = chunkId(stream, next.no);
     try {
-      await this.model.insertMany(docs, { ordered: false, lean: true });
+      await this.model.create({ _id: key, stream, no: next.no, start: next.start, base: next.base });
+      this.remember(key, next.start);
+      return next;
     } catch (e) {
-      if (!isDuplicateKey(e) && !hasOnlyDuplicateErrors(e)) throw e;
+      if (!isDuplicateKey(e)) throw e;
+      const d = await this.model.findById(key).lean<ChunkDoc>();
+      if (!d) throw e;
+      this.remember(key, d.start);
+      return { no: d.no, start: d.start, base: d.base };
     }
-    for (const d of docs) this.remember(d._id, d.start);
   }
 
   private remember(key: string, start: string): void {

@@ -152,11 +152,13 @@ export class ConversationsRepository {
     await this.model.updateOne({ _id: id }, { $max: { lastMessageId: t.messageId, updatedAt: t.at }, ...(Object.keys(inc).length ? { $inc: inc } : {}) });
   }
 
-  /** Opens the next history chunk if the open one is still `fromNo` (a compare-and-set); false on conflict. */
-  async openChunk(id: string, fromNo: number, next: { no: number; start: string; base: number }): Promise<boolean> {
-    if (!isValidObjectId(id)) return false;
-    const res = await this.model.updateOne({ _id: id, chunkNo: fromNo }, { $set: { chunkNo: next.no, chunkStart: next.start, chunkBase: next.base } });
-    return res.matchedCount === 1;
+  /**
+   * Records an opened history chunk as the open one, forward only. Every writer of chunk n writes
+   * the same values (the chunk doc decided them), so concurrent writers cannot disagree.
+   */
+  async setOpenChunk(id: string, open: { no: number; start: string; base: number }): Promise<void> {
+    if (!isValidObjectId(id)) return;
+    await this.model.updateOne({ _id: id, chunkNo: { $lt: open.no } }, { $set: { chunkNo: open.no, chunkStart: open.start, chunkBase: open.base } });
   }
 }
 

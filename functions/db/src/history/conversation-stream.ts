@@ -13,10 +13,9 @@ export function conversationStreams(conversations: ConversationsRepository, chun
       if (!rec) return { open: { no: 0, start: '', count: 0, max: '' }, base: 0 };
       return { open: { no: rec.chunk.no, start: rec.chunk.start, count: Math.max(0, rec.msgCount - rec.chunk.base), max: rec.lastMessageId ?? '' }, base: rec.chunk.base };
     },
-    // A message of a conversation that does not exist (never readable) has no record to keep a chunk in.
-    openChunk: async (id, fromNo, next) => (await conversations.openChunk(id, fromNo, next)) || !(await conversations.findById(id)),
+    open: (id, next) => chunks.open(id, next),
+    setOpen: (id, chunk) => conversations.setOpenChunk(id, chunk),
     startOf: (id, no) => chunks.startOf(id, no),
-    record: (id, closed) => chunks.record(id, closed),
   };
 }
 

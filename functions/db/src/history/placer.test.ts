@@ -1,25 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import type { ClosedChunk, OpenChunk } from './chunker.ts';
-import { ChunkPlacer, type StreamStore } from './placer.ts';
+import type { OpenChunk } from './chunker.ts';
+import { ChunkPlacer, type OpenedChunk, type StreamStore } from './placer.ts';
 
 const id = (n: number) => n.toString().padStart(4, '0');
 
-/** A stream record in memory, as the conversation doc keeps it; `stored` plays msgCount. */
+/** A stream record and its chunk docs in memory; `stored` plays msgCount. */
 function memoryStore() {
   const rec = { no: 0, start: '', base: 0, stored: 0, last: '' };
-  const closed = new Map<number, string>();
-  const store: StreamStore & { rec: typeof rec; cas: number } = {
+  const chunks = new Map<number, OpenedChunk>();
+  const store: StreamStore & { rec: typeof rec; chunks: typeof chunks; cas: number } = {
     rec,
+    chunks,
     cas: 0,
     load: async () => ({ open: { no: rec.no, start: rec.start, count: rec.stored - rec.base, max: rec.last } as OpenChunk, base: rec.base }),
-    openChunk: async (_s, fromNo, next) => {
+    open: async (_s, next) => {
       store.cas++;
-      if (rec.no !== fromNo) return false;
-      Object.assign(rec, next);
-      return true;
+      if (!chunks.has(next.no)) chunks.set(next.no, next);
+      return chunks.get(next.no)!;
     },
-    startOf: async (_s, no) => closed.get(no) ?? '',
-    record: async (_s, cs: readonly ClosedChunk[]) => cs.forEach((c) => closed.set(c.no, c.start)),
+    setOpen: async (_s, c) => {
+      if (c.no > rec.no) Object.assign(rec, { no: c.no, start: c.start, base: c.base });
+    },
+    startOf: async (_s, no) => chunks.get(no)?.start ?? '',
   };
   return store;
 }
@@ -33,6 +35,29 @@ describe('ChunkPlacer', () => {
     expect(await p.place('s', [3, 4, 5].map(id))).toEqual([0, 1, 1]);
     expect(store.cas).toBe(1);
     expect(store.rec).toMatchObject({ no: 1, start: id(4), base: 3 });
+    expect(store.chunks.get(1)).toEqual({ no: 1, start: id(4), base: 3 });
+  });
+
+  it('a chunk opened by someone who stopped before moving the record is adopted, not opened twice', async () => {
+    const store = memoryStore();
+    const p = new ChunkPlacer(store, { size: 2 });
+    await p.place('s', [id(1), id(2)]);
+    store.chunks.set(1, { no: 1, start: id(3), base: 2 });
+    Object.assign(store.rec, { stored: 3, last: id(3) });
+    p.forget('s');
+    expect(await p.place('s', [id(4)])).toEqual([1]);
+    expect(store.rec).toMatchObject({ no: 1, start: id(3) });
+  });
+
+  it('opens several chunks in one batch, each with its base', async () => {
+    const store = memoryStore();
+    const p = new ChunkPlacer(store, { size: 2 });
+    expect(await p.place('s', [1, 2, 3, 4, 5].map(id))).toEqual([0, 0, 1, 1, 2]);
+    expect([...store.chunks.values()]).toEqual([
+      { no: 1, start: id(3), base: 2 },
+      { no: 2, start: id(5), base: 4 },
+    ]);
+    expect(store.rec).toMatchObject({ no: 2, start: id(5), base: 4 });
   });
 
   it('a late message goes to the closed chunk whose range holds it', async () => {
@@ -48,7 +73,7 @@ describe('ChunkPlacer', () => {
     await p.place('s', [id(1), id(2)]);
     // Another replica stored one more and opened chunk 1 at 0003 with it meanwhile.
     Object.assign(store.rec, { no: 1, start: id(3), base: 2, stored: 3, last: id(3) });
-    await store.record('s', [{ no: 0, start: '' }]);
+    store.chunks.set(1, { no: 1, start: id(3), base: 2 });
     expect(await p.place('s', [id(5)])).toEqual([1]);
     expect(await p.place('s', [id(6)])).toEqual([2]);
     expect(store.rec).toMatchObject({ no: 2, start: id(6) });

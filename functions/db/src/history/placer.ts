@@ -1,13 +1,21 @@
-import { CHUNK_SIZE, locateClosed, placeInOpen, type ClosedChunk, type OpenChunk } from './chunker.ts';
+import { CHUNK_SIZE, locateClosed, placeInOpen, type OpenChunk, type Placement } from './chunker.ts';
 
-/** What the placer needs of a stream's record (a conversation today, a thread later). */
+/** A chunk as opened: number, lowest id, and the stream's message count when it opened. */
+export interface OpenedChunk {
+  no: number;
+  start: string;
+  base: number;
+}
+
+/** What the placer needs of a stream's storage (a conversation today, a thread later). */
 export interface StreamStore {
-  /** The stream's open chunk as stored: count is what was stored since it opened; max its newest id. */
+  /** The stream's open chunk as its record keeps it: count is what was stored since it opened; max its newest id. */
   load(stream: string): Promise<{ open: OpenChunk; base: number }>;
-  /** Compare-and-set: opens `next` only if the stored open chunk is still `fromNo`. */
-  openChunk(stream: string, fromNo: number, next: { no: number; start: string; base: number }): Promise<boolean>;
+  /** Opens chunk `next.no` unless it exists (atomically); returns the chunk as stored. */
+  open(stream: string, next: OpenedChunk): Promise<OpenedChunk>;
+  /** Makes an opened chunk the record's open one (forward only; every writer writes the same). */
+  setOpen(stream: string, chunk: OpenedChunk): Promise<void>;
   startOf(stream: string, no: number): Promise<string>;
-  record(stream: string, closed: readonly ClosedChunk[]): Promise<void>;
 }
 
 interface Cached {
@@ -18,9 +26,10 @@ interface Cached {
 
 /**
  * Assigns chunks to messages before they are inserted. Per stream, placements run one at a time
- * in this process (a promise chain), on a cached copy of the open chunk; the stored state changes
- * only when a chunk closes (about once per CHUNK_SIZE messages), as a compare-and-set that
- * reloads and places again when another replica moved it first. The cache is reloaded after
+ * in this process (a promise chain), on a cached copy of the open chunk; storage changes only when
+ * a chunk opens (about once per CHUNK_SIZE messages): the chunk's doc is inserted (atomic on its
+ * unique _id), then the stream's record moves to it. Losing that insert to another replica means
+ * our view was stale: we adopt the winner, reload and place again. The cache is reloaded after
  * `ttlMs`, which bounds how long a replica can place into a chunk another one already closed.
  */
 export class ChunkPlacer {
@@ -61,14 +70,24 @@ export class ChunkPlacer {
       const placed = placeInOpen(state.open, current.map((i) => ids[i]!), size);
       current.forEach((i, k) => (chunks[i] = placed.chunks[k]!));
       if (placed.closed.length) {
-        // The closed chunks' starts first, so anyone who sees the new open chunk can walk back.
-        await this.store.record(stream, placed.closed);
-        const base = state.base + countBefore(state.open, placed, ids.length - current.length);
-        if (!(await this.store.openChunk(stream, state.open.no, { no: placed.open.no, start: placed.open.start, base }))) {
+        const opened = openedChunks(state, placed, ids.length - current.length);
+        let lost = false;
+        for (const mine of opened) {
+          const stored = await this.store.open(stream, mine);
+          if (stored.start !== mine.start || stored.base !== mine.base) {
+            // Someone opened it first (or opened it and stopped before moving the record): theirs stands.
+            await this.store.setOpen(stream, stored);
+            lost = true;
+            break;
+          }
+        }
+        if (lost) {
           this.cache.delete(stream);
           continue;
         }
-        state.base = base;
+        const newest = opened.at(-1)!;
+        await this.store.setOpen(stream, newest);
+        state.base = newest.base;
       }
       state.open = placed.open;
       return chunks;
@@ -93,11 +112,16 @@ export class ChunkPlacer {
 }
 
 /**
- * Messages counted in all chunks before the new open one: the old open chunk's count, the late
- * messages of this placement, and what it put in the chunks it closed. New chunk's base = old base + that, so that
- * msgCount - base is again the open chunk's count once the stored counters catch up.
+ * The chunks a placement opens, each with its base: the stream's message count when it opened,
+ * i.e. the previous chunk's base plus what that chunk holds (for the old open chunk: its count
+ * and this placement's late messages, which the stored counters will include too).
  */
-function countBefore(old: OpenChunk, placed: { chunks: number[]; open: OpenChunk }, late: number): number {
-  const inNewOpen = placed.chunks.filter((no) => no === placed.open.no).length;
-  return old.count + late + placed.chunks.length - inNewOpen;
+function openedChunks(state: { open: OpenChunk; base: number }, placed: Placement, late: number): OpenedChunk[] {
+  const inChunk = new Map<number, number>();
+  for (const no of placed.chunks) inChunk.set(no, (inChunk.get(no) ?? 0) + 1);
+  let base = state.base + state.open.count + late;
+  return placed.closed.map((c, k) => {
+    base += inChunk.get(c.no) ?? 0;
+    return { no: c.no + 1, start: placed.closed[k + 1]?.start ?? placed.open.start, base };
+  });
 }

@@ -7,6 +7,7 @@ import { createPublisher } from '@chat/shared/infra/rabbit';
 import { createLogger } from '@chat/shared/log';
 import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
+import { SearchIndexRepository } from '@chat/shared/repositories/search';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import type { FunctionHandler } from '@chat/shared/runtime/serve';
 import { loadDbConfig } from './src/config.ts';
@@ -14,6 +15,7 @@ import { ConversationsService } from './src/conversations.service.ts';
 import { EventsService } from './src/events.service.ts';
 import { eventRoutes } from './src/events.routes.ts';
 import { conversationRoutes } from './src/routes.ts';
+import { SearchService } from './src/search.service.ts';
 
 /** The db function: conversations, history, read positions, search, and storing bus events. */
 export default async function createHandler(): Promise<FunctionHandler> {
@@ -30,6 +32,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
 
   const conversations = new ConversationsRepository(mongo.models.Conversation);
   const messages = new MessagesRepository(mongo.models.Message);
+  const searchIndex = new SearchIndexRepository(mongo.models.SearchEntry);
   const service = new ConversationsService({
     users: new UsersRepository(mongo.models.User),
     conversations,
@@ -39,13 +42,13 @@ export default async function createHandler(): Promise<FunctionHandler> {
       created: (e) => publish('conversation.created', e),
       membersChanged: (e) => publish('conversation.members.changed', e),
     },
-    searchLimit: config.SEARCH_RESULTS_MAX,
   });
+  const search = new SearchService({ conversations, messages, index: searchIndex, limit: config.SEARCH_RESULTS_MAX });
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
   const app = createApp({ log, ready: () => mongo.ping() });
-  eventRoutes(app, { service: new EventsService({ messages, conversations, log }), secret, log, batchMax: config.EVENT_BATCH_MAX });
-  conversationRoutes(app, { service, verifier });
+  eventRoutes(app, { service: new EventsService({ messages, conversations, search: searchIndex, log }), secret, log, batchMax: config.EVENT_BATCH_MAX });
+  conversationRoutes(app, { service, search, verifier });
 
   return {
     app,

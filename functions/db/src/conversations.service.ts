@@ -17,7 +17,7 @@ export type CreateConversationInput =
   | { type: 'group'; title: string; memberIds: string[] };
 
 /**
- * Conversations, membership, history, read positions and search. Every read goes through a
+ * Conversations, membership, history and read positions (search: search.service.ts). Every read goes through a
  * membership check that answers "not found" to outsiders, so no one learns what exists.
  */
 export class ConversationsService {
@@ -28,7 +28,6 @@ export class ConversationsService {
       messages: MessagesRepository;
       reads: ReadPositionsRepository;
       events: ConversationEvents;
-      searchLimit: number;
     },
   ) {}
 
@@ -106,11 +105,6 @@ export class ConversationsService {
     const message = await this.deps.messages.findById(messageId);
     if (!message || message.conversationId !== conv.id) throw errors.notFound('Message');
     await this.deps.reads.advance(conv.id, callerId, messageId);
-  }
-
-  async search(callerId: string, text: string, conversationId?: string): Promise<Message[]> {
-    const ids = conversationId ? [(await this.memberOf(callerId, conversationId)).id] : await this.deps.conversations.idsForMember(callerId);
-    return this.deps.messages.search(ids, text, this.deps.searchLimit);
   }
 
   private async memberOf(callerId: string, conversationId: string): Promise<ConversationRecord> {

@@ -6,6 +6,7 @@ import { describeIssue } from '@chat/shared/models/validation';
 import type { Message } from '@chat/shared/models/types';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
+import type { SearchIndexRepository } from '@chat/shared/repositories/search';
 import { TouchCoalescer } from './touch-coalescer.ts';
 
 /** Routing keys this function stores; the rest of the bus is not its business. */
@@ -28,7 +29,7 @@ export function parseEvent(topic: string, raw: unknown, where = ''): ParsedEvent
 export class EventsService {
   private readonly touches: TouchCoalescer;
 
-  constructor(private readonly deps: { messages: MessagesRepository; conversations: ConversationsRepository; log: Logger }) {
+  constructor(private readonly deps: { messages: MessagesRepository; conversations: ConversationsRepository; search: SearchIndexRepository; log: Logger }) {
     this.touches = new TouchCoalescer((id, messageId, at) => deps.conversations.touchLastMessage(id, messageId, at));
   }
 
@@ -49,7 +50,10 @@ export class EventsService {
 
   private async storeMessages(messages: Message[]): Promise<number> {
     if (messages.length === 0) return 0;
-    const fresh = await this.deps.messages.insertIdempotent(messages);
+    // The batch's search entries go in one insertMany beside the messages' (duplicates ignored,
+    // so a redelivered batch indexes nothing twice); an entry whose message was refused is never
+    // found, as search reads every result by id.
+    const [fresh] = await Promise.all([this.deps.messages.insertIdempotent(messages), this.deps.search.indexMany(messages)]);
     // Touch even for redelivered messages: a crash may have come between the insert and this.
     const newest = new Map<string, Message>();
     for (const m of messages) {
@@ -65,11 +69,14 @@ export class EventsService {
     if (e.kind === 'edit') {
       const r = await messages.applyEditIfNewer(e.messageId, e.body, new Date(e.editedAt));
       if (r === 'missing') throw notStoredYet(e.messageId);
+      // Re-indexed on every applied delivery, so a crash between the two writes heals on redelivery.
+      if (r === 'applied') await this.deps.search.reindex({ id: e.messageId, conversationId: e.conversationId, body: e.body, editedAt: e.editedAt });
     } else if (!(await messages.applyReactionAtomic(e.messageId, e.emoji, e.userId, e.op))) throw notStoredYet(e.messageId);
   }
 
   private async remove(e: BusEvents['message.deleted']): Promise<void> {
     if (!(await this.deps.messages.applyDelete(e.messageId, new Date(e.deletedAt)))) throw notStoredYet(e.messageId);
+    await this.deps.search.remove(e.messageId);
   }
 }
 

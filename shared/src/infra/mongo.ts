@@ -51,3 +51,19 @@ async function ensureIndexes(models: Models): Promise<void> {
 /** Mongo's duplicate-key error, which idempotent inserts treat as "already done". */
 export const isDuplicateKey = (e: unknown): boolean =>
   typeof e === 'object' && e !== null && 'code' in e && (e as { code: unknown }).code === 11000;
+
+/**
+ * insertMany with ordered:false where a document already stored (duplicate key) counts as done:
+ * every other document is still written, and only a different error is thrown.
+ */
+export async function insertManyIgnoringDuplicates<T>(model: { insertMany(docs: T[], opts: { ordered: false; lean: true }): Promise<unknown> }, docs: T[]): Promise<void> {
+  if (docs.length === 0) return;
+  try {
+    await model.insertMany(docs, { ordered: false, lean: true });
+  } catch (e) {
+    if (isDuplicateKey(e)) return;
+    const writeErrors = (e as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
+    if (Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((w) => (w.code ?? w.err?.code) === 11000)) return;
+    throw e;
+  }
+}

@@ -13,9 +13,12 @@ export const userSchema = new Schema(
     displayName: { type: String, required: true },
     passwordHash: { type: String, required: true },
     createdAt: { type: Date, required: true, default: () => new Date() },
+    /** Normalised prefixes of the username and display-name words (shared/src/search/terms.ts): `GET /users?q=` by equality. */
+    searchKeys: { type: [String], default: [] },
   },
   opts,
 );
+userSchema.index({ searchKeys: 1 });
 
 export const refreshTokenSchema = new Schema(
   {
@@ -83,6 +86,23 @@ export const readPositionSchema = new Schema(
 );
 readPositionSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
 
+/**
+ * The search index: one entry per stored message, `keys` holding "<conversationId> <term>" for
+ * each of its terms (shared/src/search/terms.ts), so a term in one conversation is one equality
+ * lookup on `keys`, whatever the size of the store. `_id` is the message id, so a redelivered
+ * message is indexed once; `editedAt` lets an older edit never overwrite a newer one's terms.
+ */
+export const searchEntrySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    conversationId: { type: String, required: true },
+    keys: { type: [String], default: [] },
+    editedAt: { type: Date, default: null },
+  },
+  opts,
+);
+searchEntrySchema.index({ keys: 1 });
+
 /** An uploaded file: pending until its object is confirmed in storage, then complete. */
 export const fileSchema = new Schema(
   {
@@ -136,6 +156,7 @@ export type ReadPositionDoc = InferSchemaType<typeof readPositionSchema>;
 export type FileDoc = InferSchemaType<typeof fileSchema> & { _id: mongoose.Types.ObjectId };
 export type PushSubscriptionDoc = InferSchemaType<typeof pushSubscriptionSchema> & { _id: mongoose.Types.ObjectId };
 export type NotificationPreferenceDoc = InferSchemaType<typeof notificationPreferenceSchema>;
+export type SearchEntryDoc = InferSchemaType<typeof searchEntrySchema> & { _id: string };
 
 const definitions = {
   User: [userSchema, 'users'],
@@ -146,6 +167,7 @@ const definitions = {
   File: [fileSchema, 'files'],
   PushSubscription: [pushSubscriptionSchema, 'push_subscriptions'],
   NotificationPreference: [notificationPreferenceSchema, 'notification_preferences'],
+  SearchEntry: [searchEntrySchema, 'search_index'],
 } as const;
 
 export interface Models {
@@ -157,6 +179,7 @@ export interface Models {
   File: Model<FileDoc>;
   PushSubscription: Model<PushSubscriptionDoc>;
   NotificationPreference: Model<NotificationPreferenceDoc>;
+  SearchEntry: Model<SearchEntryDoc>;
 }
 
 /** Binds the schemas to one connection (idempotent per connection). */

@@ -4,7 +4,7 @@ import type { Message } from '@chat/shared/models/types';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import type { SearchIndexRepository } from '@chat/shared/repositories/search';
-import { matches, parseQuery, termsCover } from '@chat/shared/search/terms';
+import { matches, parseQuery, termKey, termsCover } from '@chat/shared/search/terms';
 
 /** Index lookups in flight at once for a caller in many conversations. */
 const LOOKUPS_AT_ONCE = 8;
@@ -39,7 +39,8 @@ export class SearchService {
     const multiWord = query.words.length > 1;
     await eachLimit(ids, LOOKUPS_AT_ONCE, async (conv) => {
       for (const hit of await index.lookup(conv, query.lookup!, multiWord)) {
-        if (!hit.terms || termsCover(hit.terms, query)) candidates.push({ messageId: hit.messageId, conversationId: conv });
+        const keys = hit.keys;
+        if (!keys || termsCover((t) => keys.has(termKey(conv, t)), query)) candidates.push({ messageId: hit.messageId, conversationId: conv });
       }
     });
     candidates.sort((a, b) => (a.messageId < b.messageId ? 1 : a.messageId > b.messageId ? -1 : 0));

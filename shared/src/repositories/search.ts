@@ -1,10 +1,7 @@
 import type { Model } from 'mongoose';
 import { insertManyIgnoringDuplicates, isDuplicateKey } from '../infra/mongo.ts';
 import type { SearchEntryDoc } from '../models/schemas.ts';
-import { indexTerms } from '../search/terms.ts';
-
-/** "<conversationId> <term>": one conversation's term, so a lookup never reads another's entries. */
-const key = (conversationId: string, term: string) => `${conversationId} ${term}`;
+import { indexTerms, termKey } from '../search/terms.ts';
 
 /** What indexing needs of a message. */
 export interface Indexable {
@@ -18,14 +15,14 @@ export interface Indexable {
 export const toSearchEntry = (m: Indexable): SearchEntryDoc => ({
   _id: m.id,
   conversationId: m.conversationId,
-  keys: indexTerms(m.body).map((t) => key(m.conversationId, t)),
+  keys: indexTerms(m.body).map((t) => termKey(m.conversationId, t)),
   editedAt: m.editedAt ? new Date(m.editedAt) : null,
 });
 
 export interface SearchHit {
   messageId: string;
-  /** The entry's terms (without the conversation), when asked for. */
-  terms: Set<string> | null;
+  /** The entry's keys (termKey of each term), when asked for. */
+  keys: Set<string> | null;
 }
 
 /**
@@ -61,14 +58,10 @@ export class SearchIndexRepository {
   }
 
   /** Entries of one conversation holding a term: one equality lookup on `keys`. */
-  async lookup(conversationId: string, term: string, withTerms: boolean): Promise<SearchHit[]> {
-    const prefix = key(conversationId, '');
+  async lookup(conversationId: string, term: string, withKeys: boolean): Promise<SearchHit[]> {
     const docs = await this.model
-      .find({ keys: { $eq: key(conversationId, term) } }, withTerms ? { _id: 1, keys: 1 } : { _id: 1 })
+      .find({ keys: { $eq: termKey(conversationId, term) } }, withKeys ? { _id: 1, keys: 1 } : { _id: 1 })
       .lean<Array<Pick<SearchEntryDoc, '_id' | 'keys'>>>();
-    return docs.map((d) => ({
-      messageId: d._id,
-      terms: withTerms ? new Set((d.keys ?? []).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length))) : null,
-    }));
+    return docs.map((d) => ({ messageId: d._id, keys: withKeys ? new Set(d.keys ?? []) : null }));
   }
 }

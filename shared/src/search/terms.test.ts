@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { indexTerms, lookupTerm, matches, normalize, parseQuery, SEARCH_TERMS, termsCover, wordTerms, words } from './terms.ts';
+import { indexTerms, lookupTerm, matches, normalize, parseQuery, SEARCH_TERMS, termKey, termsCover, wordTerms, words } from './terms.ts';
 
 describe('normalize', () => {
   it('folds case, accents and compatibility forms', () => {
@@ -74,14 +74,29 @@ describe('queries', () => {
   });
   it('check the other words against the index entry before the text is read', () => {
     const terms = new Set(indexTerms(text));
-    expect(termsCover(terms, parseQuery('tomorrow caf'))).toBe(true);
-    expect(termsCover(terms, parseQuery('tomorrow zebra'))).toBe(false);
+    const has = (t: string) => terms.has(t);
+    expect(termsCover(has, parseQuery('tomorrow caf'))).toBe(true);
+    expect(termsCover(has, parseQuery('tomorrow zebra'))).toBe(false);
     // One-letter words are not looked up; the text decides.
-    expect(termsCover(terms, parseQuery('tomorrow q'))).toBe(true);
+    expect(termsCover(has, parseQuery('tomorrow q'))).toBe(true);
     expect(matches(text, parseQuery('tomorrow q'))).toBe(false);
   });
   it('find CJK text by one of its characters or several', () => {
     expect(matches('明日東京で会いましょう', parseQuery('東京'))).toBe(true);
     expect(matches('明日東京で会いましょう', parseQuery('大阪'))).toBe(false);
+  });
+});
+
+describe('termKey', () => {
+  it('is 11 URL-safe characters, stable, and differs by scope and by term', () => {
+    const k = termKey('65f000000000000000000000', 'hello');
+    expect(k).toMatch(/^[A-Za-z0-9_-]{11}$/);
+    expect(termKey('65f000000000000000000000', 'hello')).toBe(k);
+    expect(termKey('65f000000000000000000001', 'hello')).not.toBe(k);
+    expect(termKey('65f000000000000000000000', 'hellp')).not.toBe(k);
+  });
+  it('spreads a conversation’s terms without collisions in practice', () => {
+    const keys = new Set(Array.from({ length: 200_000 }, (_, i) => termKey('65f000000000000000000000', `t${i}`)));
+    expect(keys.size).toBe(200_000);
   });
 });

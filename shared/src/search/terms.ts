@@ -17,8 +17,12 @@ export const SEARCH_TERMS = {
   prefixMin: 2,
   /** Longest indexed prefix (measured: see docs/search.md for what each prefix costs on the write path). */
   prefixMax: 15,
-  /** At most this many distinct terms per text, in reading order: a 4,000-character word salad stays bounded. */
-  termsMax: 600,
+  /**
+   * At most this many distinct terms per text, in reading order. FerretDB keeps a btree index on
+   * the whole `keys` array of an index entry, whose rows PostgreSQL caps at 2,704 bytes: 128 keys
+   * of 11 characters stay well below (a 600-term entry failed its insert, measured).
+   */
+  termsMax: 128,
 } as const;
 
 // Scripts written without spaces between words: every character is a word.
@@ -104,10 +108,40 @@ export function matches(text: string, query: ParsedQuery): boolean {
 }
 
 /**
- * Whether an index entry's terms can match every query word, before the text is read: a word
- * of prefixMin characters or more must be among the terms (cut to prefixMax). Shorter words are
- * left to `matches` on the text, since a one-letter prefix is not indexed.
+ * Whether an index entry can match every query word, before the text is read: a word of
+ * prefixMin characters or more must be among its terms (cut to prefixMax); `has` answers for one
+ * term. Shorter words are left to `matches` on the text, since a one-letter prefix is not indexed.
  */
-export function termsCover(terms: ReadonlySet<string>, query: ParsedQuery): boolean {
-  return query.words.every((w) => chars(w).length < SEARCH_TERMS.prefixMin || terms.has(lookupTerm(w)));
+export function termsCover(has: (term: string) => boolean, query: ParsedQuery): boolean {
+  return query.words.every((w) => chars(w).length < SEARCH_TERMS.prefixMin || has(lookupTerm(w)));
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** A 32-bit hash of a string (FNV-1a with a murmur3 finaliser), seeded. */
+function hash32(s: string, seed: number): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The index key of a term within a scope (a conversation): 64 bits of hash in 11 URL-safe
+ * characters, short enough that an entry's keys fit FerretDB's btree row limit. Two terms sharing
+ * a key are possible in principle (about 1 in 10^19 per pair); search reads every candidate's
+ * text and keeps only real matches, so a collision costs one read, never a wrong result.
+ */
+export function termKey(scope: string, term: string): string {
+  const s = `${scope} ${term}`;
+  const a = hash32(s, 0x811c9dc5);
+  const b = hash32(s, 0x9747b28c);
+  let out = '';
+  // 64 bits as 11 six-bit digits: 5 from a (30 bits), 5 from b (30 bits), 1 from the 4 left.
+  for (let i = 0; i < 5; i++) out += B64[(a >>> (i * 6)) & 63];
+  for (let i = 0; i < 5; i++) out += B64[(b >>> (i * 6)) & 63];
+  return out + B64[((a >>> 30) << 2) | (b >>> 30)];
 }

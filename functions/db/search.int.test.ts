@@ -123,6 +123,15 @@ describe('GET /search over the term index', () => {
     expect(await search(alice, `${tag} redelivered`)).toEqual([`${tag} redelivered two`, `${tag} redelivered one`]);
   });
 
+  it('stores and indexes a 4,000-character message of distinct long words (bounded entry)', async () => {
+    const words = Array.from({ length: 400 }, (_, i) => `w${i.toString(36)}abcdefghijklmnopq`);
+    const body = `${tag} ${words.join(' ')}`.slice(0, 4000);
+    const m = makeMessage(g.id, alice.user.id, body);
+    await deliver(created([m]));
+    expect(await search(alice, `${tag} ${words[0]}`)).toEqual([body]);
+    expect(await entries([m.id])).toBe(1);
+  });
+
   it('answers at most SEARCH_RESULTS_MAX (50) messages, the newest', async () => {
     const many = uniqueName('many');
     const c = await group(alice, [], 'many');

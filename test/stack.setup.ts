@@ -51,6 +51,7 @@ export default async function setup(project: TestProject) {
     baseUrl: stack.baseUrl,
     ports: stack.ports,
     env: stack.env,
+    postgres: stack.postgres,
     controlUrl: `http://127.0.0.1:${controlPort}`,
     logFile,
   };

@@ -5,6 +5,8 @@ export interface StackInfo {
   baseUrl: string;
   ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; gateways: number[] };
   env: Record<string, string>;
+  /** Where FerretDB keeps the data in PostgreSQL (null on sqlite or an external PostgreSQL URL). */
+  postgres: { database: string; schema: string } | null;
   controlUrl: string;
   logFile: string;
 }

@@ -92,11 +92,12 @@ describe('GET /users', () => {
     const self = await get(alice, `/users?q=${alice.user.username}`);
     expect(self.body.users).toEqual([]);
   });
-  it('answers at most 20 users', async () => {
-    const res = await get(alice, '/users?q=');
+  it('answers at most 20 users; an empty prefix finds no one (it would read every user)', async () => {
+    const res = await get(alice, '/users?q=u');
     expect(res.status).toBe(200);
     expect(res.body.users.length).toBeLessThanOrEqual(20);
     expect(res.body.users.length).toBeGreaterThan(0);
+    expect((await get(alice, '/users?q=')).body.users).toEqual([]);
   });
   it('treats the prefix literally (no regex injection)', async () => {
     for (const q of ['.*', '(', '[a-z]', '\\']) {
@@ -565,10 +566,12 @@ describe('GET /search', () => {
     expect((await get(alice, `/search?q=${tag}&conversationId=${theirs.id}`)).status).toBe(404);
   });
 
-  it('matches user input literally: ".*" finds only text containing ".*"', async () => {
+  it('never treats user input as a pattern: ".*" has no words and finds nothing', async () => {
     const res = await get(alice, `/search?q=${encodeURIComponent('.*')}&conversationId=${mine.id}`);
     expect(res.status).toBe(200);
-    expect(res.body.messages.map((m: Message) => m.body)).toEqual([`literal .* ${tag}`]);
+    expect(res.body.messages).toEqual([]);
+    const literal = await get(alice, `/search?q=${encodeURIComponent(`.* ${tag}`)}&conversationId=${mine.id}`);
+    expect(literal.body.messages).toHaveLength(3);
     for (const q of ['(', '[', '\\', '^', '$where']) expect((await get(alice, `/search?q=${encodeURIComponent(q)}`)).status).toBe(200);
   });
 

@@ -9,6 +9,7 @@ import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/r
 import { ChunksRepository } from '@chat/shared/repositories/chunks';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { NotificationPreferencesRepository } from '@chat/shared/repositories/notifications';
+import { SearchIndexRepository } from '@chat/shared/repositories/search';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import type { FunctionHandler } from '@chat/shared/runtime/serve';
 import { loadDbConfig } from './src/config.ts';
@@ -20,6 +21,7 @@ import { ChunkPlacer } from './src/history/placer.ts';
 import { runMigrations, steps } from './src/migrations/index.ts';
 import { ReadsService } from './src/reads.service.ts';
 import { conversationRoutes } from './src/routes.ts';
+import { SearchService } from './src/search.service.ts';
 
 /** The db function: conversations, history, read positions, search, and storing bus events. */
 export default async function createHandler(): Promise<FunctionHandler> {
@@ -44,6 +46,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
   // The only writer of read positions: every move is announced, whichever path it came by.
   const readsService = new ReadsService({ messages, chunks, reads, announce: (e) => publish('conversation.read', e) });
   const placer = new ChunkPlacer(conversationStreams(conversations, chunks));
+  const searchIndex = new SearchIndexRepository(mongo.models.SearchEntry);
   const service = new ConversationsService({
     users: new UsersRepository(mongo.models.User),
     conversations,
@@ -56,13 +59,13 @@ export default async function createHandler(): Promise<FunctionHandler> {
       created: (e) => publish('conversation.created', e),
       membersChanged: (e) => publish('conversation.members.changed', e),
     },
-    searchLimit: config.SEARCH_RESULTS_MAX,
   });
+  const search = new SearchService({ conversations, messages, index: searchIndex, limit: config.SEARCH_RESULTS_MAX });
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
   const app = createApp({ log, ready: () => mongo.ping() });
-  eventRoutes(app, { service: new EventsService({ messages, conversations, placer, reads: readsService, log }), secret, log, batchMax: config.EVENT_BATCH_MAX });
-  conversationRoutes(app, { service, verifier });
+  eventRoutes(app, { service: new EventsService({ messages, conversations, placer, reads: readsService, search: searchIndex, log }), secret, log, batchMax: config.EVENT_BATCH_MAX });
+  conversationRoutes(app, { service, search, verifier });
 
   return {
     app,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { renderNginxConf } from '../../ingress/nginx.conf.ts';
 import { buildServices, ensureWebBuild, hasConnector, hasGateway, listFunctions } from './build.ts';
 import { freePort, httpOk, portOpen } from './exec.ts';
+import { DATABASE_MARKER, devNames } from './local-data.ts';
 import { addPushdownIndexes, createDatabase, createVhost, deleteVhost, dropDatabase, ensurePostgres, ensureRabbit, ensureRedis, ensureRole } from './infra.ts';
 import { DATA, ROOT, RUN, SECRETS } from './paths.ts';
 import { logSink, Proc, type ProcSpec } from './procs.ts';
@@ -40,6 +41,8 @@ export interface Stack {
   ports: { ingress: number; ferretdb: number; ferretdbMetrics: number | null; minio: number; functions: Record<string, number>; gateways: number[] };
   /** The environment every project process got (connection URLs, prefixes, secrets dir). */
   env: Record<string, string>;
+  /** The PostgreSQL database FerretDB keeps this stack's data in (a schema per MongoDB database); null on sqlite or an external URL. */
+  postgres: { database: string; schema: string } | null;
   procs: Map<string, Proc>;
   stop(): Promise<void>;
 }
@@ -79,7 +82,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // no-server fallback rather than the default.
   const nodeArgs = opts.nodeArgs ?? [];
   const backend = process.env.FERRETDB_BACKEND === 'sqlite' ? 'sqlite' : 'postgresql';
-  const pgDatabase = test ? `chat_${runId}` : 'chat_dev';
+  // Dev data is this checkout's own (local-data.ts): its database, vhost and Redis prefix.
+  const dev = devNames(ROOT);
+  const pgDatabase = test ? `chat_${runId}` : dev.database;
   const pgPassword = readFileSync(path.join(SECRETS, 'postgres-password'), 'utf8').trim();
   const pgUrl = process.env.FERRETDB_POSTGRESQL_URL ?? `postgres://chat:${encodeURIComponent(pgPassword)}@127.0.0.1:5432/${pgDatabase}?pool_max_conns=80`;
   // pool_max_conns: FerretDB 1.24 can deadlock when more updates arrive at once than its pool
@@ -90,19 +95,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   if (managedPg) {
     await ensurePostgres(log);
     await ensureRole(pgPassword);
+    await prepareDevDatabase(test, dataDir, pgDatabase, log);
     await createDatabase(pgDatabase);
   }
-  const vhost = test ? `chat-${runId}` : '';
+  const vhost = test ? `chat-${runId}` : dev.vhost;
   const brokerProxy = opts.brokerProxy ?? test;
   const amqpPort = brokerProxy ? await freePort() : 5672;
-  if (test) await createVhost(vhost);
+  await createVhost(vhost);
   const baseUrl = `http://localhost:${ports.ingress}`;
   const authPort = ports.functions.auth;
   const env: Record<string, string> = {
     NODE_ENV: test ? 'test' : 'development',
     MONGO_URL: `mongodb://127.0.0.1:${ports.ferretdb}/${MONGO_DATABASE}`,
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_PREFIX: test ? `chat-${runId}:` : 'chat:',
+    REDIS_PREFIX: test ? `chat-${runId}:` : dev.redisPrefix,
     AMQP_URL: `amqp://guest:guest@127.0.0.1:${amqpPort}/${encodeURIComponent(vhost)}`,
     JWKS_URL: authPort ? `http://127.0.0.1:${authPort}/.well-known/jwks.json` : `${baseUrl}/api/auth/.well-known/jwks.json`,
     SECRETS_DIR: SECRETS,
@@ -229,7 +235,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     throw e;
   }
 
-  return { baseUrl, ports: { ...ports }, env, procs, stop };
+  return { baseUrl, ports: { ...ports }, env, postgres: managedPg ? { database: pgDatabase, schema: MONGO_DATABASE } : null, procs, stop };
+}
+
+/**
+ * The dev database belongs with `.local/data/dev`: a marker there records that it was created with
+ * that directory. A data directory without the marker was deleted (or never existed), so a
+ * database of this checkout's name is what is left of the old data, and goes, as the README says.
+ */
+async function prepareDevDatabase(test: boolean, dataDir: string, database: string, log: (m: string) => void): Promise<void> {
+  if (test) return;
+  const marker = path.join(dataDir, DATABASE_MARKER);
+  if (existsSync(marker)) return;
+  log(`new local data in ${path.relative(ROOT, dataDir)}: PostgreSQL database ${database} starts empty`);
+  await dropDatabase(database);
+  writeFileSync(marker, `${database}\n`);
 }
 
 /**

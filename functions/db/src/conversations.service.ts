@@ -23,7 +23,7 @@ export type CreateConversationInput =
   | { type: 'group'; title: string; memberIds: string[] };
 
 /**
- * Conversations, membership, history, read positions and search. Every read goes through a
+ * Conversations, membership, history and read positions (search: search.service.ts). Every read goes through a
  * membership check that answers "not found" to outsiders, so no one learns what exists.
  */
 export class ConversationsService {
@@ -37,7 +37,6 @@ export class ConversationsService {
       readsService: ReadsService;
       preferences: NotificationPreferencesRepository;
       events: ConversationEvents;
-      searchLimit: number;
     },
   ) {}
 
@@ -123,11 +122,6 @@ export class ConversationsService {
   async markRead(callerId: string, conversationId: string, messageId: string): Promise<void> {
     const conv = await this.memberOf(callerId, conversationId);
     if ((await this.deps.readsService.markRead(conv, callerId, messageId)) === 'missing') throw errors.notFound('Message');
-  }
-
-  async search(callerId: string, text: string, conversationId?: string): Promise<Message[]> {
-    const ids = conversationId ? [(await this.memberOf(callerId, conversationId)).id] : await this.deps.conversations.idsForMember(callerId);
-    return this.deps.messages.search(ids, text, this.deps.searchLimit);
   }
 
   private async memberOf(callerId: string, conversationId: string): Promise<ConversationRecord> {

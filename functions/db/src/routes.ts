@@ -12,6 +12,7 @@ import {
   userSearchQuery,
 } from '@chat/shared/models/validation';
 import type { ConversationsService } from './conversations.service.ts';
+import type { SearchService } from './search.service.ts';
 
 const docs: RouteDoc[] = [
   { method: 'get', path: '/users', summary: 'Find users by username or display-name prefix', query: userSearchQuery, auth: true, responses: { 200: '{users}', 400: 'Invalid query' } },
@@ -29,7 +30,7 @@ const docs: RouteDoc[] = [
     responses: { 200: '{messages, hasMore}; with around: {messages, hasMoreBefore, hasMoreAfter}, the message in it', 400: 'Invalid query', 404: 'Not a member, or around names no message of the conversation' },
   },
   { method: 'post', path: '/conversations/:id/read', summary: 'Move the read position forward', body: readRequest, auth: true, responses: { 204: 'Recorded', 404: 'Not a member or unknown message' } },
-  { method: 'get', path: '/search', summary: "Search message text in the caller's conversations", query: messageSearchQuery, auth: true, responses: { 200: '{messages}', 400: 'Invalid query', 404: 'Not a member of conversationId' } },
+  { method: 'get', path: '/search', summary: "Messages of the caller's conversations holding every word of q (by word prefix, case- and accent-insensitive), newest first", query: messageSearchQuery, auth: true, responses: { 200: '{messages}', 400: 'Invalid query', 404: 'Not a member of conversationId' } },
 ];
 
 const pathId = (value: string) => {
@@ -38,7 +39,7 @@ const pathId = (value: string) => {
 };
 
 /** The contract's DB routes; every one needs a valid access token. */
-export function conversationRoutes(app: Hono<AppEnv>, deps: { service: ConversationsService; verifier: TokenVerifier }) {
+export function conversationRoutes(app: Hono<AppEnv>, deps: { service: ConversationsService; search: SearchService; verifier: TokenVerifier }) {
   const { service } = deps;
   const auth = requireUser(deps.verifier);
   for (const p of ['/users', '/users/*', '/conversations', '/conversations/*', '/search']) app.use(p, auth);
@@ -76,7 +77,7 @@ export function conversationRoutes(app: Hono<AppEnv>, deps: { service: Conversat
 
   app.get('/search', async (c) => {
     const q = readQuery(c, messageSearchQuery);
-    return c.json({ messages: await service.search(c.var.userId, q.q, q.conversationId) });
+    return c.json({ messages: await deps.search.search(c.var.userId, q.q, q.conversationId) });
   });
 
   const openapi = buildOpenApi({ title: 'Chat db function', version: '1.0.0', serverUrl: '/api/db' }, docs);

@@ -57,3 +57,16 @@ export function hasOnlyDuplicateErrors(e: unknown): boolean {
   const writeErrors = (e as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
   return Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((w) => (w.code ?? w.err?.code) === 11000);
 }
+
+/**
+ * insertMany with ordered:false where a document already stored (duplicate key) counts as done:
+ * every other document is still written, and only a different error is thrown.
+ */
+export async function insertManyIgnoringDuplicates<T>(model: { insertMany(docs: T[], opts: { ordered: false; lean: true }): Promise<unknown> }, docs: T[]): Promise<void> {
+  if (docs.length === 0) return;
+  try {
+    await model.insertMany(docs, { ordered: false, lean: true });
+  } catch (e) {
+    if (!isDuplicateKey(e) && !hasOnlyDuplicateErrors(e)) throw e;
+  }
+}

@@ -13,9 +13,12 @@ export const userSchema = new Schema(
     displayName: { type: String, required: true },
     passwordHash: { type: String, required: true },
     createdAt: { type: Date, required: true, default: () => new Date() },
+    /** Normalised prefixes of the username and display-name words (shared/src/search/terms.ts): `GET /users?q=` by equality. */
+    searchKeys: { type: [String], default: [] },
   },
   opts,
 );
+userSchema.index({ searchKeys: 1 });
 
 export const refreshTokenSchema = new Schema(
   {
@@ -125,6 +128,23 @@ export const migrationSchema = new Schema(
   opts,
 );
 
+/**
+ * The search index: one entry per stored message, `keys` holding "<conversationId> <term>" for
+ * each of its terms (shared/src/search/terms.ts), so a term in one conversation is one equality
+ * lookup on `keys`, whatever the size of the store. `_id` is the message id, so a redelivered
+ * message is indexed once; `editedAt` lets an older edit never overwrite a newer one's terms.
+ */
+export const searchEntrySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    conversationId: { type: String, required: true },
+    keys: { type: [String], default: [] },
+    editedAt: { type: Date, default: null },
+  },
+  opts,
+);
+searchEntrySchema.index({ keys: 1 });
+
 /** An uploaded file: pending until its object is confirmed in storage, then complete. */
 export const fileSchema = new Schema(
   {
@@ -182,6 +202,7 @@ export type PushSubscriptionDoc = InferSchemaType<typeof pushSubscriptionSchema>
 export type NotificationPreferenceDoc = InferSchemaType<typeof notificationPreferenceSchema>;
 export type ChunkDoc = InferSchemaType<typeof chunkSchema>;
 export type MigrationDoc = InferSchemaType<typeof migrationSchema>;
+export type SearchEntryDoc = InferSchemaType<typeof searchEntrySchema> & { _id: string };
 
 const definitions = {
   User: [userSchema, 'users'],
@@ -194,6 +215,7 @@ const definitions = {
   NotificationPreference: [notificationPreferenceSchema, 'notification_preferences'],
   Chunk: [chunkSchema, 'chunks'],
   Migration: [migrationSchema, 'migrations'],
+  SearchEntry: [searchEntrySchema, 'search_index'],
 } as const;
 
 export interface Models {
@@ -207,6 +229,7 @@ export interface Models {
   NotificationPreference: Model<NotificationPreferenceDoc>;
   Chunk: Model<ChunkDoc>;
   Migration: Model<MigrationDoc>;
+  SearchEntry: Model<SearchEntryDoc>;
 }
 
 /** Binds the schemas to one connection (idempotent per connection). */

@@ -81,11 +81,11 @@ export class FilesRepository {
   async findCompletedInConversation(fileIds: string[], conversationId: string): Promise<Attachment[]> {
     const ids = [...new Set(fileIds)].filter((id) => isValidObjectId(id));
     if (ids.length === 0) return [];
-    const docs = await this.model
-      .find({ _id: { $in: ids }, conversationId: { $eq: conversationId }, status: 'complete' })
-      .lean<FileDoc[]>();
-    const byId = new Map(docs.map((d) => [d._id.toString(), toAttachment(toRecord(d))]));
-    return ids.map((id) => byId.get(id)).filter((a): a is Attachment => a !== undefined);
+    // One `_id` read per file in parallel: FerretDB would answer `$in` by reading every file.
+    const docs = await Promise.all(ids.map((id) => this.model.findById(id).lean<FileDoc>()));
+    return docs
+      .filter((d): d is FileDoc => d !== null && d.conversationId === conversationId && d.status === 'complete')
+      .map((d) => toAttachment(toRecord(d)));
   }
 
   /**

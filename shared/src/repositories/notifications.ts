@@ -49,8 +49,9 @@ export class PushSubscriptionsRepository {
 
   async findForUsers(userIds: string[]): Promise<PushSubscriptionRecord[]> {
     if (userIds.length === 0) return [];
-    const docs = await this.model.find({ userId: { $in: userIds } }).lean<PushSubscriptionDoc[]>();
-    return docs.map(toRecord);
+    // One equality lookup per user in parallel: FerretDB would answer `$in` by reading every subscription.
+    const perUser = await Promise.all([...new Set(userIds)].map((userId) => this.model.find({ userId: { $eq: userId } }).lean<PushSubscriptionDoc[]>()));
+    return perUser.flat().map(toRecord);
   }
 
   async findByEndpoint(endpoint: string): Promise<PushSubscriptionRecord | null> {
@@ -85,10 +86,15 @@ export class NotificationPreferencesRepository {
   /** Which of these members muted which of these conversations, as mutedKey(conversationId, userId). */
   async mutedPairs(conversationIds: string[], userIds: string[]): Promise<Set<string>> {
     if (conversationIds.length === 0 || userIds.length === 0) return new Set();
-    const docs = await this.model
-      .find({ conversationId: { $in: [...new Set(conversationIds)] }, userId: { $in: [...new Set(userIds)] }, muted: true }, { conversationId: 1, userId: 1 })
-      .lean<Array<{ conversationId: string; userId: string }>>();
-    return new Set(docs.map((d) => mutedKey(d.conversationId, d.userId)));
+    // One equality lookup per conversation (at most its members' settings) instead of `$in`,
+    // which FerretDB answers by reading every setting of every conversation.
+    const wanted = new Set(userIds);
+    const perConversation = await Promise.all(
+      [...new Set(conversationIds)].map((conversationId) =>
+        this.model.find({ conversationId: { $eq: conversationId }, muted: true }, { conversationId: 1, userId: 1 }).lean<Array<{ conversationId: string; userId: string }>>(),
+      ),
+    );
+    return new Set(perConversation.flat().filter((d) => wanted.has(d.userId)).map((d) => mutedKey(d.conversationId, d.userId)));
   }
 
 }

@@ -3,6 +3,7 @@ import { isValidObjectId } from 'mongoose';
 import { isDuplicateKey } from '../infra/mongo.ts';
 import type { UserDoc } from '../models/schemas.ts';
 import type { User } from '../models/types.ts';
+import { normalize, words } from '../search/terms.ts';
 
 export const toUser = (d: Pick<UserDoc, '_id' | 'username' | 'displayName'>): User => ({
   id: d._id.toString(),
@@ -10,7 +11,26 @@ export const toUser = (d: Pick<UserDoc, '_id' | 'username' | 'displayName'>): Us
   displayName: d.displayName,
 });
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+/** Longest indexed user prefix: a whole username fits (LIMITS.usernameMax). */
+const USER_PREFIX_MAX = 32;
+const prefixes = (s: string) => Array.from({ length: Math.min(Array.from(s).length, USER_PREFIX_MAX) }, (_, i) => Array.from(s).slice(0, i + 1).join(''));
+const userQuery = (q: string) => Array.from(normalize(q.trim())).slice(0, USER_PREFIX_MAX).join('');
+
+/**
+ * What `GET /users?q=` looks up by equality: every prefix of the username and of the display name
+ * (normalised as search does, so "ZOË" finds "Zoë"), and of each display-name word ("smi" finds
+ * "Ann Smith").
+ */
+export function userSearchKeys(username: string, displayName: string): string[] {
+  const name = normalize(displayName.trim());
+  return [...new Set([...prefixes(normalize(username)), ...prefixes(name), ...words(name).flatMap(prefixes)])];
+}
+
+/** Whether a user matches a normalised query longer than the indexed prefixes. */
+const userMatches = (u: { username: string; displayName: string }, q: string) => {
+  const name = normalize(u.displayName.trim());
+  return normalize(u.username).startsWith(q) || name.startsWith(q) || words(name).some((w) => w.startsWith(q));
+};
 
 /** Data access for users; never returns password hashes except through findCredentials. */
 export class UsersRepository {
@@ -19,7 +39,7 @@ export class UsersRepository {
   /** Returns null when the username is taken. */
   async create(input: { username: string; displayName: string; passwordHash: string }): Promise<User | null> {
     try {
-      const doc = await this.model.create({ ...input, createdAt: new Date() });
+      const doc = await this.model.create({ ...input, searchKeys: userSearchKeys(input.username, input.displayName), createdAt: new Date() });
       return toUser(doc);
     } catch (e) {
       if (isDuplicateKey(e)) return null;
@@ -38,27 +58,32 @@ export class UsersRepository {
     return doc ? toUser(doc) : null;
   }
 
-  /**
-   * One lookup by _id per distinct id, in parallel: FerretDB answers `_id: {$in}` by reading the
-   * whole collection, while each lookup by _id is an index read.
-   */
+  /** Users by id, each read by `_id` in parallel: FerretDB would answer `$in` by reading every user. */
   async findByIds(ids: string[]): Promise<User[]> {
     const valid = [...new Set(ids)].filter((id) => isValidObjectId(id));
     const found = await Promise.all(valid.map((id) => this.findById(id)));
     return found.filter((u): u is User => u !== null);
   }
 
-  /** Users whose username or display name starts with the prefix (case-insensitive). */
+  /**
+   * Users whose username, display name or a display-name word starts with the prefix (case- and
+   * accent-insensitive), by username: one equality lookup on the users' prefix keys, so its cost
+   * is the number of matches. An empty prefix finds no one (it would read every user).
+   */
   async searchByPrefix(prefix: string, limit: number, excludeId?: string): Promise<User[]> {
-    const re = new RegExp(`^${escapeRegex(prefix.trim().toLowerCase())}`, 'i');
-    const filter = prefix.trim()
-      ? { $or: [{ username: { $regex: re } }, { displayName: { $regex: re } }] }
-      : {};
-    const docs = await this.model
-      .find(excludeId && isValidObjectId(excludeId) ? { ...filter, _id: { $ne: excludeId } } : filter, { username: 1, displayName: 1 })
-      .sort({ username: 1 })
-      .limit(limit)
-      .lean<UserDoc[]>();
-    return docs.map(toUser);
+    const q = userQuery(prefix);
+    if (!q) return [];
+    const docs = await this.model.find({ searchKeys: { $eq: q } }, { username: 1, displayName: 1 }).lean<UserDoc[]>();
+    const full = normalize(prefix.trim());
+    return docs
+      .filter((d) => d._id.toString() !== excludeId && (full === q || userMatches(d, full)))
+      .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
+      .slice(0, limit)
+      .map(toUser);
+  }
+
+  /** Sets the prefix keys of users stored before they existed (the search-index migration). */
+  async setSearchKeys(id: string, username: string, displayName: string): Promise<void> {
+    await this.model.updateOne({ _id: id }, { $set: { searchKeys: userSearchKeys(username, displayName) } });
   }
 }

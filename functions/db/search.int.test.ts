@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONNECTOR_SECRET_HEADER } from '@chat/shared/events/bus';
+import { createLogger } from '@chat/shared/log';
+import type { Conversation, Message } from '@chat/shared/models/types';
+import { toMessageDoc } from '@chat/shared/repositories/messages';
+import { api, registerUser, uniqueName } from '../../test/api.ts';
+import { makeMessage } from '../../test/bus.ts';
+import { closeTestDb, testDb } from '../../test/db.ts';
+import { stack } from '../../test/stack.ts';
+import { searchIndexStep } from './src/migrations/search-index.ts';
+
+/**
+ * Search over the term index, driven through the db function's event entry point (what the
+ * connector calls), so each write is applied when the call returns and a redelivery is exact.
+ */
+const D = '/api/db';
+type Session = Awaited<ReturnType<typeof registerUser>>;
+let alice: Session, bob: Session, carol: Session;
+
+const secret = () => readFileSync(path.join(stack().env.SECRETS_DIR!, 'connector-secret'), 'utf8').trim();
+const get = <T = any>(s: Session, p: string) => api<T>('GET', `${D}${p}`, { token: s.accessToken });
+type Item = { topic: string; event: unknown };
+async function deliver(items: Item[]): Promise<void> {
+  const res = await api('POST', '/function/db', { body: items, headers: { 'x-batch': '1', [CONNECTOR_SECRET_HEADER]: secret() } });
+  expect(res.status).toBe(200);
+}
+const created = (messages: Message[]): Item[] => messages.map((message) => ({ topic: 'message.created', event: { message } }));
+
+async function group(owner: Session, members: Session[], title = 'g'): Promise<Conversation> {
+  const res = await api('POST', `${D}/conversations`, { token: owner.accessToken, body: { type: 'group', title, memberIds: members.map((m) => m.user.id) } });
+  expect(res.status).toBe(201);
+  return res.body.conversation;
+}
+async function search(s: Session, q: string, conversationId?: string): Promise<string[]> {
+  const res = await get<{ messages: Message[] }>(s, `/search?q=${encodeURIComponent(q)}${conversationId ? `&conversationId=${conversationId}` : ''}`);
+  expect(res.status).toBe(200);
+  return res.body.messages.map((m) => m.body);
+}
+const entries = async (ids: string[]) => (await testDb()).models.SearchEntry.countDocuments({ _id: { $in: ids } });
+
+beforeAll(async () => {
+  [alice, bob, carol] = await Promise.all([registerUser(uniqueName('sa')), registerUser(uniqueName('sb')), registerUser(uniqueName('sc'))]);
+});
+afterAll(closeTestDb);
+
+describe('GET /search over the term index', () => {
+  let g: Conversation;
+  const tag = uniqueName('t');
+  beforeAll(async () => {
+    g = await group(alice, [bob], 'search');
+    await deliver(
+      created([
+        makeMessage(g.id, alice.user.id, `${tag} Héllo Wörld from Zürich`),
+        makeMessage(g.id, bob.user.id, `${tag} see you TOMORROW at the café`),
+        makeMessage(g.id, alice.user.id, `${tag} tomorrow is another day`),
+        makeMessage(g.id, bob.user.id, `${tag}: hello again, «world»!`),
+      ]),
+    );
+  });
+
+  it('finds word prefixes, case- and accent-insensitively', async () => {
+    expect((await search(bob, `${tag} hel`)).sort()).toEqual([`${tag} Héllo Wörld from Zürich`, `${tag}: hello again, «world»!`].sort());
+    expect(await search(bob, `${tag} ZÜR`)).toEqual([`${tag} Héllo Wörld from Zürich`]);
+    expect(await search(bob, `${tag} cafe`)).toEqual([`${tag} see you TOMORROW at the café`]);
+    expect(await search(bob, `${tag} llo`)).toEqual([]);
+  });
+
+  it('needs every word of a multi-word query, newest first', async () => {
+    expect(await search(alice, `tomorrow ${tag}`)).toEqual([`${tag} tomorrow is another day`, `${tag} see you TOMORROW at the café`]);
+    expect(await search(alice, `tomorrow café ${tag}`)).toEqual([`${tag} see you TOMORROW at the café`]);
+    expect(await search(alice, `${tag} tomorrow zebra`)).toEqual([]);
+  });
+
+  it('answers a query without letters or digits with no messages', async () => {
+    expect(await search(alice, '.* «»')).toEqual([]);
+  });
+
+  it('finds only the caller’s conversations; another’s id is 404; a removed member stops finding', async () => {
+    const theirs = await group(carol, [], 'theirs');
+    await deliver(created([makeMessage(theirs.id, carol.user.id, `${tag} hello from carol`)]));
+    expect(await search(carol, `${tag} hello`)).toEqual([`${tag} hello from carol`]);
+    expect(await search(alice, `${tag} carol`)).toEqual([]);
+    expect((await get(alice, `/search?q=${tag}&conversationId=${theirs.id}`)).status).toBe(404);
+
+    const shared = await group(alice, [carol], 'shared');
+    await deliver(created([makeMessage(shared.id, alice.user.id, `${tag} shared secret`)]));
+    expect(await search(carol, `${tag} secret`)).toEqual([`${tag} shared secret`]);
+    expect((await api('DELETE', `${D}/conversations/${shared.id}/members/${carol.user.id}`, { token: alice.accessToken })).status).toBe(204);
+    expect(await search(carol, `${tag} secret`)).toEqual([]);
+    expect((await get(carol, `/search?q=${tag}&conversationId=${shared.id}`)).status).toBe(404);
+  });
+
+  it('re-indexes an edit (old words gone, new found) and keeps the newest edit when an older one arrives late', async () => {
+    const m = makeMessage(g.id, alice.user.id, `${tag} original wording`);
+    await deliver(created([m]));
+    const edit = (body: string, at: number) => ({ topic: 'message.updated', event: { kind: 'edit', messageId: m.id, conversationId: g.id, body, editedAt: new Date(at).toISOString() } });
+    const now = Date.now();
+    await deliver([edit(`${tag} revised phrasing`, now)]);
+    expect(await search(alice, `${tag} original`)).toEqual([]);
+    expect(await search(alice, `${tag} revis`)).toEqual([`${tag} revised phrasing`]);
+    await deliver([edit(`${tag} stale draft`, now - 60_000)]);
+    expect(await search(alice, `${tag} stale`)).toEqual([]);
+    expect(await search(alice, `${tag} phrasing`)).toEqual([`${tag} revised phrasing`]);
+  });
+
+  it('removes a deleted message from the index', async () => {
+    const m = makeMessage(g.id, bob.user.id, `${tag} ephemeral note`);
+    await deliver(created([m]));
+    expect(await search(bob, `${tag} ephemeral`)).toEqual([`${tag} ephemeral note`]);
+    await deliver([{ topic: 'message.deleted', event: { messageId: m.id, conversationId: g.id, deletedAt: new Date().toISOString(), deletedBy: bob.user.id } }]);
+    expect(await search(bob, `${tag} ephemeral`)).toEqual([]);
+    expect(await entries([m.id])).toBe(0);
+  });
+
+  it('leaves one entry per message when a batch is redelivered', async () => {
+    const batch = [makeMessage(g.id, alice.user.id, `${tag} redelivered one`), makeMessage(g.id, bob.user.id, `${tag} redelivered two`)];
+    await deliver(created(batch));
+    await deliver(created(batch));
+    await deliver(created([batch[1]!, batch[0]!]));
+    expect(await entries(batch.map((m) => m.id))).toBe(2);
+    expect(await search(alice, `${tag} redelivered`)).toEqual([`${tag} redelivered two`, `${tag} redelivered one`]);
+  });
+
+  it('stores and indexes a 4,000-character message of distinct long words (bounded entry)', async () => {
+    const words = Array.from({ length: 400 }, (_, i) => `w${i.toString(36)}abcdefghijklmnopq`);
+    const body = `${tag} ${words.join(' ')}`.slice(0, 4000);
+    const m = makeMessage(g.id, alice.user.id, body);
+    await deliver(created([m]));
+    expect(await search(alice, `${tag} ${words[0]}`)).toEqual([body]);
+    expect(await entries([m.id])).toBe(1);
+  });
+
+  it('answers at most SEARCH_RESULTS_MAX (50) messages, the newest', async () => {
+    const many = uniqueName('many');
+    const c = await group(alice, [], 'many');
+    const ms = Array.from({ length: 60 }, (_, i) => makeMessage(c.id, alice.user.id, `${many} number ${i}`));
+    await deliver(created(ms));
+    const found = await search(alice, many);
+    expect(found).toHaveLength(50);
+    expect(found[0]).toBe(`${many} number 59`);
+    expect(found.at(-1)).toBe(`${many} number 10`);
+  });
+});
+
+describe('the search-index migration step', () => {
+  it('indexes messages and users stored before the index, resumably, with no duplicates', async () => {
+    const { models } = await testDb();
+    const tag = uniqueName('old');
+    const c = await group(alice, [bob], 'legacy');
+    // Today's shape, written straight into the store: no index entries.
+    const old = [makeMessage(c.id, alice.user.id, `${tag} before the index`), makeMessage(c.id, bob.user.id, `${tag} also before`), makeMessage(c.id, bob.user.id, `${tag} deleted before`, { deletedAt: new Date().toISOString() })];
+    await models.Message.insertMany(old.map(toMessageDoc));
+    const legacyUser = await registerUser(uniqueName('legacy'));
+    await models.User.updateOne({ _id: legacyUser.user.id }, { $unset: { searchKeys: 1 } });
+    expect(await search(alice, tag)).toEqual([]);
+    expect((await get(alice, `/users?q=${legacyUser.user.username}`)).body.users).toEqual([]);
+
+    const lines: unknown[] = [];
+    const log = { ...createLogger('migration-test', 'error'), info: (msg: string, fields?: unknown) => void lines.push([msg, fields]) };
+    await searchIndexStep.run({ models, log });
+    expect(await search(alice, tag)).toEqual([`${tag} also before`, `${tag} before the index`]);
+    expect((await get(alice, `/users?q=${legacyUser.user.username}`)).body.users).toEqual([legacyUser.user]);
+    expect(lines.some((l) => JSON.stringify(l).includes('messages indexed'))).toBe(true);
+
+    // A second (resumed) run changes nothing.
+    const before = await entries(old.map((m) => m.id));
+    await searchIndexStep.run({ models, log });
+    expect(before).toBe(2);
+    expect(await entries(old.map((m) => m.id))).toBe(2);
+    expect(await search(alice, tag)).toHaveLength(2);
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { indexTerms, lookupTerm, matches, normalize, parseQuery, SEARCH_TERMS, termKey, termsCover, wordTerms, words } from './terms.ts';
+
+describe('normalize', () => {
+  it('folds case, accents and compatibility forms', () => {
+    expect(normalize('Éclair CRÈME brûlée')).toBe('eclair creme brulee');
+    expect(normalize('ﬁne Ａｂｃ ½')).toBe('fine abc 1⁄2');
+    expect(normalize('İstanbul Straße')).toBe('istanbul straße');
+    expect(normalize('Ångström ñandú Çà')).toBe('angstrom nandu ca');
+  });
+});
+
+describe('words', () => {
+  it('splits on anything that is not a letter or a digit', () => {
+    expect(words("Hello, world! It's 2026-01-01 (re: v2.5)")).toEqual(['hello', 'world', 'it', 's', '2026', '01', '01', 're', 'v2', '5']);
+    expect(words('.* ( [ \\ ^ $where')).toEqual(['where']);
+    expect(words('   ')).toEqual([]);
+  });
+  it('treats emoji and symbols as separators', () => {
+    expect(words('party🎉time 👍🏽 ok ✓ done')).toEqual(['party', 'time', 'ok', 'done']);
+  });
+  it('makes each Han, Hiragana and Katakana character a word, and keeps other scripts whole', () => {
+    expect(words('東京タワーへ行く')).toEqual(['東', '京', 'タ', 'ワ', 'ー', 'へ', '行', 'く']);
+    expect(words('iPhone用ケース')).toEqual(['iphone', '用', 'ケ', 'ー', 'ス']);
+    expect(words('Привет мир, Γειά σου, 안녕하세요 세계, مرحبا')).toEqual(['привет', 'мир', 'γεια', 'σου', '안녕하세요', '세계', 'مرحبا']);
+  });
+});
+
+describe('index terms', () => {
+  it('indexes every prefix from prefixMin up to the cap, and one-letter words as themselves', () => {
+    expect(wordTerms('hello')).toEqual(['he', 'hel', 'hell', 'hello']);
+    expect(wordTerms('a')).toEqual(['a']);
+    expect(wordTerms('東')).toEqual(['東']);
+  });
+  it('caps prefixes of very long words at prefixMax characters', () => {
+    const long = 'x'.repeat(4000);
+    const terms = wordTerms(long);
+    expect(terms).toHaveLength(SEARCH_TERMS.prefixMax - SEARCH_TERMS.prefixMin + 1);
+    expect(terms.at(-1)).toBe('x'.repeat(SEARCH_TERMS.prefixMax));
+  });
+  it('counts characters, not UTF-16 units, so a prefix never splits a surrogate pair', () => {
+    const word = '𐐨'.repeat(20); // a Deseret letter: outside the BMP (two UTF-16 units), kept by NFKD
+    expect(words(word)).toEqual([word]);
+    expect(Array.from(wordTerms(word).at(-1)!)).toHaveLength(SEARCH_TERMS.prefixMax);
+  });
+  it('deduplicates across words and bounds the total', () => {
+    expect(indexTerms('Hello hello HELP')).toEqual(['he', 'hel', 'hell', 'hello', 'help']);
+    const salad = Array.from({ length: 2000 }, (_, i) => `w${i.toString(36)}zzzzzzzzzzzz`).join(' ');
+    expect(indexTerms(salad)).toHaveLength(SEARCH_TERMS.termsMax);
+  });
+});
+
+describe('queries', () => {
+  const text = 'Let’s meet at the Café Müller tomorrow, 10:30';
+  it('match by word prefix, case- and accent-insensitively', () => {
+    expect(matches(text, parseQuery('CAFE'))).toBe(true);
+    expect(matches(text, parseQuery('caf'))).toBe(true);
+    expect(matches(text, parseQuery('muller'))).toBe(true);
+    expect(matches(text, parseQuery('afé'))).toBe(false);
+  });
+  it('need every word of a multi-word query, in any order', () => {
+    expect(matches(text, parseQuery('tomorrow café'))).toBe(true);
+    expect(matches(text, parseQuery('meet tom'))).toBe(true);
+    expect(matches(text, parseQuery('meet yesterday'))).toBe(false);
+  });
+  it('look up the longest word, cut to the cap', () => {
+    expect(parseQuery('at tomorrow caf')).toEqual({ words: ['at', 'tomorrow', 'caf'], lookup: 'tomorrow' });
+    expect(parseQuery('x'.repeat(40)).lookup).toBe('x'.repeat(SEARCH_TERMS.prefixMax));
+    expect(lookupTerm('Ab')).toBe('Ab');
+  });
+  it('have no words when the query has no letters or digits, and then match nothing', () => {
+    expect(parseQuery('.* 🎉 !!')).toEqual({ words: [], lookup: null });
+    expect(matches('.* 🎉 !!', parseQuery('.*'))).toBe(false);
+  });
+  it('check the other words against the index entry before the text is read', () => {
+    const terms = new Set(indexTerms(text));
+    const has = (t: string) => terms.has(t);
+    expect(termsCover(has, parseQuery('tomorrow caf'))).toBe(true);
+    expect(termsCover(has, parseQuery('tomorrow zebra'))).toBe(false);
+    // One-letter words are not looked up; the text decides.
+    expect(termsCover(has, parseQuery('tomorrow q'))).toBe(true);
+    expect(matches(text, parseQuery('tomorrow q'))).toBe(false);
+  });
+  it('find CJK text by one of its characters or several', () => {
+    expect(matches('明日東京で会いましょう', parseQuery('東京'))).toBe(true);
+    expect(matches('明日東京で会いましょう', parseQuery('大阪'))).toBe(false);
+  });
+});
+
+describe('termKey', () => {
+  it('is 11 URL-safe characters, stable, and differs by scope and by term', () => {
+    const k = termKey('65f000000000000000000000', 'hello');
+    expect(k).toMatch(/^[A-Za-z0-9_-]{11}$/);
+    expect(termKey('65f000000000000000000000', 'hello')).toBe(k);
+    expect(termKey('65f000000000000000000001', 'hello')).not.toBe(k);
+    expect(termKey('65f000000000000000000000', 'hellp')).not.toBe(k);
+  });
+  it('spreads a conversation’s terms without collisions in practice', () => {
+    const keys = new Set(Array.from({ length: 200_000 }, (_, i) => termKey('65f000000000000000000000', `t${i}`)));
+    expect(keys.size).toBe(200_000);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * The words of a text as search sees them, shared by what indexes (the db function, the migration)
+ * and what queries, so both sides always agree on one normal form.
+ *
+ * - Normal form: NFKD, combining marks removed, lower case (then NFC). "Éclair", "ÉCLAIR" and "eclair" are one
+ *   word; compatibility forms fold too ("ﬁ" → "fi", full-width "Ａ" → "a").
+ * - A word is a run of letters and digits (`\p{L}\p{N}`); anything else separates words
+ *   (punctuation, spaces, emoji, symbols). Han, Hiragana and Katakana are written without spaces,
+ *   so each of their characters is a word of its own: "東京" is found by "東" and by "東京".
+ * - Prefixes: a word is indexed under each of its prefixes of PREFIX_MIN..PREFIX_MAX characters
+ *   (and a one-character word under itself), so a prefix is an equality lookup and "hel" finds
+ *   "hello". Longer query words are looked up by their first PREFIX_MAX characters and checked
+ *   against the text afterwards.
+ */
+export const SEARCH_TERMS = {
+  /** Shortest indexed prefix; shorter query words only filter what a longer one found. */
+  prefixMin: 2,
+  /** Longest indexed prefix (measured: see docs/search.md for what each prefix costs on the write path). */
+  prefixMax: 15,
+  /**
+   * At most this many distinct terms per text, in reading order. FerretDB keeps a btree index on
+   * the whole `keys` array of an index entry, whose rows PostgreSQL caps at 2,704 bytes: 128 keys
+   * of 11 characters stay well below (a 600-term entry failed its insert, measured).
+   */
+  termsMax: 128,
+} as const;
+
+// Scripts written without spaces between words: every character is a word.
+const IDEOGRAPHIC = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
+const WORD = /[\p{L}\p{N}]+/gu;
+const MARKS = /\p{M}/gu;
+
+/** The normal form of a text: compatibility-decomposed, without combining marks, lower case. */
+export function normalize(text: string): string {
+  // Lower-casing can add marks (e.g. "İ" → "i̇"), so marks are stripped after it too; NFC at the
+  // end puts back what decomposition split without a mark (Hangul syllables from their jamo).
+  return text.normalize('NFKD').replace(MARKS, '').toLowerCase().normalize('NFKD').replace(MARKS, '').normalize('NFC');
+}
+
+/** The words of a text in reading order, normalised (duplicates kept). */
+export function words(text: string): string[] {
+  const out: string[] = [];
+  for (const [run] of normalize(text).matchAll(WORD)) {
+    if (!IDEOGRAPHIC.test(run)) {
+      out.push(run);
+      continue;
+    }
+    // Split a mixed run: ideographic characters alone, other letters/digits stay together.
+    let rest = '';
+    for (const ch of run) {
+      if (IDEOGRAPHIC.test(ch)) {
+        if (rest) out.push(rest);
+        rest = '';
+        out.push(ch);
+      } else rest += ch;
+    }
+    if (rest) out.push(rest);
+  }
+  return out;
+}
+
+/** Characters of a word (code points, so a surrogate pair is never cut in half). */
+const chars = (w: string) => Array.from(w);
+
+/** The terms a word is indexed under: its prefixes of prefixMin..prefixMax characters, or itself when shorter. */
+export function wordTerms(word: string): string[] {
+  const c = chars(word);
+  if (c.length < SEARCH_TERMS.prefixMin) return c.length ? [word] : [];
+  const out: string[] = [];
+  for (let n = SEARCH_TERMS.prefixMin; n <= Math.min(c.length, SEARCH_TERMS.prefixMax); n++) out.push(c.slice(0, n).join(''));
+  return out;
+}
+
+/** Every distinct term of a text, at most termsMax, in reading order. */
+export function indexTerms(text: string): string[] {
+  const seen = new Set<string>();
+  for (const w of words(text)) {
+    for (const t of wordTerms(w)) {
+      if (seen.size >= SEARCH_TERMS.termsMax) return [...seen];
+      seen.add(t);
+    }
+  }
+  return [...seen];
+}
+
+/** The term a query word is looked up by: itself, cut to prefixMax characters. */
+export const lookupTerm = (word: string): string => chars(word).slice(0, SEARCH_TERMS.prefixMax).join('');
+
+export interface ParsedQuery {
+  /** Distinct normalised words of the query; empty when it has no letters or digits. */
+  words: string[];
+  /** The word to look up in the index: the longest (the most selective), cut to prefixMax. */
+  lookup: string | null;
+}
+
+export function parseQuery(q: string): ParsedQuery {
+  const ws = [...new Set(words(q))];
+  if (ws.length === 0) return { words: [], lookup: null };
+  const longest = ws.reduce((a, w) => (chars(w).length > chars(a).length ? w : a));
+  return { words: ws, lookup: lookupTerm(longest) };
+}
+
+/** Whether a text matches a query: every query word is a prefix of one of the text's words. */
+export function matches(text: string, query: ParsedQuery): boolean {
+  if (query.words.length === 0) return false;
+  const ws = words(text);
+  return query.words.every((q) => ws.some((w) => w.startsWith(q)));
+}
+
+/**
+ * Whether an index entry can match every query word, before the text is read: a word of
+ * prefixMin characters or more must be among its terms (cut to prefixMax); `has` answers for one
+ * term. Shorter words are left to `matches` on the text, since a one-letter prefix is not indexed.
+ */
+export function termsCover(has: (term: string) => boolean, query: ParsedQuery): boolean {
+  return query.words.every((w) => chars(w).length < SEARCH_TERMS.prefixMin || has(lookupTerm(w)));
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** A 32-bit hash of a string (FNV-1a with a murmur3 finaliser), seeded. */
+function hash32(s: string, seed: number): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The index key of a term within a scope (a conversation): 64 bits of hash in 11 URL-safe
+ * characters, short enough that an entry's keys fit FerretDB's btree row limit. Two terms sharing
+ * a key are possible in principle (about 1 in 10^19 per pair); search reads every candidate's
+ * text and keeps only real matches, so a collision costs one read, never a wrong result.
+ */
+export function termKey(scope: string, term: string): string {
+  const s = `${scope} ${term}`;
+  const a = hash32(s, 0x811c9dc5);
+  const b = hash32(s, 0x9747b28c);
+  let out = '';
+  // 64 bits as 11 six-bit digits: 5 from a (30 bits), 5 from b (30 bits), 1 from the 4 left.
+  for (let i = 0; i < 5; i++) out += B64[(a >>> (i * 6)) & 63];
+  for (let i = 0; i < 5; i++) out += B64[(b >>> (i * 6)) & 63];
+  return out + B64[((a >>> 30) << 2) | (b >>> 30)];
+}

@@ -5,11 +5,13 @@ import { Server } from 'socket.io';
 import { createVerifier } from '@chat/shared/auth/verifier';
 import { ConfigError } from '@chat/shared/config';
 import { connectMongo } from '@chat/shared/infra/mongo';
+import { AmqpManager } from '@chat/shared/infra/amqp/manager';
 import { createPublisher } from '@chat/shared/infra/rabbit';
 import { connectRedis } from '@chat/shared/infra/redis';
 import { createLogger } from '@chat/shared/log';
 import { PresenceStore } from '@chat/shared/presence';
-import { answerHealth, onShutdown } from '@chat/shared/runtime/lifecycle';
+import { InFlight } from '@chat/shared/concurrency';
+import { answerHealth, closeServer, onShutdown } from '@chat/shared/runtime/lifecycle';
 import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import { FilesRepository } from '@chat/shared/repositories/files';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
@@ -34,7 +36,10 @@ async function main() {
   // The adapter's pub/sub clients carry no key prefix; its channels are prefixed instead.
   const pubClient = new Redis(config.REDIS_URL);
   const subClient = pubClient.duplicate();
-  const publisher = createPublisher({ url: config.AMQP_URL, log, confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT_MS });
+  // One AMQP connection for the publisher and the membership consumer; it reconnects by itself
+  // and readiness follows it (both channels are needed: without them sends or rooms go wrong).
+  const amqp = new AmqpManager({ url: config.AMQP_URL, log, connectionName: `chat-gateway-${config.GATEWAY_ID}` });
+  const publisher = createPublisher({ amqp, log, confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT_MS, required: true });
   // No cache of verified tokens: a socket presents its token once, so the cache would mostly hold
   // the token of every open connection (half a kilobyte each) to spare the odd reconnect a check.
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, cacheSize: 0 });
@@ -54,8 +59,8 @@ async function main() {
   });
 
   const ready = async () => {
+    amqp.ready();
     await Promise.all([mongo.ping(), redis.ping()]);
-    if (!publisher.connected()) throw new Error('amqp not connected');
   };
   const httpServer = http.createServer((req, res) => {
     if (answerHealth(req, res, ready)) return;
@@ -83,7 +88,7 @@ async function main() {
   await presence.start();
   const roomNames = new RoomNames(io, (room) => rooms.conversationOf(room) !== null);
   const releaseRequest = releaseHandshakeRequests(io);
-  const membershipFeed = await followMembership({ io, url: config.AMQP_URL, log, membership, conversations, users, presence: presenceStore, roomNames });
+  const membershipFeed = followMembership({ io, amqp, gatewayId: config.GATEWAY_ID, log, membership, conversations, users, presence: presenceStore, roomNames });
 
   io.use(handshake(verifier));
   // Rooms are joined before the client hears "connected", so nothing sent right after is missed.
@@ -100,7 +105,8 @@ async function main() {
     }
   });
   // Shared by every socket (they find themselves in `this`): an idle connection holds no closures of ours.
-  const listen = shareAnyListener(createHandlers(io, { service, verifier, log, typing, expiry }));
+  const inFlight = new InFlight();
+  const listen = shareAnyListener(createHandlers(io, { service, verifier, log, typing, expiry, inFlight }));
   function closing(this: ChatSocket) {
     expiry.untrack(this);
     typing.stopAll(this.data.userId);
@@ -126,11 +132,19 @@ async function main() {
   await new Promise<void>((resolve) => httpServer.listen({ port: config.PORT, host: config.HOST, backlog: 4096 }, resolve));
   log.info('listening', { port: config.PORT });
 
+  // SIGTERM: readiness fails at once and the instance keeps serving for SHUTDOWN_DELAY_MS (the
+  // Service or ingress stops sending it new connections); then it refuses new connections,
+  // answers every request already begun (a send waiting for its publish confirm), and closes
+  // the sockets' transports: clients see a transport close, reconnect through the ingress to
+  // another instance and catch up there.
   onShutdown(log, async () => {
+    const closed = closeServer(httpServer);
+    const drained = await inFlight.drained(config.PUBLISH_CONFIRM_TIMEOUT_MS + 1000);
+    if (!drained) log.warn('closing with socket requests in flight', { inFlight: inFlight.count });
     presence.stop();
-    // Closing disconnects every socket; clients reconnect to another instance and catch up.
     await new Promise<void>((r) => io.close(() => r()));
-    await Promise.allSettled([membershipFeed.close(), publisher.close(), mongo.close(), redis.quit(), pubClient.quit(), subClient.quit()]);
+    await closed;
+    await Promise.allSettled([membershipFeed.close(), publisher.close(), amqp.close(), mongo.close(), redis.quit(), pubClient.quit(), subClient.quit()]);
   });
 }
 

@@ -33,7 +33,7 @@ export const shutdownConfigShape = {
    * router (of-watchdog, a Kubernetes Service, the ingress) needs to stop sending it new work.
    * Unset: one second more than the watchdog's healthcheck_interval behind of-watchdog, else 0.
    */
-  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).optional(),
+  SHUTDOWN_DELAY_MS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(600_000).optional()),
   /** After the delay, the longest wait for in-flight work before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: env.int(30_000, 0, 600_000),
   healthcheck_interval: z.string().optional(),

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
@@ -25,6 +26,9 @@ import { PresenceService } from './presence.ts';
 import { followMembership, rooms } from './rooms.ts';
 import { SendLedger } from './send-ledger.ts';
 import { handshake, TokenExpiry } from './socket-auth.ts';
+
+/** An engine.io session id that names this instance (`<GATEWAY_ID>.<random>`), for the ingress to route by. */
+const sessionId = (gatewayId: string) => `${gatewayId}.${randomBytes(15).toString('base64url')}`;
 
 /** The socket gateway: one long-lived Socket.IO server; instances fan out through Redis. */
 async function main() {
@@ -76,10 +80,12 @@ async function main() {
     maxHttpBufferSize: 64 * 1024,
     connectionStateRecovery: undefined,
   });
-  // Sticky routing for long-polling: the ingress sends a client's later requests to the instance named here.
+  // Sticky routing for long-polling: the ingress sends a client's later requests to the instance
+  // named in the chat_gw cookie, or, for a client that keeps no cookies, in its session id.
   io.engine.on('initial_headers', (headers: Record<string, string>) => {
     headers['set-cookie'] = `chat_gw=${encodeURIComponent(config.GATEWAY_ID)}; Path=/socket.io/; HttpOnly; SameSite=Lax`;
   });
+  io.engine.generateId = () => sessionId(config.GATEWAY_ID);
 
   const typing = new TypingTracker(io);
   const expiry = new TokenExpiry();

@@ -21,7 +21,9 @@ export default async function createHandler(): Promise<FunctionHandler> {
   const log = createLogger('db');
   const secret = readSecret('connector-secret');
   const mongo = await connectMongo(config.MONGO_URL);
-  const publisher = createPublisher({ url: config.AMQP_URL, log });
+  // Not part of readiness: every HTTP route works without the broker. A membership event waits
+  // for a reconnecting broker (up to the confirm timeout) rather than being dropped at once.
+  const publisher = createPublisher({ url: config.AMQP_URL, log, waitForBroker: true });
 
   // The DB write is the source of truth; a lost event only delays a live room update (gateways
   // also check membership on their own), so a failed publish is logged, not surfaced.

@@ -52,14 +52,18 @@ async function main() {
   const users = new UsersRepository(mongo.models.User);
   const membership = new MembershipCache(conversations, config.MEMBERSHIP_CACHE_TTL_MS);
   const files = new FilesRepository(mongo.models.File);
+  const messages = new MessagesRepository(mongo.models.Message);
+  const ledger = new SendLedger(redis, { rateLimit: config.SEND_RATE_LIMIT, rateWindowMs: config.SEND_RATE_WINDOW_MS, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
+  await ledger.initEpoch(() => messages.any());
   const service = new MessagingService({
-    ledger: new SendLedger(redis, { rateLimit: config.SEND_RATE_LIMIT, rateWindowMs: config.SEND_RATE_WINDOW_MS, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
+    ledger,
     membership,
     publisher,
-    messages: new MessagesRepository(mongo.models.Message),
+    messages,
     reads: new ReadPositionsRepository(mongo.models.ReadPosition),
     // Only completed uploads of the same conversation may be attached.
     resolveAttachments: (ids, conversationId) => files.requireCompletedInConversation(ids, conversationId),
+    ledgerRecoveryMs: config.LEDGER_RECOVERY_SECONDS * 1000,
   });
 
   const ready = async () => {

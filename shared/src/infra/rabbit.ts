@@ -21,6 +21,11 @@ export interface PublisherOptions {
   url?: string;
   /** Readiness waits for the publish channel (the gateway cannot accept a message without it). */
   required?: boolean;
+  /**
+   * While the broker is away, wait up to the confirm timeout for it to come back instead of
+   * failing at once: for publishers with no caller to retry (the db function's membership events).
+   */
+  waitForBroker?: boolean;
 }
 
 /**
@@ -53,7 +58,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   });
 
   const channel = async (): Promise<ConfirmChannel> => {
-    if (!handle.channel && !everUp) await manager.whenConnected(timeout);
+    if (!handle.channel && (!everUp || opts.waitForBroker)) await manager.whenConnected(timeout);
     if (!handle.channel) throw errors.unavailable('The message bus is unreachable; retry shortly.');
     return handle.channel;
   };

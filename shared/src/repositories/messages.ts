@@ -61,6 +61,17 @@ export class MessagesRepository {
     return d ? toMessage(d) : null;
   }
 
+  /** Whether any message is stored at all (one document read). */
+  async any(): Promise<boolean> {
+    return (await this.model.exists({})) !== null;
+  }
+
+  /** The stored message a sender sent with this clientMsgId (the unique index's pair), if any. */
+  async findBySenderAndClientMsgId(senderId: string, clientMsgId: string): Promise<Message | null> {
+    const d = await this.model.findOne({ senderId: { $eq: senderId }, clientMsgId: { $eq: clientMsgId } }).lean<Lean>();
+    return d ? toMessage(d) : null;
+  }
+
   async findByIds(ids: string[]): Promise<Message[]> {
     if (ids.length === 0) return [];
     const docs = await this.model.find({ _id: { $in: [...new Set(ids)] } }).lean<Lean[]>();

@@ -1,13 +1,15 @@
+import type { ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
+import { DEAD_LETTER_QUEUE } from '@chat/shared/events/bus';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Message } from '@chat/shared/models/types';
-import { allMessages, api, registerUser } from '../test/api.ts';
-import { eventually } from '../test/bus.ts';
+import { allMessages, api, registerUser, uniqueName } from '../test/api.ts';
+import { busChannel, closeBus, eventually, publishRaw } from '../test/bus.ts';
 import { closeTestDb } from '../test/db.ts';
 import { connect, connectAs, nextEvent, record, request, type ClientSocket } from '../test/socket.ts';
 import { controlProc, stack } from '../test/stack.ts';
 
-afterAll(() => closeTestDb());
+afterAll(() => Promise.all([closeTestDb(), closeBus()]));
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const readyz = (i: number) => fetch(`http://127.0.0.1:${stack().ports.gateways[i]}/readyz`).then((r) => r.status, () => 0);
@@ -106,6 +108,30 @@ describe('fault drill', () => {
     }
     console.log(`drill: sends not acked ok at the first try (resent with the same clientMsgId): ${tally.notOk}`);
     for (const s of [...sockets, ...newSockets]) s.disconnect();
+  });
+
+  it('a membership event that does not match its schema is dead-lettered by every gateway, never acked and forgotten', async () => {
+    const marker = uniqueName('bad');
+    await publishRaw('conversation.created', [JSON.stringify({ conversationId: marker })]);
+    const ch = await busChannel();
+    const found = new Map<string, ConsumeMessage>();
+    let done!: () => void;
+    const both = new Promise<void>((r) => (done = r));
+    const { consumerTag } = await ch.consume(DEAD_LETTER_QUEUE, (msg) => {
+      if (!msg) return;
+      if (!msg.content.toString().includes(marker)) return void ch.nack(msg, false, true);
+      ch.ack(msg);
+      const death = (msg.properties.headers?.['x-death'] as Array<{ queue: string; reason: string }> | undefined)?.[0];
+      found.set(death?.queue ?? '?', msg);
+      if (found.size === 2) done();
+    });
+    await eventually(() => Promise.race([both.then(() => true), pause(200).then(() => undefined)]), 'both gateways dead-letter the event', 20_000);
+    await ch.cancel(consumerTag);
+    expect([...found.keys()].sort()).toEqual(['chat.gateway.gw1.membership', 'chat.gateway.gw2.membership']);
+    for (const m of found.values()) {
+      expect(m.fields.routingKey).toBe(DEAD_LETTER_QUEUE);
+      expect((m.properties.headers?.['x-death'] as Array<{ reason: string }>)[0]!.reason).toBe('rejected');
+    }
   });
 
   it('after Redis loses the send ledger, the resend of an acked message gets the same message and is not broadcast again', async () => {

@@ -17,7 +17,11 @@ describe('long-polling without cookies', () => {
     const problems: string[] = [];
     a.on('connect_error', (e) => problems.push(`connect_error: ${e.message}`));
     a.on('disconnect', (reason) => problems.push(`disconnect: ${reason}`));
-    await new Promise((r) => a.once('connect', r));
+    await new Promise((resolve, reject) => {
+      a.once('connect', resolve);
+      // Without stickiness a session's requests alternate between instances: "xhr post error".
+      a.once('connect_error', reject);
+    });
     const b = await connectAs(bob.accessToken);
     try {
       expect(a.io.engine.transport.name).toBe('polling');

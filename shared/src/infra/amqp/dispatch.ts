@@ -37,10 +37,10 @@ export function eventDispatcher(o: DispatchOptions) {
         return settle(ch, msg, 'ack');
       } catch (e) {
         if (attempt >= o.maxAttempts) {
-          o.log.error('event failed; dead-lettering it', { key, attempts: attempt, err: e });
+          o.log.error('event failed; dead-lettering it', { routingKey: key, attempts: attempt, err: e });
           return settle(ch, msg, 'dead-letter');
         }
-        o.log.warn('event failed; retrying', { key, attempt, err: e });
+        o.log.warn('event failed; retrying', { routingKey: key, attempt, err: e });
         await pause(backoffDelay(attempt - 1, o.backoff, o.random));
       }
     }
@@ -50,18 +50,18 @@ export function eventDispatcher(o: DispatchOptions) {
     const key = msg.fields.routingKey;
     const handler = o.handlers[key];
     if (!handler) {
-      o.log.debug('event without a handler; acked', { key });
+      o.log.debug('event without a handler; acked', { routingKey: key });
       return Promise.resolve(settle(ch, msg, 'ack'));
     }
     let parsed: z.ZodSafeParseResult<unknown>;
     try {
       parsed = handler.schema.safeParse(JSON.parse(msg.content.toString('utf8')));
     } catch (e) {
-      o.log.warn('event is not JSON; dead-lettering it', { key, err: e });
+      o.log.warn('event is not JSON; dead-lettering it', { routingKey: key, err: e });
       return Promise.resolve(settle(ch, msg, 'dead-letter'));
     }
     if (!parsed.success) {
-      o.log.warn('event does not match its schema; dead-lettering it', { key, issues: parsed.error.issues.slice(0, 3) });
+      o.log.warn('event does not match its schema; dead-lettering it', { routingKey: key, issues: parsed.error.issues.slice(0, 3) });
       return Promise.resolve(settle(ch, msg, 'dead-letter'));
     }
     const event = parsed.data;

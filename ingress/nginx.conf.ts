@@ -43,6 +43,8 @@ export function renderNginxConf(o: IngressOptions): string {
     ? `  upstream gw_pool { least_conn;\n${o.gateways.map((g) => `    ${gwServer(g.port)}`).join('\n')}\n  }`
     : '';
   const gwMap = o.gateways.map((g) => `    ${g.id} gw_${g.id};`).join('\n');
+  // Engine.IO session ids start with the instance's id and a dot (socket-gateway/src/index.ts).
+  const sidMap = o.gateways.map((g) => `    ~^${g.id.replace(/[^\w-]/g, (c) => `\\${c}`)}\\. gw_${g.id};`).join('\n');
   const proxyCommon = `
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -97,8 +99,8 @@ export function renderNginxConf(o: IngressOptions): string {
       proxy_read_timeout 120s;
       proxy_send_timeout 120s;
       proxy_buffering off;
-      # Sticky: a gateway names itself in the chat_gw cookie on the handshake; long-polling
-      # requests then keep reaching the instance that holds their session.
+      # Sticky: a gateway names itself in the chat_gw cookie on the handshake and in the session
+      # id; long-polling requests then keep reaching the instance that holds their session.
       proxy_pass http://$gw_upstream;
     }`
     : '';
@@ -133,8 +135,16 @@ http {
   client_max_body_size 1m;
 
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
-  map $cookie_chat_gw $gw_upstream {
+  # Sticky socket sessions. The chat_gw cookie (set by the gateway on the handshake) comes first;
+  # a client that keeps no cookies (Node's client, bots, SDKs) is routed by its engine.io session
+  # id, which names the instance that holds the session; a handshake has neither and goes to the
+  # least busy instance.
+  map $arg_sid $gw_by_sid {
     default gw_pool;
+${sidMap}
+  }
+  map $cookie_chat_gw $gw_upstream {
+    default $gw_by_sid;
 ${gwMap}
   }
 

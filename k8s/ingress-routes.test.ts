@@ -112,14 +112,18 @@ describe('Ingress vs local nginx', () => {
     }
   });
 
-  it('gives sockets WebSocket-friendly timeouts and cookie affinity that does not clash with the gateway cookie', () => {
+  it('gives sockets WebSocket-friendly timeouts and stickiness that holds without cookies', () => {
     const a = route('/socket.io/')!.annotations;
-    expect(a['nginx.ingress.kubernetes.io/affinity']).toBe('cookie');
+    // A consistent hash of the client address; an affinity cookie would take precedence over it
+    // in ingress-nginx and lose every client that keeps no cookies.
+    expect(a['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe('$remote_addr');
+    expect(a['nginx.ingress.kubernetes.io/affinity']).toBeUndefined();
+    // Locally: the cookie first, then the engine.io session id, which names the instance.
+    expect(local).toMatch(/map \$arg_sid \$gw_by_sid/);
     expect(Number(a['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(120);
     expect(Number(a['nginx.ingress.kubernetes.io/proxy-send-timeout'])).toBeGreaterThanOrEqual(120);
     // the gateway itself sets chat_gw (see socket-gateway/src/index.ts); the ingress cookie must differ
     expect(local).toContain('$cookie_chat_gw');
-    expect(a['nginx.ingress.kubernetes.io/session-cookie-name']).not.toBe('chat_gw');
   });
 
   it('limits bodies like the local nginx: small by default, the upload limit on storage', () => {

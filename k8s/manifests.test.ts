@@ -177,9 +177,8 @@ describe('prod specifics', () => {
     }
   });
 
-  it('serves the public host over TLS with a secure affinity cookie', () => {
+  it('serves the public host over TLS', () => {
     for (const ing of of(overlays.prod, 'Ingress')) expect(ing.spec.tls?.[0]?.secretName, ing.metadata.name).toBe('chat-tls');
-    expect(one(overlays.prod, 'Ingress', 'chat-socket').metadata.annotations!['nginx.ingress.kubernetes.io/session-cookie-secure']).toBe('true');
   });
 });
 

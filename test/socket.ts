@@ -5,16 +5,19 @@ import { stack } from './stack.ts';
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /** Connects to one gateway instance directly (index 0/1) or, by default, through the ingress. */
-export function connect(token: string | undefined, opts: { instance?: number; transports?: string[]; headers?: Record<string, string> } = {}): ClientSocket {
+export function connect(
+  token: string | undefined,
+  opts: { instance?: number; transports?: string[]; headers?: Record<string, string>; reconnection?: boolean; withCredentials?: boolean } = {},
+): ClientSocket {
   const s = stack();
   const url = opts.instance === undefined ? s.baseUrl : `http://127.0.0.1:${s.ports.gateways[opts.instance]}`;
   return io(url, {
     path: '/socket.io/',
     auth: token ? { token } : {},
     transports: opts.transports ?? ['websocket'],
-    reconnection: false,
+    reconnection: opts.reconnection ?? false,
     forceNew: true,
-    withCredentials: true,
+    withCredentials: opts.withCredentials ?? true,
     ...(opts.headers ? { extraHeaders: opts.headers } : {}),
   }) as ClientSocket;
 }

@@ -134,7 +134,7 @@ export async function functions(ctx: BenchContext): Promise<ScenarioResult> {
     coldRows.push([name, ms(cold[name]), list(runs['/healthz']), ms(ready[name]), list(runs['/readyz'])]);
   };
   await measure('bare Hono', bareBundle, { BARE_FIXTURE: fixtureFile });
-  for (const fn of fns) await measure(fn, path.join(BUILD, `fn-${fn}.mjs`), { ...stack.env, FUNCTION_NAME: fn });
+  for (const fn of fns) await measure(fn, path.join(BUILD, `fn-${fn}.mjs`), { ...stack.env, OPENFAAS_NAME: fn });
   for (const fn of fns) targets.push(evaluate({ name: `cold start ${fn} vs bare Hono (to /healthz, liveness)`, kind: 'lower', target: 1.5, unit: 'ms' }, cold[fn], cold['bare Hono']));
   for (const fn of fns)
     targets.push(evaluate({ name: `cold start ${fn} vs bare Hono to /readyz (dependencies ready; reported, no target)`, kind: 'higher', target: 0, unit: 'ms' }, ready[fn], ready['bare Hono']));

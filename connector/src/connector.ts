@@ -1,5 +1,5 @@
-import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import { AMQP_SOCKET_OPTIONS } from '@chat/shared/infra/rabbit';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { AmqpManager, type ChannelHandle } from '@chat/shared/infra/amqp/manager';
 import { DEAD_LETTER_QUEUE, EXCHANGE } from '@chat/shared/events/bus';
 import type { Logger } from '@chat/shared/log';
 import type { Invoke } from './invoker.ts';
@@ -24,83 +24,69 @@ export const CONNECTION_NAME = 'chat-connector';
 
 interface Binding {
   topics: Set<string>;
-  channel: ConfirmChannel;
-  worker: FunctionWorker;
+  handle: ChannelHandle<ConfirmChannel>;
+  /** The worker and consumer of the channel's current incarnation (a new pair after each reopen). */
+  worker: FunctionWorker | null;
   consumerTag: string;
 }
 
 /**
  * The RabbitMQ side: one durable queue per function bound to its routing keys, one confirm
  * channel per function (a failing function never stalls another), delay queues for retries and
- * the dead-letter queue. Reconnects by itself; stop() drains in-flight work before closing.
+ * the dead-letter queue. The connection is the shared AMQP manager's: it reconnects, re-declares
+ * the exchange and the DLQ, and reopens every function's channel, whose setup re-subscribes it
+ * with a fresh worker. stop() drains in-flight work before closing.
  */
 export class Connector {
-  private conn: ChannelModel | null = null;
+  private readonly amqp: AmqpManager;
   private readonly bindings = new Map<string, Binding>();
   private stopping = false;
-  private reconnectTimer: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
-  private reconnectDelay = 500;
+  /** The subscriptions have been listed (and their channels registered) at least once. */
+  private reconciled = false;
 
-  constructor(private readonly o: ConnectorOptions) {}
+  constructor(private readonly o: ConnectorOptions) {
+    this.amqp = new AmqpManager({
+      url: o.amqpUrl,
+      log: o.log,
+      connectionName: CONNECTION_NAME,
+      topology: async (ch) => {
+        await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
+        await ch.assertQueue(DEAD_LETTER_QUEUE, { durable: true });
+      },
+    });
+  }
 
   get connected(): boolean {
-    return this.conn !== null;
+    return this.amqp.connected();
+  }
+
+  /** Throws (for /readyz) until every subscribed function has its consumer up. */
+  ready(): void {
+    this.amqp.ready();
+    if (!this.reconciled) throw new Error('subscriptions not listed yet');
   }
 
   start(): void {
-    void this.connect();
-  }
-
-  private async connect(): Promise<void> {
-    if (this.stopping) return;
-    const { log } = this.o;
-    let conn: ChannelModel | null = null;
-    try {
-      conn = await amqp.connect(this.o.amqpUrl, { ...AMQP_SOCKET_OPTIONS, timeout: 5000, clientProperties: { connection_name: CONNECTION_NAME } });
-      conn.on('error', (e) => log.warn('amqp connection error', { err: e }));
-      conn.on('close', () => this.onConnectionLost(conn!));
-      const setup = await conn.createChannel();
-      await setup.assertExchange(EXCHANGE, 'topic', { durable: true });
-      await setup.assertQueue(DEAD_LETTER_QUEUE, { durable: true });
-      await setup.close();
-      this.conn = conn;
-      this.reconnectDelay = 500;
-      await this.reconcile();
-      log.info('connected', { source: this.o.source.name, functions: [...this.bindings.keys()] });
-      this.scheduleRefresh();
-    } catch (e) {
-      log.warn('amqp connect failed; retrying', { err: e, inMs: this.reconnectDelay });
-      if (conn) await conn.close().catch(() => undefined);
-      this.scheduleReconnect();
-    }
-  }
-
-  private onConnectionLost(conn: ChannelModel): void {
-    if (this.conn !== conn && this.conn !== null) return;
-    this.conn = null;
-    for (const b of this.bindings.values()) b.worker.abandon();
-    this.bindings.clear();
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    if (!this.stopping) {
-      this.o.log.warn('amqp connection lost; reconnecting');
-      this.scheduleReconnect();
-    }
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopping || this.reconnectTimer) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.connect();
-    }, this.reconnectDelay);
-    this.reconnectDelay = Math.min(10_000, this.reconnectDelay * 2);
+    this.amqp.onConnected(() => {
+      this.reconcile()
+        .then(() => {
+          this.reconciled = true;
+          this.o.log.info('connected', { source: this.o.source.name, functions: [...this.bindings.keys()] });
+        })
+        .catch((e) => this.o.log.warn('listing subscriptions failed', { err: e }))
+        .finally(() => this.scheduleRefresh());
+    });
+    this.amqp.start();
   }
 
   private scheduleRefresh(): void {
     if (!this.o.refreshIntervalMs || this.stopping) return;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
       this.reconcile()
+        .then(() => (this.reconciled = true))
         .catch((e) => this.o.log.warn('refreshing subscriptions failed', { err: e }))
         .finally(() => this.scheduleRefresh());
     }, this.o.refreshIntervalMs);
@@ -117,7 +103,7 @@ export class Connector {
   }
 
   private async reconcileNow(): Promise<void> {
-    if (!this.conn) return;
+    if (!this.amqp.connected() || this.stopping) return;
     const subs = await this.o.source.list();
     const wanted = new Map(subs.map((s) => [s.fn, s]));
     for (const [fn, b] of this.bindings) {
@@ -125,45 +111,69 @@ export class Connector {
         // The function is gone: stop consuming but keep its queue and bindings, so events keep
         // accumulating durably until it (or an operator) comes back for them.
         this.o.log.info('function no longer subscribed; pausing its queue', { fn });
-        await b.channel.cancel(b.consumerTag).catch(() => undefined);
-        await b.worker.drain();
-        await b.channel.close().catch(() => undefined);
         this.bindings.delete(fn);
+        await this.cancel(b);
+        await b.handle.close();
       }
     }
     for (const sub of subs) {
       const b = this.bindings.get(sub.fn);
-      if (!b) await this.subscribe(sub);
+      if (!b) this.subscribe(sub);
       else await this.rebind(b, sub);
     }
   }
 
   private async rebind(b: Binding, sub: Subscription): Promise<void> {
     const queue = functionQueue(sub.fn);
-    for (const t of sub.topics) if (!b.topics.has(t)) await b.channel.bindQueue(queue, EXCHANGE, t);
-    for (const t of b.topics) if (!sub.topics.includes(t)) await b.channel.unbindQueue(queue, EXCHANGE, t);
-    b.topics = new Set(sub.topics);
+    const wanted = new Set(sub.topics);
+    const ch = b.handle.channel;
+    const before = b.topics;
+    // The next (re)open binds exactly these; an open channel is brought in line now.
+    b.topics = wanted;
+    if (!ch) return;
+    for (const t of wanted) if (!before.has(t)) await ch.bindQueue(queue, EXCHANGE, t);
+    for (const t of before) if (!wanted.has(t)) await ch.unbindQueue(queue, EXCHANGE, t);
   }
 
-  private async subscribe(sub: Subscription): Promise<void> {
-    const conn = this.conn;
-    if (!conn) return;
+  private subscribe(sub: Subscription): void {
     const { log } = this.o;
     const queue = functionQueue(sub.fn);
-    const channel = await conn.createConfirmChannel();
-    channel.on('error', (e) => log.warn('amqp channel error', { fn: sub.fn, err: e }));
-    await channel.assertQueue(queue, { durable: true });
-    for (const t of sub.topics) await channel.bindQueue(queue, EXCHANGE, t);
-    await channel.prefetch(this.o.prefetch);
+    const binding: Binding = { topics: new Set(sub.topics), handle: null!, worker: null, consumerTag: '' };
+    binding.handle = this.amqp.open<ConfirmChannel>({
+      name: `fn:${sub.fn}`,
+      confirm: true,
+      required: true,
+      lost: () => {
+        binding.worker?.abandon();
+        binding.worker = null;
+      },
+      setup: async (channel) => {
+        await channel.assertQueue(queue, { durable: true });
+        for (const t of binding.topics) await channel.bindQueue(queue, EXCHANGE, t);
+        await channel.prefetch(this.o.prefetch);
+        const worker = this.worker(sub.fn, queue, channel);
+        binding.worker = worker;
+        const { consumerTag } = await channel.consume(queue, (msg) => {
+          // null: the broker cancelled the consumer (queue deleted); the channel is reopened.
+          if (!msg) return void channel.close().catch(() => undefined);
+          worker.receive(toDelivery(msg));
+        });
+        binding.consumerTag = consumerTag;
+        log.info('consuming', { fn: sub.fn, queue, topics: [...binding.topics] });
+      },
+    });
+    this.bindings.set(sub.fn, binding);
+  }
 
+  private worker(fn: string, queue: string, channel: ConfirmChannel): FunctionWorker {
     const declared = new Set<string>();
-    const worker = new FunctionWorker({
-      fn: sub.fn,
+    return new FunctionWorker({
+      fn,
       invoke: this.o.invoke,
       policy: this.o.policy,
       batch: this.o.batch,
       maxInFlight: this.o.maxInFlight,
-      log,
+      log: this.o.log,
       port: {
         ack: (tag, multiple) => channel.ack({ fields: { deliveryTag: tag } } as ConsumeMessage, multiple),
         nack: (tag) => channel.nack({ fields: { deliveryTag: tag } } as ConsumeMessage, false, true),
@@ -190,32 +200,22 @@ export class Connector {
         },
       },
     });
-    const binding: Binding = { topics: new Set(sub.topics), channel, worker, consumerTag: '' };
-    channel.on('close', () => {
-      worker.abandon();
-      if (this.bindings.get(sub.fn) === binding) this.bindings.delete(sub.fn);
-      // A channel closed by a broker error (not by us or a lost connection) is reopened.
-      if (!this.stopping && this.conn === conn) setTimeout(() => void this.reconcile().catch(() => undefined), 1000).unref();
-    });
-    const { consumerTag } = await channel.consume(queue, (msg) => {
-      if (!msg) return; // consumer cancelled by the broker (queue deleted); reconcile recreates it
-      worker.receive(toDelivery(msg));
-    });
-    binding.consumerTag = consumerTag;
-    this.bindings.set(sub.fn, binding);
-    log.info('consuming', { fn: sub.fn, queue, topics: sub.topics });
+  }
+
+  /** Stops a function's consumer and lets its in-flight deliveries finish (acked or re-queued). */
+  private async cancel(b: Binding): Promise<void> {
+    const ch = b.handle.channel;
+    if (ch && b.consumerTag) await ch.cancel(b.consumerTag).catch(() => undefined);
+    await b.worker?.drain();
   }
 
   /** Stops consuming, lets in-flight deliveries finish (acked or re-queued), then closes. */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     const bindings = [...this.bindings.values()];
-    await Promise.all(bindings.map((b) => b.channel.cancel(b.consumerTag).catch(() => undefined)));
-    await Promise.all(bindings.map((b) => b.worker.drain()));
-    await this.conn?.close().catch(() => undefined);
-    this.conn = null;
+    await Promise.all(bindings.map((b) => this.cancel(b)));
+    await this.amqp.close();
   }
 }
 

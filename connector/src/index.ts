@@ -53,10 +53,8 @@ const connector = new Connector({
   log,
 });
 
-// Liveness is the process itself; readiness needs RabbitMQ.
-const ready = async () => {
-  if (!connector.connected) throw new Error('amqp not connected');
-};
+// Liveness is the process itself; readiness needs RabbitMQ and every function's consumer.
+const ready = async () => connector.ready();
 const server = http.createServer((req, res) => {
   if (!answerHealth(req, res, ready))
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"Route not found."}}');
@@ -64,7 +62,9 @@ const server = http.createServer((req, res) => {
 server.listen(config.PORT, process.env.HOST ?? '127.0.0.1', () => log.info('listening', { port: config.PORT }));
 connector.start();
 
+// SIGTERM: readiness fails at once; after SHUTDOWN_DELAY_MS the consumers are cancelled and
+// every delivery in flight is settled (acked, or handed back) before the connection closes.
 onShutdown(log, async () => {
-  server.close();
   await connector.stop();
+  server.close();
 });

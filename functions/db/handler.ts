@@ -32,7 +32,9 @@ export default async function createHandler(): Promise<FunctionHandler> {
   // Data written by older versions is upgraded before this instance serves anything: until the
   // handler is returned, the function is not ready and the connector's calls are retried.
   await runMigrations({ models: mongo.models, log }, steps);
-  const publisher = createPublisher({ url: config.AMQP_URL, log });
+  // Not part of readiness: every HTTP route works without the broker. A membership event waits
+  // for a reconnecting broker (up to the confirm timeout) rather than being dropped at once.
+  const publisher = createPublisher({ url: config.AMQP_URL, log, waitForBroker: true });
 
   // The DB write is the source of truth; a lost event only delays a live room update (gateways
   // also check membership on their own), so a failed publish is logged, not surfaced.

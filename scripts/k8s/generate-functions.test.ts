@@ -3,6 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { FUNCTIONS_DIR, functionResource, renderFunctions } from './generate-functions.ts';
+import { parseWatchdogInterval, shutdownTiming } from '../../shared/src/runtime/lifecycle.ts';
+import { ROOT } from '../stack/paths.ts';
 import { readStackFile } from './stack-file.ts';
 import { validateAll } from './validate.ts';
 
@@ -14,6 +16,24 @@ describe('stack.yml', () => {
     expect(stack.configuration?.templates?.map((t) => t.name)).toEqual(['hono-node']);
     expect(stack.configuration?.copy).toEqual(['./shared']);
     for (const fn of Object.values(stack.functions)) expect(fn.lang).toBe('hono-node');
+  });
+
+  it('names a source for its template (faas-cli template pull stack needs one)', () => {
+    for (const t of stack.configuration?.templates ?? []) expect(t.source, t.name).toBeTruthy();
+  });
+
+  it('gives every function the template\'s watchdog timings: read < exec < write, and a drain longer than the health-check interval', () => {
+    const dockerfile = readFileSync(path.join(ROOT, 'template/hono-node/Dockerfile'), 'utf8');
+    const keys = ['read_timeout', 'exec_timeout', 'write_timeout', 'healthcheck_interval'];
+    const image = Object.fromEntries(keys.map((k) => [k, new RegExp(`\\b${k}=(\\S+)`).exec(dockerfile)?.[1]]));
+    const ms = (v: string | undefined) => parseWatchdogInterval(v) ?? NaN;
+    expect(ms(image.read_timeout)).toBeLessThan(ms(image.exec_timeout));
+    expect(ms(image.exec_timeout)).toBeLessThan(ms(image.write_timeout));
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      const env = Object.fromEntries(keys.map((k) => [k, String(fn.environment?.[k])]));
+      expect(env, name).toEqual(image);
+      expect(shutdownTiming(env).delayMs, name).toBe(ms(env.healthcheck_interval) + 1000);
+    }
   });
 
   it('gives each function its secrets, and credentials only as secrets', () => {

@@ -187,7 +187,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         name: fn,
         cmd: process.execPath,
         args: [...nodeArgs, '--enable-source-maps', bundles[fn]!],
-        env: { ...env, PORT: String(ports.functions[fn]), FUNCTION_NAME: fn },
+        env: { ...env, PORT: String(ports.functions[fn]), OPENFAAS_NAME: fn },
         // /healthz answers while a function is still loading; /readyz once it can serve.
         ready: () => httpOk(`http://127.0.0.1:${ports.functions[fn]}/readyz`),
       }),

@@ -13,6 +13,13 @@ export const gatewayConfigShape = {
   PUBLISH_CONFIRM_TIMEOUT_MS: env.int(5000, 100),
   /** How long a (sender, clientMsgId) is remembered for idempotent resends. */
   IDEMPOTENCY_TTL_SECONDS: env.int(86_400, 60),
+  /**
+   * After Redis loses the send ledger (it keeps nothing on disk), unknown sends are checked
+   * against the store for this long, so the resend of a message acked before the loss gets the
+   * same message back instead of a second broadcast. Longer windows catch later resends at the
+   * cost of one store lookup per new send during the window.
+   */
+  LEDGER_RECOVERY_SECONDS: env.int(900, 0),
   MEMBERSHIP_CACHE_TTL_MS: env.int(60_000, 0),
   /**
    * static: one Redis channel per instance set; every instance sees every broadcast and keeps

@@ -1,6 +1,7 @@
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import type { TokenVerifier } from '@chat/shared/auth/verifier';
+import type { InFlight } from '@chat/shared/concurrency';
 import { errors, toAppError } from '@chat/shared/errors';
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from '@chat/shared/events/socket';
 import type { Logger } from '@chat/shared/log';
@@ -51,7 +52,10 @@ function handle<S extends z.ZodType, R extends object>(
  * (`socket.onAny`), which finds the socket in `this`: a closure per event per socket would cost
  * each idle connection about a kilobyte and a half. Unknown events are ignored, as before.
  */
-export function createHandlers(io: ChatServer, deps: { service: MessagingService; verifier: TokenVerifier; log: Logger; typing: TypingTracker; expiry: TokenExpiry }) {
+export function createHandlers(
+  io: ChatServer,
+  deps: { service: MessagingService; verifier: TokenVerifier; log: Logger; typing: TypingTracker; expiry: TokenExpiry; inFlight?: InFlight },
+) {
   const { service, verifier, log, typing, expiry } = deps;
 
   const handlers = new Map<keyof ClientToServerEvents, Handler>([
@@ -127,7 +131,9 @@ export function createHandlers(io: ChatServer, deps: { service: MessagingService
   ]);
 
   return function dispatch(this: ChatSocket, event: string, payload?: unknown, ack?: unknown) {
-    void handlers.get(event as keyof ClientToServerEvents)?.(this, payload, ack);
+    const running = handlers.get(event as keyof ClientToServerEvents)?.(this, payload, ack);
+    // Counted so a stopping gateway answers every request it has begun before closing sockets.
+    if (running) void deps.inFlight?.track(running);
   };
 }
 

@@ -1,15 +1,18 @@
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { createVerifier } from '@chat/shared/auth/verifier';
 import { ConfigError } from '@chat/shared/config';
 import { connectMongo } from '@chat/shared/infra/mongo';
+import { AmqpManager } from '@chat/shared/infra/amqp/manager';
 import { createPublisher } from '@chat/shared/infra/rabbit';
 import { connectRedis } from '@chat/shared/infra/redis';
 import { createLogger } from '@chat/shared/log';
 import { PresenceStore } from '@chat/shared/presence';
-import { answerHealth, onShutdown } from '@chat/shared/runtime/lifecycle';
+import { InFlight } from '@chat/shared/concurrency';
+import { answerHealth, closeServer, onShutdown } from '@chat/shared/runtime/lifecycle';
 import { ConversationsRepository } from '@chat/shared/repositories/conversations';
 import { FilesRepository } from '@chat/shared/repositories/files';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
@@ -24,6 +27,9 @@ import { followMembership, rooms } from './rooms.ts';
 import { SendLedger } from './send-ledger.ts';
 import { handshake, TokenExpiry } from './socket-auth.ts';
 
+/** An engine.io session id that names this instance (`<GATEWAY_ID>.<random>`), for the ingress to route by. */
+const sessionId = (gatewayId: string) => `${gatewayId}.${randomBytes(15).toString('base64url')}`;
+
 /** The socket gateway: one long-lived Socket.IO server; instances fan out through Redis. */
 async function main() {
   const config = loadGatewayConfig();
@@ -34,7 +40,10 @@ async function main() {
   // The adapter's pub/sub clients carry no key prefix; its channels are prefixed instead.
   const pubClient = new Redis(config.REDIS_URL);
   const subClient = pubClient.duplicate();
-  const publisher = createPublisher({ url: config.AMQP_URL, log, confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT_MS });
+  // One AMQP connection for the publisher and the membership consumer; it reconnects by itself
+  // and readiness follows it (both channels are needed: without them sends or rooms go wrong).
+  const amqp = new AmqpManager({ url: config.AMQP_URL, log, connectionName: `chat-gateway-${config.GATEWAY_ID}` });
+  const publisher = createPublisher({ amqp, log, confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT_MS, required: true });
   // No cache of verified tokens: a socket presents its token once, so the cache would mostly hold
   // the token of every open connection (half a kilobyte each) to spare the odd reconnect a check.
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, cacheSize: 0 });
@@ -43,18 +52,22 @@ async function main() {
   const users = new UsersRepository(mongo.models.User);
   const membership = new MembershipCache(conversations, config.MEMBERSHIP_CACHE_TTL_MS);
   const files = new FilesRepository(mongo.models.File);
+  const messages = new MessagesRepository(mongo.models.Message);
+  const ledger = new SendLedger(redis, { rateLimit: config.SEND_RATE_LIMIT, rateWindowMs: config.SEND_RATE_WINDOW_MS, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
+  await ledger.initEpoch(() => messages.any());
   const service = new MessagingService({
-    ledger: new SendLedger(redis, { rateLimit: config.SEND_RATE_LIMIT, rateWindowMs: config.SEND_RATE_WINDOW_MS, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
+    ledger,
     membership,
     publisher,
-    messages: new MessagesRepository(mongo.models.Message),
+    messages,
     // Only completed uploads of the same conversation may be attached.
     resolveAttachments: (ids, conversationId) => files.requireCompletedInConversation(ids, conversationId),
+    ledgerRecoveryMs: config.LEDGER_RECOVERY_SECONDS * 1000,
   });
 
   const ready = async () => {
+    amqp.ready();
     await Promise.all([mongo.ping(), redis.ping()]);
-    if (!publisher.connected()) throw new Error('amqp not connected');
   };
   const httpServer = http.createServer((req, res) => {
     if (answerHealth(req, res, ready)) return;
@@ -70,10 +83,12 @@ async function main() {
     maxHttpBufferSize: 64 * 1024,
     connectionStateRecovery: undefined,
   });
-  // Sticky routing for long-polling: the ingress sends a client's later requests to the instance named here.
+  // Sticky routing for long-polling: the ingress sends a client's later requests to the instance
+  // named in the chat_gw cookie, or, for a client that keeps no cookies, in its session id.
   io.engine.on('initial_headers', (headers: Record<string, string>) => {
     headers['set-cookie'] = `chat_gw=${encodeURIComponent(config.GATEWAY_ID)}; Path=/socket.io/; HttpOnly; SameSite=Lax`;
   });
+  io.engine.generateId = () => sessionId(config.GATEWAY_ID);
 
   const typing = new TypingTracker(io);
   const expiry = new TokenExpiry();
@@ -82,7 +97,7 @@ async function main() {
   await presence.start();
   const roomNames = new RoomNames(io, (room) => rooms.conversationOf(room) !== null);
   const releaseRequest = releaseHandshakeRequests(io);
-  const membershipFeed = await followMembership({ io, url: config.AMQP_URL, log, membership, conversations, users, presence: presenceStore, roomNames });
+  const membershipFeed = followMembership({ io, amqp, gatewayId: config.GATEWAY_ID, log, membership, conversations, users, presence: presenceStore, roomNames });
 
   io.use(handshake(verifier));
   // Rooms are joined before the client hears "connected", so nothing sent right after is missed.
@@ -99,7 +114,8 @@ async function main() {
     }
   });
   // Shared by every socket (they find themselves in `this`): an idle connection holds no closures of ours.
-  const listen = shareAnyListener(createHandlers(io, { service, verifier, log, typing, expiry }));
+  const inFlight = new InFlight();
+  const listen = shareAnyListener(createHandlers(io, { service, verifier, log, typing, expiry, inFlight }));
   function closing(this: ChatSocket) {
     expiry.untrack(this);
     typing.stopAll(this.data.userId);
@@ -125,11 +141,19 @@ async function main() {
   await new Promise<void>((resolve) => httpServer.listen({ port: config.PORT, host: config.HOST, backlog: 4096 }, resolve));
   log.info('listening', { port: config.PORT });
 
+  // SIGTERM: readiness fails at once and the instance keeps serving for SHUTDOWN_DELAY_MS (the
+  // Service or ingress stops sending it new connections); then it refuses new connections,
+  // answers every request already begun (a send waiting for its publish confirm), and closes
+  // the sockets' transports: clients see a transport close, reconnect through the ingress to
+  // another instance and catch up there.
   onShutdown(log, async () => {
+    const closed = closeServer(httpServer);
+    const drained = await inFlight.drained(config.PUBLISH_CONFIRM_TIMEOUT_MS + 1000);
+    if (!drained) log.warn('closing with socket requests in flight', { inFlight: inFlight.count });
     presence.stop();
-    // Closing disconnects every socket; clients reconnect to another instance and catch up.
     await new Promise<void>((r) => io.close(() => r()));
-    await Promise.allSettled([membershipFeed.close(), publisher.close(), mongo.close(), redis.quit(), pubClient.quit(), subClient.quit()]);
+    await closed;
+    await Promise.allSettled([membershipFeed.close(), publisher.close(), amqp.close(), mongo.close(), redis.quit(), pubClient.quit(), subClient.quit()]);
   });
 }
 

@@ -32,6 +32,12 @@ export class MessagingService {
       publisher: Publisher;
       messages: MessagesRepository;
       resolveAttachments: AttachmentResolver;
+      /**
+       * For this long after the send ledger lost its data (a Redis restart), a send the ledger
+       * does not know is looked up in the store first: it may be the resend of a message acked
+       * before the loss. 0 turns the lookup off.
+       */
+      ledgerRecoveryMs?: number;
     },
   ) {}
 
@@ -54,6 +60,15 @@ export class MessagingService {
     const earlier = await ledger.reserve(senderId, input.clientMsgId, input.conversationId, randomBytes(6).toString('hex'));
     if (earlier.kind === 'done') return { message: earlier.message, fresh: false };
     if (earlier.kind === 'limited') throw errors.rateLimited(Math.max(1, Math.ceil(earlier.retryAfterMs / 1000)));
+    if (earlier.kind === 'new' && earlier.epochMs !== undefined && Date.now() - earlier.epochMs < (this.deps.ledgerRecoveryMs ?? 0)) {
+      const stored = await this.deps.messages.findBySenderAndClientMsgId(senderId, input.clientMsgId);
+      if (stored && stored.conversationId === input.conversationId) {
+        // Acked before Redis lost it: the same message again, not broadcast twice. The ledger
+        // learns it back, so the next resend is answered without the store.
+        await ledger.complete(senderId, input.clientMsgId, earlier.record, stored);
+        return { message: stored, fresh: false };
+      }
+    }
 
     const [attachments, replyToId] = await Promise.all([
       input.attachments?.length ? this.deps.resolveAttachments(input.attachments, input.conversationId) : Promise.resolve([]),

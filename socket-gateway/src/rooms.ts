@@ -1,6 +1,7 @@
-import amqp, { type ChannelModel } from 'amqplib';
-import { AMQP_SOCKET_OPTIONS } from '@chat/shared/infra/rabbit';
-import { EXCHANGE, ROUTING_KEYS, type ConversationCreatedEvent, type MembersChangedEvent, type ReadEvent } from '@chat/shared/events/bus';
+import { DEAD_LETTER_QUEUE, EXCHANGE, ROUTING_KEYS, type ConversationCreatedEvent, type MembersChangedEvent, type ReadEvent } from '@chat/shared/events/bus';
+import { busEventSchemas } from '@chat/shared/events/schemas';
+import { eventDispatcher, type EventHandler } from '@chat/shared/infra/amqp/dispatch';
+import type { AmqpManager } from '@chat/shared/infra/amqp/manager';
 import type { Logger } from '@chat/shared/log';
 import type { PresenceStore } from '@chat/shared/presence';
 import type { Conversation, User } from '@chat/shared/models/types';
@@ -34,34 +35,45 @@ export const conversationView = (rec: ConversationRecord, members: User[]): Conv
     readPositions: [],
   });
 
+/** The gateway's membership queue: one per instance, named after it (GATEWAY_ID is unique). */
+export const membershipQueue = (gatewayId: string) => `chat.gateway.${gatewayId}.membership`;
+/**
+ * An instance's queue outlives its connection: it stays bound while the broker is unreachable
+ * or restarting (durable), so the events published meanwhile wait for the instance instead of
+ * being routed to the others only. A queue no instance has used for this long (the instance is
+ * gone for good, e.g. a replaced pod) is deleted by the broker.
+ */
+const QUEUE_EXPIRES_MS = 15 * 60_000;
+
 /**
  * Keeps Socket.IO rooms in step with membership. Every instance consumes conversation events on
- * its own exclusive queue and moves only its local sockets, so nothing is fanned out twice.
+ * its own queue and moves only its local sockets, so nothing is fanned out twice. The consumer
+ * lives on the process's AMQP manager, which re-subscribes it after every reconnect and keeps
+ * readiness false while it is down. Each routing key has one handler; events are checked
+ * against their schema, and one that cannot be applied is retried, then dead-lettered.
  */
-export async function followMembership(deps: {
+export function followMembership(deps: {
   io: ChatServer;
-  url: string;
+  amqp: AmqpManager;
+  gatewayId: string;
   log: Logger;
   membership: MembershipCache;
   conversations: ConversationsRepository;
   users: UsersRepository;
   presence: PresenceStore;
   roomNames: RoomNames;
-}): Promise<{ close(): Promise<void> }> {
+  maxAttempts?: number;
+}): { close(): Promise<void> } {
   const { io, log, membership, conversations, users, presence, roomNames } = deps;
-  let conn: ChannelModel | null = null;
-  let closed = false;
 
-  const apply = async (key: string, event: ConversationCreatedEvent | MembersChangedEvent | ReadEvent) => {
-    if (key === ROUTING_KEYS.conversationRead) return relayRead(io, rooms.conversation(event.conversationId), event as ReadEvent);
+  const apply = async (event: { conversationId: string }, added: (rec: ConversationRecord) => string[], removed: string[], created: boolean) => {
     membership.invalidate(event.conversationId);
     const rec = await conversations.findById(event.conversationId);
     if (!rec) return;
     const view = conversationView(rec, await users.findByIds(rec.memberIds));
     const room = rooms.conversation(rec.id);
-    const added = key === 'conversation.created' ? rec.memberIds : (event as MembersChangedEvent).added;
-    const removed = key === 'conversation.created' ? [] : (event as MembersChangedEvent).removed;
-    for (const u of added) {
+    const joined = added(rec);
+    for (const u of joined) {
       io.local.in(rooms.user(u)).socketsJoin(roomNames.get(room));
       io.local.to(rooms.user(u)).emit('conversation:new', { conversation: view });
     }
@@ -69,48 +81,59 @@ export async function followMembership(deps: {
       io.local.in(rooms.user(u)).socketsLeave(room);
       io.local.to(rooms.user(u)).emit('conversation:removed', { conversationId: rec.id });
     }
-    if (key !== 'conversation.created') {
-      const others = rec.memberIds.filter((m) => !added.includes(m)).map(rooms.user);
+    if (!created) {
+      const others = rec.memberIds.filter((m) => !joined.includes(m)).map(rooms.user);
       if (others.length) io.local.to(others).emit('conversation:updated', { conversation: view });
     }
     // New peers learn each other's presence at once, as they would on connect.
-    if (added.length) {
+    if (joined.length) {
       const online = await presence.onlineAmong(rec.memberIds);
-      for (const u of added)
+      for (const u of joined)
         for (const peer of online)
           if (peer !== u) io.local.to(rooms.user(u)).emit('presence', { userId: peer, status: 'online', lastSeen: null });
     }
   };
 
-  const connect = async () => {
-    const c = await amqp.connect(deps.url, AMQP_SOCKET_OPTIONS);
-    c.on('error', (e) => log.warn('membership consumer connection error', { err: e }));
-    c.on('close', () => {
-      conn = null;
-      if (!closed) setTimeout(() => void connect().catch(() => undefined), 1000).unref();
-    });
-    const ch = await c.createChannel();
-    await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
-    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-    await ch.bindQueue(queue, EXCHANGE, 'conversation.#');
-    await ch.consume(queue, (msg) => {
-      if (!msg) return;
-      const key = msg.fields.routingKey;
-      apply(key, JSON.parse(msg.content.toString()))
-        .catch((e) => log.warn('membership event failed', { key, err: e }))
-        .finally(() => ch.ack(msg));
-    });
-    conn = c;
-  };
-  await connect().catch((e) => {
-    log.warn('membership consumer not connected yet', { err: e });
-    setTimeout(() => void connect().catch(() => undefined), 1000).unref();
-  });
-
-  return {
-    async close() {
-      closed = true;
-      await conn?.close().catch(() => undefined);
+  const handlers: Record<string, EventHandler> = {
+    [ROUTING_KEYS.conversationCreated]: {
+      schema: busEventSchemas[ROUTING_KEYS.conversationCreated],
+      apply: (e: ConversationCreatedEvent) => apply(e, (rec) => rec.memberIds, [], true),
+    },
+    [ROUTING_KEYS.membersChanged]: {
+      schema: busEventSchemas[ROUTING_KEYS.membersChanged],
+      apply: (e: MembersChangedEvent) => apply(e, () => e.added, e.removed, false),
+    },
+    [ROUTING_KEYS.conversationRead]: {
+      schema: busEventSchemas[ROUTING_KEYS.conversationRead],
+      apply: async (e: ReadEvent) => relayRead(io, rooms.conversation(e.conversationId), e),
     },
   };
+  const dispatch = eventDispatcher({
+    handlers,
+    log,
+    maxAttempts: deps.maxAttempts ?? 6,
+    backoff: { baseMs: 200, maxMs: 5000 },
+    // One conversation's events apply in order; different conversations do not wait for each other.
+    orderKey: (e) => (e as { conversationId?: string }).conversationId,
+  });
+
+  const queue = membershipQueue(deps.gatewayId);
+  const handle = deps.amqp.open({
+    name: 'membership',
+    required: true,
+    setup: async (ch) => {
+      await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
+      await ch.assertQueue(DEAD_LETTER_QUEUE, { durable: true });
+      await ch.assertQueue(queue, {
+        durable: true,
+        arguments: { 'x-expires': QUEUE_EXPIRES_MS, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': DEAD_LETTER_QUEUE },
+      });
+      await ch.bindQueue(queue, EXCHANGE, 'conversation.#');
+      await ch.prefetch(64);
+      await ch.consume(queue, (msg) => {
+        if (msg) void dispatch(ch, msg);
+      });
+    },
+  });
+  return { close: () => handle.close() };
 }

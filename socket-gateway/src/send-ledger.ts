@@ -8,20 +8,30 @@ import type { Message } from '@chat/shared/models/types';
  * gateway instances. A record is "reserved" (r|ts|suffix) until the publish is confirmed and then
  * "done" (d|json); a resend of a reserved send rebuilds the same message and publishes it again,
  * which storage absorbs by id.
+ *
+ * Redis keeps nothing on disk here, so a restart forgets every record. A sentinel key (the
+ * ledger's epoch: when this Redis first saw a send) tells the two apart: a send missing from a
+ * ledger younger than the recovery window may be the resend of one acked before the loss, and
+ * only then is the store asked (MessagingService.send). Otherwise a miss is a new message.
  */
 const RESERVE = `
+local epoch = redis.call('GET', KEYS[4])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[4], epoch)
+end
 local rec = redis.call('GET', KEYS[1])
-if rec then return {'seen', rec} end
+if rec then return {'seen', rec, epoch} end
 local n = redis.call('INCR', KEYS[2])
 if n == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
-if n > tonumber(ARGV[2]) then return {'limited', tostring(redis.call('PTTL', KEYS[2]))} end
+if n > tonumber(ARGV[2]) then return {'limited', tostring(redis.call('PTTL', KEYS[2])), epoch} end
 local now = tonumber(ARGV[1])
 local last = tonumber(redis.call('GET', KEYS[3]) or '0')
 if now <= last then now = last + 1 end
 redis.call('SET', KEYS[3], now, 'EX', 86400)
 local value = 'r|' .. now .. '|' .. ARGV[4]
 redis.call('SET', KEYS[1], value, 'EX', ARGV[5])
-return {'new', value}
+return {'new', value, epoch}
 `;
 
 /** Moves reserved -> done only if still reserved; returns the done record either way. */
@@ -36,7 +46,7 @@ return {0, rec}
 `;
 
 export type Reservation =
-  | { kind: 'new' | 'reserved'; record: string; createdAtMs: number; suffix: string }
+  | { kind: 'new' | 'reserved'; record: string; createdAtMs: number; suffix: string; /** When this ledger started (its sentinel key). */ epochMs?: number }
   | { kind: 'done'; message: Message }
   | { kind: 'limited'; retryAfterMs: number };
 
@@ -57,7 +67,7 @@ export class SendLedger {
     private readonly opts: { rateLimit: number; rateWindowMs: number; ttlSeconds: number },
   ) {
     // Defined commands run by SHA (EVALSHA), so the scripts are not resent with every message.
-    redis.defineCommand('sendReserve', { numberOfKeys: 3, lua: RESERVE });
+    redis.defineCommand('sendReserve', { numberOfKeys: 4, lua: RESERVE });
     redis.defineCommand('sendComplete', { numberOfKeys: 2, lua: COMPLETE });
     this.scripts = redis as unknown as SendLedger['scripts'];
   }
@@ -65,19 +75,30 @@ export class SendLedger {
   private idemKey = (senderId: string, clientMsgId: string) => `send:idem:${senderId}:${Buffer.from(clientMsgId).toString('base64url')}`;
 
   async reserve(senderId: string, clientMsgId: string, conversationId: string, suffix: string): Promise<Reservation> {
-    const [status, value] = (await this.scripts.sendReserve(
+    const [status, value, epoch] = (await this.scripts.sendReserve(
       this.idemKey(senderId, clientMsgId),
       `send:rate:${senderId}`,
       `send:clock:${conversationId}`,
+      'send:epoch',
       Date.now(),
       this.opts.rateLimit,
       this.opts.rateWindowMs,
       suffix,
       this.opts.ttlSeconds,
-    )) as [string, string];
+    )) as [string, string, string];
     if (status === 'limited') return { kind: 'limited', retryAfterMs: Math.max(0, Number(value)) };
     const r = parse(value);
-    return status === 'new' && r.kind === 'reserved' ? { ...r, kind: 'new' } : r;
+    return status === 'new' && r.kind === 'reserved' ? { ...r, kind: 'new', epochMs: Number(epoch) } : r;
+  }
+
+  /**
+   * At start: a ledger without its sentinel over a store that holds no message has lost nothing
+   * (a new deployment, a fresh test stack); its epoch is set to 0 so no send is ever looked up.
+   * Over a store with messages, the first send sets the epoch instead (the ledger was lost).
+   */
+  async initEpoch(storeHasMessages: () => Promise<boolean>): Promise<void> {
+    if (await this.redis.exists('send:epoch')) return;
+    if (!(await storeHasMessages())) await this.redis.set('send:epoch', '0', 'NX');
   }
 
   /** True when this call completed the send (and so must broadcast it); false if another did. */

@@ -8,4 +8,6 @@ envFromSecrets();
 // The handler is loaded while the server starts: its code (mongoose, zod, the function's own
 // packages) is most of a cold start, so the build splits it into a chunk of its own, which
 // /healthz (liveness) does not wait for; every other request does.
-await serveFunction(process.env.FUNCTION_NAME ?? 'function', async () => (await import('./function/handler.ts')).default());
+// OpenFaaS names the function in OPENFAAS_NAME (faas-netes and `faas-cli local-run` set it;
+// of-watchdog reads the same variable), and the local stack does the same.
+await serveFunction(process.env.OPENFAAS_NAME ?? 'function', async () => (await import('./function/handler.ts')).default());

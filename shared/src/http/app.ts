@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import { LIMITS } from '../models/limits.ts';
 import { describeIssue } from '../models/validation.ts';
 import { SECURITY_HEADERS } from './security-headers.ts';
+import { shuttingDown } from '../runtime/lifecycle.ts';
 
 export type AppEnv = { Variables: { userId: string } };
 
@@ -80,6 +81,8 @@ export function createApp(opts: CreateAppOptions): Hono<AppEnv> {
   app.on(BODY_METHODS, '*', limitBody);
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
+    // From SIGTERM on the function still serves, but tells its router to stop sending work.
+    if (shuttingDown()) return renderError(c, errors.unavailable('Shutting down.'));
     try {
       await opts.ready();
       return c.json({ status: 'ready' });

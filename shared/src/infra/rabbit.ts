@@ -1,13 +1,10 @@
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { ConfirmChannel } from 'amqplib';
 import { EXCHANGE, type BusEvents, type RoutingKey } from '../events/bus.ts';
 import { errors } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { AmqpManager, type ChannelHandle } from './amqp/manager.ts';
 
-/**
- * Socket options for every AMQP connection: amqplib leaves Nagle's algorithm on by default, which
- * held small frames (a publish, its confirm) back by several milliseconds on every message.
- */
-export const AMQP_SOCKET_OPTIONS = { noDelay: true } as const;
+export { AMQP_SOCKET_OPTIONS } from './amqp/manager.ts';
 
 export interface Publisher {
   /** Resolves once RabbitMQ confirms the persistent message; rejects with `unavailable` otherwise. */
@@ -17,90 +14,65 @@ export interface Publisher {
 }
 
 export interface PublisherOptions {
-  url: string;
   log: Logger;
   confirmTimeoutMs?: number;
+  /** The process's connection manager; without one the publisher opens (and closes) its own on `url`. */
+  amqp?: AmqpManager;
+  url?: string;
+  /** Readiness waits for the publish channel (the gateway cannot accept a message without it). */
+  required?: boolean;
+  /**
+   * While the broker is away, wait up to the confirm timeout for it to come back instead of
+   * failing at once: for publishers with no caller to retry (the db function's membership events).
+   */
+  waitForBroker?: boolean;
 }
 
 /**
- * A confirm-channel publisher that reconnects by itself. While RabbitMQ is away, publishes fail
- * fast with `unavailable` (never a false success); the next publish after it returns reconnects.
+ * A confirm-channel publisher on the process's AMQP connection manager, which reopens the
+ * channel (and so re-arms confirms) after every reconnect. While RabbitMQ is away, publishes
+ * fail fast with `unavailable` (never a false success); the very first ones, while the first
+ * connect is still under way, wait for it up to the confirm timeout.
  */
 export function createPublisher(opts: PublisherOptions): Publisher {
   const timeout = opts.confirmTimeoutMs ?? 5000;
-  let conn: ChannelModel | null = null;
-  let channel: ConfirmChannel | null = null;
-  let connecting: Promise<ConfirmChannel> | null = null;
-  let closed = false;
-  let retryTimer: NodeJS.Timeout | null = null;
+  const own = !opts.amqp;
+  if (!opts.amqp && !opts.url) throw new Error('createPublisher needs a url or an AmqpManager');
+  const manager = opts.amqp ?? new AmqpManager({ url: opts.url!, log: opts.log });
   const returned = new Set<string>();
   let seq = 0;
-
-  const reset = () => {
-    channel = null;
-    conn = null;
-  };
-
-  const connect = (): Promise<ConfirmChannel> => {
-    if (channel) return Promise.resolve(channel);
-    connecting ??= (async () => {
-      try {
-        const c = await amqp.connect(opts.url, { ...AMQP_SOCKET_OPTIONS, timeout: 3000 });
-        c.on('error', (e) => opts.log.warn('amqp connection error', { err: e }));
-        c.on('close', () => {
-          reset();
-          if (!closed) scheduleReconnect();
-        });
-        const ch = await c.createConfirmChannel();
-        ch.on('error', (e) => opts.log.warn('amqp channel error', { err: e }));
-        ch.on('close', () => {
-          channel = null;
-        });
-        // A mandatory publish that no queue takes comes back here before its confirm arrives.
-        ch.on('return', (msg) => {
-          const id = msg.properties.correlationId as string | undefined;
-          if (id) returned.add(id);
-        });
-        await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
-        conn = c;
-        channel = ch;
-        opts.log.info('amqp connected');
-        return ch;
-      } finally {
-        connecting = null;
-      }
-    })();
-    return connecting;
-  };
-
-  // Reconnect in the background too, so readiness recovers without waiting for traffic.
-  const scheduleReconnect = () => {
-    if (retryTimer || closed) return;
-    retryTimer = setTimeout(() => {
-      retryTimer = null;
-      connect().catch(() => scheduleReconnect());
-    }, 1000);
-    retryTimer.unref();
-  };
-
-  connect().catch((e) => {
-    opts.log.warn('amqp not reachable yet', { err: e });
-    scheduleReconnect();
+  let everUp = false;
+  const handle: ChannelHandle<ConfirmChannel> = manager.open<ConfirmChannel>({
+    name: 'publisher',
+    confirm: true,
+    required: opts.required ?? false,
+    setup: async (ch) => {
+      // A mandatory publish that no queue takes comes back here before its confirm arrives.
+      ch.on('return', (msg) => {
+        const id = msg.properties.correlationId as string | undefined;
+        if (id) returned.add(id);
+      });
+      await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
+      everUp = true;
+    },
   });
+
+  const channel = async (): Promise<ConfirmChannel> => {
+    if (!handle.channel && (!everUp || opts.waitForBroker)) await manager.whenConnected(timeout);
+    if (!handle.channel) throw errors.unavailable('The message bus is unreachable; retry shortly.');
+    return handle.channel;
+  };
 
   return {
     async publish(key, event, p = {}) {
-      let ch: ConfirmChannel;
-      try {
-        ch = await connect();
-      } catch (e) {
-        scheduleReconnect();
-        throw errors.unavailable('The message bus is unreachable; retry shortly.', e);
-      }
+      const ch = await channel();
       const body = Buffer.from(JSON.stringify(event));
       const correlationId = `${process.pid}-${++seq}`;
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(errors.unavailable('The message bus did not confirm in time.')), timeout);
+        const timer = setTimeout(() => {
+          returned.delete(correlationId);
+          reject(errors.unavailable('The message bus did not confirm in time.'));
+        }, timeout);
         try {
           // mandatory: an event no queue is bound for yet (a consumer that never ran) is an
           // error to report, not a silent drop.
@@ -118,11 +90,10 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         }
       });
     },
-    connected: () => channel !== null,
+    connected: () => handle.up,
     async close() {
-      closed = true;
-      if (retryTimer) clearTimeout(retryTimer);
-      await conn?.close().catch(() => undefined);
+      await handle.close();
+      if (own) await manager.close();
     },
   };
 }

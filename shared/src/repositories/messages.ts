@@ -89,6 +89,17 @@ export class MessagesRepository {
     await Promise.all(placed.map((p) => this.model.updateOne({ _id: { $eq: p.id } }, { $set: chunkFields(conversationId, p.chunk) })));
   }
 
+  /** Whether any message is stored at all (one document read). */
+  async any(): Promise<boolean> {
+    return (await this.model.exists({})) !== null;
+  }
+
+  /** The stored message a sender sent with this clientMsgId (the unique index's pair), if any. */
+  async findBySenderAndClientMsgId(senderId: string, clientMsgId: string): Promise<Message | null> {
+    const d = await this.model.findOne({ senderId: { $eq: senderId }, clientMsgId: { $eq: clientMsgId } }).lean<Lean>();
+    return d ? toMessage(d) : null;
+  }
+
   /**
    * Applies an edit unless a later edit is already stored, so edits redelivered out of order
    * settle on the newest. 'missing' means the message is not stored (yet).

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { answerHealth } from './lifecycle.ts';
+import { answerHealth, parseWatchdogInterval, shutdownTiming } from './lifecycle.ts';
 
 let isReady = true;
 const server = http.createServer((req, res) => {
@@ -25,5 +25,16 @@ describe('answerHealth', () => {
 
   it('leaves other paths to the caller', async () => {
     expect((await fetch(`${base}/socket.io/`)).status).toBe(418);
+  });
+});
+
+describe('shutdownTiming', () => {
+  it('reads of-watchdog\'s healthcheck_interval as it does (seconds or a Go duration) and serves one second longer', () => {
+    expect([parseWatchdogInterval('5'), parseWatchdogInterval('5s'), parseWatchdogInterval('1500ms'), parseWatchdogInterval('1m'), parseWatchdogInterval('x'), parseWatchdogInterval(undefined)]).toEqual([5000, 5000, 1500, 60_000, undefined, undefined]);
+    expect(shutdownTiming({ healthcheck_interval: '5s' })).toEqual({ delayMs: 6000, timeoutMs: 30_000 });
+    expect(shutdownTiming({ healthcheck_interval: '5s', SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '1000' })).toEqual({ delayMs: 0, timeoutMs: 1000 });
+    // Outside a watchdog (the local stack) nothing routes by readiness, so there is nothing to wait for.
+    expect(shutdownTiming({})).toEqual({ delayMs: 0, timeoutMs: 30_000 });
+    expect(() => shutdownTiming({ SHUTDOWN_DELAY_MS: 'soon' })).toThrow(/SHUTDOWN_DELAY_MS/);
   });
 });

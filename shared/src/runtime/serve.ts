@@ -1,10 +1,11 @@
+import type { Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { AppError } from '../errors.ts';
 import { SECURITY_HEADERS } from '../http/security-headers.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ConfigError } from '../secrets.ts';
-import { onShutdown } from './lifecycle.ts';
+import { closeServer, onShutdown, shutdownTiming } from './lifecycle.ts';
 
 /** What a function's handler.ts exports: it wires config, dependencies and routes, once. */
 export interface FunctionHandler {
@@ -73,11 +74,14 @@ export async function serveFunction(name: string, create: CreateHandler): Promis
       exit(1);
     }, () => undefined);
   });
+  // Behind of-watchdog the delay covers its healthcheck_interval: it forwards SIGTERM at once
+  // but keeps routing requests here until then, and then waits for those in flight. Only after
+  // that does this server stop accepting; the stores close once the last answer is out.
   onShutdown(log, async () => {
-    server.close();
+    await closeServer(server as Server);
     // Still starting: nothing is in flight that a graceful close would finish.
     await current?.close();
-  });
+  }, shutdownTiming());
   try {
     current = await handler;
     log.info('ready', { ms: Math.round(performance.now() - started) });

@@ -1,0 +1,218 @@
+import type { ConsumeMessage } from 'amqplib';
+import { Redis } from 'ioredis';
+import { DEAD_LETTER_QUEUE } from '@chat/shared/events/bus';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Message } from '@chat/shared/models/types';
+import { allMessages, api, registerUser, uniqueName } from '../test/api.ts';
+import { busChannel, closeBus, eventually, publishRaw } from '../test/bus.ts';
+import { closeTestDb } from '../test/db.ts';
+import { connect, connectAs, nextEvent, record, request, type ClientSocket } from '../test/socket.ts';
+import { controlProc, stack } from '../test/stack.ts';
+
+afterAll(() => Promise.all([closeTestDb(), closeBus()]));
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const readyz = (i: number) => fetch(`http://127.0.0.1:${stack().ports.gateways[i]}/readyz`).then((r) => r.status, () => 0);
+const bothReady = () => eventually(async () => ((await readyz(0)) === 200 && (await readyz(1)) === 200 ? true : undefined), 'both gateways ready', 40_000, 200);
+
+async function group(owner: { accessToken: string }, members: Array<{ user: { id: string } }>, title: string): Promise<string> {
+  const res = await api('POST', '/api/db/conversations', { token: owner.accessToken, body: { type: 'group', title, memberIds: members.map((m) => m.user.id) } });
+  expect(res.status).toBe(201);
+  return res.body.conversation.id as string;
+}
+
+/** Sends until acked ok, resending with the same clientMsgId as a client does; counts what was not ok at first. */
+async function sendUntilAcked(s: ClientSocket, conversationId: string, clientMsgId: string, body: string, tally: { notOk: number }): Promise<Message> {
+  for (let attempt = 0; ; attempt++) {
+    const ack = await request(s, 'message:send', { conversationId, clientMsgId, body }, 5000).catch(() => null);
+    if (ack?.ok) return (ack as { message: Message }).message;
+    tally.notOk++;
+    expect(attempt, `${clientMsgId} never acked`).toBeLessThan(60);
+    await pause(250);
+  }
+}
+
+function expectStoredOnce(stored: Message[], acked: Map<string, Message>) {
+  const byClient = new Map<string, number>();
+  for (const m of stored) byClient.set(m.clientMsgId, (byClient.get(m.clientMsgId) ?? 0) + 1);
+  const duplicated = [...byClient.values()].filter((n) => n > 1).length;
+  const missing = [...acked.keys()].filter((k) => !byClient.has(k)).length;
+  expect({ duplicated, missing }).toEqual({ duplicated: 0, missing: 0 });
+  for (const m of stored) if (acked.has(m.clientMsgId)) expect(m.id).toBe(acked.get(m.clientMsgId)!.id);
+  return { duplicated, missing };
+}
+
+describe('fault drill', () => {
+  it('a broker restart under load: every acked message stored once, readiness follows the broker, and afterwards new conversations and new members get live messages on every gateway', async () => {
+    const users = await Promise.all(Array.from({ length: 8 }, () => registerUser()));
+    const groups = [await group(users[0]!, users.slice(1, 4), 'drill a'), await group(users[4]!, users.slice(5, 8), 'drill b')];
+    // Every group spans both instances.
+    const sockets = await Promise.all(users.map((u, i) => connectAs(u.accessToken, { instance: i % 2 })));
+    const acked = new Map<string, Message>();
+    const tally = { notOk: 0 };
+    const perClient = 50;
+    const readiness: number[][] = [];
+
+    const senders = sockets.map(async (s, c) => {
+      for (let i = 0; i < perClient; i++) {
+        const clientMsgId = `drill-${c}-${i}`;
+        acked.set(clientMsgId, await sendUntilAcked(s, groups[Math.floor(c / 4)]!, clientMsgId, `client ${c} message ${i}`, tally));
+      }
+    });
+    const chaos = (async () => {
+      while (acked.size < 100) await pause(10);
+      await controlProc('broker-proxy', 'kill');
+      // Both gateways stop being ready while their consumer and publisher are down.
+      readiness.push(await eventually(async () => {
+        const s = [await readyz(0), await readyz(1)];
+        return s.every((x) => x === 503) ? s : undefined;
+      }, 'gateways not ready while the broker is away', 10_000, 50));
+      await pause(1500);
+      await controlProc('broker-proxy', 'start');
+    })();
+    await Promise.all([...senders, chaos]);
+    expect(acked.size).toBe(8 * perClient);
+    expect(readiness).toEqual([[503, 503]]);
+    await bothReady();
+
+    // After the restart: a new conversation reaches members on both instances live.
+    const fresh = users.slice(0, 4);
+    const joined = fresh.slice(1).map((_, i) => nextEvent(sockets[i + 1]!, 'conversation:new', (p) => p.conversation.title === 'after restart'));
+    const newConv = await group(fresh[0]!, fresh.slice(1), 'after restart');
+    await Promise.all(joined);
+    const live = [0, 2, 3].map((i) => nextEvent(sockets[i]!, 'message:new', (p) => p.message.conversationId === newConv));
+    const sent = await sendUntilAcked(sockets[1]!, newConv, 'after-1', 'live after the restart', tally);
+    expect((await Promise.all(live)).map((p) => p.message.id)).toEqual([sent.id, sent.id, sent.id]);
+
+    // ... and members added to an existing group, one per instance, do too.
+    const newcomers = await Promise.all([registerUser(), registerUser()]);
+    const newSockets = await Promise.all(newcomers.map((u, i) => connectAs(u.accessToken, { instance: i })));
+    const welcomed = newSockets.map((s) => nextEvent(s, 'conversation:new', (p) => p.conversation.id === groups[0]));
+    const added = await api('POST', `/api/db/conversations/${groups[0]}/members`, { token: users[0]!.accessToken, body: { userIds: newcomers.map((u) => u.user.id) } });
+    expect(added.status).toBe(200);
+    await Promise.all(welcomed);
+    const toNewcomers = newSockets.map((s) => nextEvent(s, 'message:new', (p) => p.message.clientMsgId === 'after-2'));
+    const hello = await sendUntilAcked(sockets[3]!, groups[0]!, 'after-2', 'welcome', tally);
+    acked.set('after-2', hello);
+    expect((await Promise.all(toNewcomers)).map((p) => p.message.id)).toEqual([hello.id, hello.id]);
+
+    for (const [g, prefix] of [[groups[0]!, [0, 1, 2, 3]], [groups[1]!, [4, 5, 6, 7]]] as const) {
+      const mine = new Map([...acked].filter(([k]) => prefix.some((c) => k.startsWith(`drill-${c}-`)) || (g === groups[0] && k === 'after-2')));
+      const stored = await eventually(async () => {
+        const all = await allMessages(users[prefix[0]!]!.accessToken, g);
+        return all.length >= mine.size ? all : undefined;
+      }, 'every acked message stored', 60_000, 250);
+      expect(stored).toHaveLength(mine.size);
+      const counts = expectStoredOnce(stored, mine);
+      console.log(`drill ${g}: acked ${mine.size}, stored ${stored.length}, duplicated ${counts.duplicated}, missing ${counts.missing}`);
+    }
+    console.log(`drill: sends not acked ok at the first try (resent with the same clientMsgId): ${tally.notOk}`);
+    for (const s of [...sockets, ...newSockets]) s.disconnect();
+  });
+
+  it('a membership event that does not match its schema is dead-lettered by every gateway, never acked and forgotten', async () => {
+    const marker = uniqueName('bad');
+    await publishRaw('conversation.created', [JSON.stringify({ conversationId: marker })]);
+    const ch = await busChannel();
+    const found = new Map<string, ConsumeMessage>();
+    let done!: () => void;
+    const both = new Promise<void>((r) => (done = r));
+    const { consumerTag } = await ch.consume(DEAD_LETTER_QUEUE, (msg) => {
+      if (!msg) return;
+      if (!msg.content.toString().includes(marker)) return void ch.nack(msg, false, true);
+      ch.ack(msg);
+      const death = (msg.properties.headers?.['x-death'] as Array<{ queue: string; reason: string }> | undefined)?.[0];
+      found.set(death?.queue ?? '?', msg);
+      if (found.size === 2) done();
+    });
+    await eventually(() => Promise.race([both.then(() => true), pause(200).then(() => undefined)]), 'both gateways dead-letter the event', 20_000);
+    await ch.cancel(consumerTag);
+    expect([...found.keys()].sort()).toEqual(['chat.gateway.gw1.membership', 'chat.gateway.gw2.membership']);
+    for (const m of found.values()) {
+      expect(m.fields.routingKey).toBe(DEAD_LETTER_QUEUE);
+      expect((m.properties.headers?.['x-death'] as Array<{ reason: string }>)[0]!.reason).toBe('rejected');
+    }
+  });
+
+  it('after Redis loses the send ledger, the resend of an acked message gets the same message and is not broadcast again', async () => {
+    const [alice, bob] = await Promise.all([registerUser(), registerUser()]);
+    const convId = await group(alice, [bob], 'redis loss');
+    const a = await connectAs(alice.accessToken, { instance: 0 });
+    const b = await connectAs(bob.accessToken, { instance: 1 });
+    const seen = record(b, 'message:new');
+    try {
+      const first = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-1', body: 'before the loss' });
+      expect(first.ok).toBe(true);
+      const message = (first as { message: Message }).message;
+      await eventually(async () => ((await allMessages(alice.accessToken, convId)).some((m) => m.id === message.id) ? true : undefined), 'stored');
+
+      // Redis restarts empty (it keeps nothing on disk): every key of this stack goes.
+      const redis = new Redis(stack().env.REDIS_URL!);
+      try {
+        const prefix = stack().env.REDIS_PREFIX!;
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length) await redis.del(...keys);
+        } while (cursor !== '0');
+        expect(await redis.exists(`${prefix}send:idem:${alice.user.id}:${Buffer.from('lost-1').toString('base64url')}`)).toBe(0);
+      } finally {
+        redis.disconnect();
+      }
+
+      const resent = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-1', body: 'before the loss' });
+      expect(resent).toMatchObject({ ok: true, message: { id: message.id, createdAt: message.createdAt } });
+      // A second resend is answered by the ledger again.
+      expect(await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-1', body: 'before the loss' })).toMatchObject({ ok: true, message: { id: message.id } });
+      // A new message after the loss is new, and is broadcast once; it arrives after anything the resends would have sent.
+      const after = nextEvent(b, 'message:new', (p) => p.message.clientMsgId === 'lost-2');
+      expect((await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-2', body: 'after the loss' })).ok).toBe(true);
+      await after;
+      expect(seen.map((p) => p.message.clientMsgId)).toEqual(['lost-1', 'lost-2']);
+      const stored = await eventually(async () => {
+        const all = await allMessages(alice.accessToken, convId);
+        return all.length >= 2 ? all : undefined;
+      }, 'both stored');
+      expect(stored.map((m) => m.clientMsgId)).toEqual(['lost-1', 'lost-2']);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  });
+
+  it('a gateway stopped (SIGTERM) under steady load: no failed ack, clients move to the other instance, nothing acked is lost', async () => {
+    const users = await Promise.all(Array.from({ length: 6 }, () => registerUser()));
+    const convId = await group(users[0]!, users.slice(1), 'rolling');
+    // Through the ingress, reconnecting as the web app does.
+    const sockets = users.map((u) => connect(u.accessToken, { reconnection: true }));
+    await Promise.all(sockets.map((s) => new Promise((r) => s.once('connect', r))));
+    const acked = new Map<string, Message>();
+    const failures: string[] = [];
+    let stopped = false;
+    let sentAfterStop = 0;
+    const senders = sockets.map(async (s, c) => {
+      for (let i = 0; !stopped || sentAfterStop < 60; i++) {
+        const clientMsgId = `roll-${c}-${i}`;
+        const ack = await request(s, 'message:send', { conversationId: convId, clientMsgId, body: `m ${i}` }, 15_000).catch((e: Error) => ({ ok: false as const, error: { code: 'timeout', message: e.message } }));
+        if (ack.ok) acked.set(clientMsgId, (ack as { message: Message }).message);
+        else failures.push(`${clientMsgId}: ${ack.error.code}`);
+        if (stopped) sentAfterStop++;
+        await pause(20);
+      }
+    });
+    while (acked.size < 60) await pause(10);
+    await controlProc('gateway-1', 'stop');
+    stopped = true;
+    await Promise.all(senders);
+    await controlProc('gateway-1', 'start');
+    console.log(`SIGTERM under load: ${acked.size} acked, ${failures.length} failed acks`);
+    expect(failures).toEqual([]);
+    const stored = await eventually(async () => {
+      const all = await allMessages(users[0]!.accessToken, convId);
+      return all.length >= acked.size ? all : undefined;
+    }, 'every acked message stored', 60_000, 250);
+    expectStoredOnce(stored, acked);
+    for (const s of sockets) s.disconnect();
+  });
+});

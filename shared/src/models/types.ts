@@ -46,6 +46,17 @@ export interface Conversation {
   unreadCount: number;
   createdAt: string;
   updatedAt: string;
+  /** The caller's notification level for this conversation (contract "Additions"). */
+  notificationLevel?: NotificationLevel;
+  /** Each member's read position, for "Seen by" (contract "Additions"). */
+  readPositions?: ReadPosition[];
+}
+
+export type NotificationLevel = 'all' | 'mentions' | 'none';
+
+export interface ReadPosition {
+  userId: string;
+  messageId: string;
 }
 
 export interface AuthTokens {

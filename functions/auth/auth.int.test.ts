@@ -5,6 +5,7 @@ import { api, registerUser, uniqueName } from '../../test/api.ts';
 const A = '/api/auth';
 const cookieOf = (h: Headers) => h.getSetCookie().find((c) => c.startsWith('refresh_token='))!;
 const cookieValue = (h: Headers) => cookieOf(h).split(';')[0]!.split('=')[1]!;
+const hintOf = (h: Headers) => h.getSetCookie().find((c) => c.startsWith('chat_session='));
 
 describe('POST /register', () => {
   it('creates the user and signs in (201, tokens, httpOnly cookie scoped to /api/auth)', async () => {
@@ -21,6 +22,13 @@ describe('POST /register', () => {
     expect(cookie).toMatch(/Path=\/api\/auth/);
     expect(cookie).not.toMatch(/Secure/);
     expect(cookieValue(res.headers)).toBe(res.body.refreshToken);
+    // The hint the web app reads before calling /refresh: script-readable, site-wide, no secret.
+    const hint = hintOf(res.headers)!;
+    expect(hint).toMatch(/^chat_session=1;/);
+    expect(hint).not.toMatch(/HttpOnly/i);
+    expect(hint).toMatch(/Path=\/;/);
+    expect(hint).toMatch(/SameSite=Strict/i);
+    expect(hint).not.toContain(res.body.refreshToken);
   });
 
   it('defaults displayName to the username', async () => {
@@ -122,10 +130,13 @@ describe('POST /refresh', () => {
     const res = await api('POST', `${A}/refresh`, { headers: { cookie: `refresh_token=${s.refreshToken}` } });
     expect(res.status).toBe(200);
     expect(cookieValue(res.headers)).toBe(res.body.refreshToken);
+    expect(hintOf(res.headers)).toMatch(/^chat_session=1;/);
   });
 
-  it('is 401 for an unknown or missing token', async () => {
-    expect((await api('POST', `${A}/refresh`, { body: { refreshToken: 'nope' } })).status).toBe(401);
+  it('is 401 for an unknown or missing token, and clears the session hint', async () => {
+    const bad = await api('POST', `${A}/refresh`, { body: { refreshToken: 'nope' } });
+    expect(bad.status).toBe(401);
+    expect(hintOf(bad.headers)).toMatch(/Max-Age=0/);
     expect((await api('POST', `${A}/refresh`, { body: {} })).status).toBe(401);
   });
 });
@@ -137,6 +148,7 @@ describe('POST /logout', () => {
     const out = await api('POST', `${A}/logout`, { body: { refreshToken: r1.body.refreshToken } });
     expect(out.status).toBe(204);
     expect(cookieOf(out.headers)).toMatch(/Max-Age=0/);
+    expect(hintOf(out.headers)).toMatch(/^chat_session=;.*Max-Age=0/);
     expect((await api('POST', `${A}/refresh`, { body: { refreshToken: r1.body.refreshToken } })).status).toBe(401);
   });
 

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSecret } from '@chat/shared/config';
 import { createLogger } from '@chat/shared/log';
-import type { AuthSession } from '@chat/shared/models/types';
+import type { Attachment, AuthSession } from '@chat/shared/models/types';
 import { ConversationsRepository } from '@chat/shared/repositories/conversations';
 import { FilesRepository } from '@chat/shared/repositories/files';
 import { api, registerUser } from '../../test/api.ts';
@@ -50,7 +50,7 @@ async function uploadFile(s: AuthSession, name: string, bytes: Buffer, contentTy
   expect((await put(start.body, bytes)).status).toBe(200);
   const done = await complete(s, start.body.fileId);
   expect(done.status).toBe(200);
-  return done.body.file as { fileId: string; name: string; size: number; contentType: string };
+  return done.body.file as Attachment;
 }
 
 beforeAll(async () => {
@@ -73,7 +73,7 @@ describe('upload, complete, download', () => {
     expect((await put(start.body, bytes)).status).toBe(200);
     const done = await complete(alice, start.body.fileId);
     expect(done.status).toBe(200);
-    expect(done.body).toEqual({ file: { fileId: start.body.fileId, name: 'Report – Q3 (final).pdf', size: bytes.length, contentType: 'application/pdf' } });
+    expect(done.body).toEqual({ file: { fileId: start.body.fileId, name: 'Report – Q3 (final).pdf', size: bytes.length, contentType: 'application/pdf', width: null, height: null } });
     // Completing again is harmless.
     expect((await complete(alice, start.body.fileId)).body).toEqual(done.body);
 
@@ -205,9 +205,15 @@ describe('serving', () => {
   it('an image is inline and gets a ~320 px WebP preview that is smaller than the original', async () => {
     const png = await sharp(randomBytes(1200 * 800 * 3), { raw: { width: 1200, height: 800, channels: 3 } }).png().toBuffer();
     const file = await uploadFile(alice, 'photo.png', png, 'image/png');
+    // The original's size, so clients reserve the image's box before it loads; stored with the
+    // record, so the download link and the attachment the gateway puts in messages carry it too.
+    expect([file.width, file.height]).toEqual([1200, 800]);
     const link = await api('GET', `${F}/files/${file.fileId}`, { token: bob.accessToken });
     expect(link.status).toBe(200);
+    expect(link.body).toMatchObject({ width: 1200, height: 800 });
     expect(link.body.previewUrl).toEqual(expect.any(String));
+    const repo = new FilesRepository((await testDb()).models.File);
+    expect(await repo.requireCompletedInConversation([file.fileId], convId)).toEqual([file]);
 
     const original = await fetch(link.body.url);
     expect(original.headers.get('content-type')).toBe('image/png');
@@ -226,6 +232,7 @@ describe('serving', () => {
 
   it('an "image" that is not one still completes, without a preview', async () => {
     const file = await uploadFile(alice, 'fake.png', Buffer.from('not really a png'), 'image/png');
+    expect([file.width, file.height]).toEqual([null, null]);
     const link = await api('GET', `${F}/files/${file.fileId}`, { token: alice.accessToken });
     expect(link.status).toBe(200);
     expect(link.body.previewUrl).toBeUndefined();

@@ -222,7 +222,7 @@ describe('pushes for new messages', () => {
   });
 
   it('describes an attachments-only message by its file, and keeps long bodies to 200 characters', async () => {
-    const file: Attachment = { fileId: 'f1', name: 'plan.pdf', size: 10, contentType: 'application/pdf' };
+    const file: Attachment = { fileId: 'f1', name: 'plan.pdf', size: 10, contentType: 'application/pdf', width: null, height: null };
     const a = message(groupId, alice, { body: '', attachments: [file] });
     const long = message(groupId, alice, { body: 'word '.repeat(300).trim() });
     await deliver({ message: a });

@@ -1,6 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { TokenVerifier } from '@chat/shared/auth/verifier';
+import { AppError } from '@chat/shared/errors';
 import { clientAddress, readJson, requestBearerToken, type AppEnv } from '@chat/shared/http/app';
 import { buildOpenApi, type RouteDoc } from '@chat/shared/http/openapi';
 import { loginRequest, refreshRequest, registerRequest } from '@chat/shared/models/validation';
@@ -9,6 +10,12 @@ import type { AuthConfig } from './config.ts';
 import type { SigningKeys } from './keys.ts';
 
 export const REFRESH_COOKIE = 'refresh_token';
+/**
+ * A non-secret companion of the refresh cookie, readable by the web app (not httpOnly, path /),
+ * that only says "a refresh cookie was set". The app calls /refresh on load only when it is
+ * there, so a signed-out visit makes no request that must fail with 401.
+ */
+export const SESSION_HINT_COOKIE = 'chat_session';
 /** The contract scopes the cookie to the public auth path, whatever path reached the function. */
 const COOKIE_PATH = '/api/auth';
 
@@ -27,8 +34,14 @@ export function authRoutes(app: Hono<AppEnv>, deps: { service: AuthService; keys
 
   const secure = (c: Context) =>
     config.COOKIE_SECURE === 'auto' ? c.req.header('x-forwarded-proto') === 'https' || new URL(c.req.url).protocol === 'https:' : config.COOKIE_SECURE === 'true';
-  const setRefreshCookie = (c: Context, token: string) =>
+  const setRefreshCookie = (c: Context, token: string) => {
     setCookie(c, REFRESH_COOKIE, token, { httpOnly: true, sameSite: 'Strict', secure: secure(c), path: COOKIE_PATH, maxAge });
+    setCookie(c, SESSION_HINT_COOKIE, '1', { sameSite: 'Strict', secure: secure(c), path: '/', maxAge });
+  };
+  const clearCookies = (c: Context) => {
+    deleteCookie(c, REFRESH_COOKIE, { path: COOKIE_PATH, httpOnly: true, sameSite: 'Strict', secure: secure(c) });
+    deleteCookie(c, SESSION_HINT_COOKIE, { path: '/', sameSite: 'Strict', secure: secure(c) });
+  };
   const bodyOrCookieToken = async (c: Context) => (await readJson(c, refreshRequest, { optional: true })).refreshToken ?? getCookie(c, REFRESH_COOKIE);
 
   app.post('/register', async (c) => {
@@ -44,14 +57,21 @@ export function authRoutes(app: Hono<AppEnv>, deps: { service: AuthService; keys
   });
 
   app.post('/refresh', async (c) => {
-    const tokens = await service.refresh(await bodyOrCookieToken(c));
+    let tokens;
+    try {
+      tokens = await service.refresh(await bodyOrCookieToken(c));
+    } catch (err) {
+      // A spent or revoked token will not work again: drop the hint so the next visit does not try.
+      if (err instanceof AppError && err.status === 401) clearCookies(c);
+      throw err;
+    }
     setRefreshCookie(c, tokens.refreshToken);
     return c.json(tokens, 200);
   });
 
   app.post('/logout', async (c) => {
     await service.logout(await bodyOrCookieToken(c));
-    deleteCookie(c, REFRESH_COOKIE, { path: COOKIE_PATH, httpOnly: true, sameSite: 'Strict', secure: secure(c) });
+    clearCookies(c);
     return c.body(null, 204);
   });
 

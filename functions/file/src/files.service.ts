@@ -61,8 +61,8 @@ export class FilesService {
       throw errors.conflict(`The uploaded size (${size} bytes) differs from the declared size (${file.size} bytes); upload again.`);
     }
 
-    const previewKey = isInlineImage(file.contentType) ? await this.storePreview(file.objectKey) : null;
-    const done = await files.markComplete(file.id, previewKey);
+    const preview = isInlineImage(file.contentType) ? await this.storePreview(file.objectKey) : null;
+    const done = await files.markComplete(file.id, preview);
     if (!done) throw errors.notFound('File');
     return toAttachment(done);
   }
@@ -93,7 +93,7 @@ export class FilesService {
     return stale.length;
   }
 
-  private async storePreview(objectKey: string): Promise<string | null> {
+  private async storePreview(objectKey: string): Promise<{ key: string; width: number; height: number } | null> {
     const { config, storage, log } = this.deps;
     const preview = await makePreview(await storage.read(objectKey), { maxPx: config.PREVIEW_MAX_PX, maxInputPixels: config.PREVIEW_MAX_INPUT_PIXELS });
     if (!preview) {
@@ -101,8 +101,8 @@ export class FilesService {
       return null;
     }
     const key = previewKeyFor(objectKey);
-    await storage.write(key, preview, PREVIEW_CONTENT_TYPE);
-    return key;
+    await storage.write(key, preview.data, PREVIEW_CONTENT_TYPE);
+    return { key, width: preview.width, height: preview.height };
   }
 }
 

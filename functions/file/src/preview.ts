@@ -9,20 +9,30 @@ export interface PreviewOptions {
 
 export const PREVIEW_CONTENT_TYPE = 'image/webp';
 
+export interface Preview {
+  data: Buffer;
+  /** The original image's size, upright (as the preview shows it), for clients to reserve its box. */
+  width: number;
+  height: number;
+}
+
 /**
  * A small WebP rendition (longest side at most maxPx; never enlarged), first frame only, upright
- * per EXIF and with metadata (GPS and the like) dropped. Null when the bytes are not a readable
- * image: a preview is a convenience, never a reason to refuse the upload.
+ * per EXIF and with metadata (GPS and the like) dropped, with the original's upright size. Null
+ * when the bytes are not a readable image: a preview is a convenience, never a reason to refuse
+ * the upload.
  */
-export async function makePreview(input: Buffer, o: PreviewOptions): Promise<Buffer | null> {
+export async function makePreview(input: Buffer, o: PreviewOptions): Promise<Preview | null> {
   // Outside the try: a sharp that cannot load is a broken install, not an unreadable image.
   const { default: sharp } = await (sharpModule ??= import('sharp'));
   try {
-    return await sharp(input, { limitInputPixels: o.maxInputPixels, animated: false, failOn: 'error' })
-      .rotate()
-      .resize(o.maxPx, o.maxPx, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 72 })
-      .toBuffer();
+    const image = sharp(input, { limitInputPixels: o.maxInputPixels, animated: false, failOn: 'error' });
+    const meta = await image.metadata();
+    if (!meta.width || !meta.height) return null;
+    // EXIF orientations 5 to 8 turn the picture a quarter, swapping its sides.
+    const turned = (meta.orientation ?? 1) >= 5;
+    const data = await image.rotate().resize(o.maxPx, o.maxPx, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 72 }).toBuffer();
+    return { data, width: turned ? meta.height : meta.width, height: turned ? meta.width : meta.height };
   } catch {
     return null;
   }

@@ -26,7 +26,7 @@ describe('messagePayload', () => {
   });
 
   it('describes an attachments-only message by its first file', () => {
-    const a = (name: string) => ({ fileId: 'f', name, size: 1, contentType: 'application/pdf' });
+    const a = (name: string) => ({ fileId: 'f', name, size: 1, contentType: 'application/pdf', width: null, height: null });
     expect(messagePayload(msg({ body: '', attachments: [a('file.pdf')] }), null, { type: 'direct', title: null }).body).toBe('📎 file.pdf');
     expect(messagePayload(msg({ body: '', attachments: [a('a.pdf'), a('b.pdf'), a('c.pdf')] }), null, { type: 'direct', title: null }).body).toBe('📎 a.pdf (+2 more)');
   });

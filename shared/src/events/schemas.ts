@@ -10,7 +10,16 @@ import { ROUTING_KEYS, type BusEvents, type RoutingKey } from './bus.ts';
  */
 const isoTime = z.iso.datetime({ offset: true });
 
-const attachment = z.object({ fileId: z.string().min(1).max(128), name: z.string().max(512), size: z.number().int().min(0), contentType: z.string().max(255) });
+const dimension = z.number().int().min(1).nullable().default(null);
+const attachment = z.object({
+  fileId: z.string().min(1).max(128),
+  name: z.string().max(512),
+  size: z.number().int().min(0),
+  contentType: z.string().max(255),
+  // Absent in events published before attachments carried them.
+  width: dimension,
+  height: dimension,
+});
 
 export const messageSchema = z.object({
   id,

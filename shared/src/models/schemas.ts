@@ -57,7 +57,7 @@ export const conversationSchema = new Schema(
 conversationSchema.index({ memberIds: 1, updatedAt: -1 });
 
 const attachmentSchema = new Schema(
-  { fileId: String, name: String, size: Number, contentType: String },
+  { fileId: String, name: String, size: Number, contentType: String, width: { type: Number, default: null }, height: { type: Number, default: null } },
   { _id: false },
 );
 const reactionSchema = new Schema({ emoji: String, userIds: [String] }, { _id: false });
@@ -156,6 +156,9 @@ export const fileSchema = new Schema(
     status: { type: String, enum: ['pending', 'complete'], required: true },
     objectKey: { type: String, required: true },
     previewKey: { type: String, default: null },
+    /** Of an image, read when its preview is made; null otherwise. */
+    width: { type: Number, default: null },
+    height: { type: Number, default: null },
     createdAt: { type: Date, required: true },
     completedAt: { type: Date, default: null },
   },

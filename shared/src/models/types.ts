@@ -12,6 +12,9 @@ export interface Attachment {
   name: string;
   size: number;
   contentType: string;
+  /** Pixel size of an image, upright (EXIF orientation applied), so a client reserves its box before it loads; null for other files and unreadable images. */
+  width: number | null;
+  height: number | null;
 }
 
 export interface Reaction {

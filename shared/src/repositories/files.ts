@@ -16,6 +16,8 @@ export interface FileRecord {
   status: FileStatus;
   objectKey: string;
   previewKey: string | null;
+  width: number | null;
+  height: number | null;
   createdAt: Date;
   completedAt: Date | null;
 }
@@ -30,15 +32,19 @@ const toRecord = (d: FileDoc): FileRecord => ({
   status: d.status as FileStatus,
   objectKey: d.objectKey,
   previewKey: d.previewKey ?? null,
+  width: d.width ?? null,
+  height: d.height ?? null,
   createdAt: new Date(d.createdAt),
   completedAt: d.completedAt ? new Date(d.completedAt) : null,
 });
 
-export const toAttachment = (f: Pick<FileRecord, 'id' | 'name' | 'size' | 'contentType'>): Attachment => ({
+export const toAttachment = (f: Pick<FileRecord, 'id' | 'name' | 'size' | 'contentType' | 'width' | 'height'>): Attachment => ({
   fileId: f.id,
   name: f.name,
   size: f.size,
   contentType: f.contentType,
+  width: f.width,
+  height: f.height,
 });
 
 /** Uploaded files. The object in storage is the bytes; this record says who may see them. */
@@ -54,7 +60,7 @@ export class FilesRepository {
     contentType: string;
     objectKey: string;
   }): Promise<FileRecord> {
-    const d = await this.model.create({ ...input, status: 'pending', previewKey: null, createdAt: new Date(), completedAt: null });
+    const d = await this.model.create({ ...input, status: 'pending', previewKey: null, width: null, height: null, createdAt: new Date(), completedAt: null });
     return toRecord(d.toObject() as FileDoc);
   }
 
@@ -62,9 +68,10 @@ export class FilesRepository {
    * Moves a pending file to complete. Returns the record as stored afterwards: when another call
    * completed it first, that call's record (so completing twice is harmless).
    */
-  async markComplete(id: string, previewKey: string | null): Promise<FileRecord | null> {
+  async markComplete(id: string, preview: { key: string; width: number; height: number } | null): Promise<FileRecord | null> {
     if (!isValidObjectId(id)) return null;
-    await this.model.updateOne({ _id: id, status: 'pending' }, { $set: { status: 'complete', previewKey, completedAt: new Date() } });
+    const image = { previewKey: preview?.key ?? null, width: preview?.width ?? null, height: preview?.height ?? null };
+    await this.model.updateOne({ _id: id, status: 'pending' }, { $set: { status: 'complete', ...image, completedAt: new Date() } });
     return this.findById(id);
   }
 

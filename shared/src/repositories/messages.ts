@@ -12,7 +12,7 @@ export const toMessage = (d: Lean): Message => ({
   senderId: d.senderId,
   clientMsgId: d.clientMsgId,
   body: d.deletedAt ? '' : (d.body ?? ''),
-  attachments: d.deletedAt ? [] : (d.attachments ?? []).map((a) => ({ fileId: a.fileId!, name: a.name!, size: a.size!, contentType: a.contentType! })),
+  attachments: d.deletedAt ? [] : (d.attachments ?? []).map((a) => ({ fileId: a.fileId!, name: a.name!, size: a.size!, contentType: a.contentType!, width: a.width ?? null, height: a.height ?? null })),
   replyToId: d.replyToId ?? null,
   reactions: (d.reactions ?? []).filter((r) => r.userIds.length > 0).map((r) => ({ emoji: r.emoji!, userIds: [...r.userIds] })),
   createdAt: new Date(d.createdAt).toISOString(),

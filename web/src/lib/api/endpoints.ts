@@ -6,6 +6,7 @@ import type {
   FileLink,
   HistoryPage as Page,
   Message,
+  NotificationLevel,
   UploadTicket,
   User,
 } from '@chat/shared/models/types';
@@ -62,8 +63,8 @@ export function endpoints(api: ApiClient) {
       subscribe: (sub: { endpoint: string; keys: { p256dh: string; auth: string } }) =>
         api.post<void>('/notification/subscriptions', sub),
       unsubscribe: (endpoint: string) => api.del<void>('/notification/subscriptions', { endpoint }),
-      mute: (conversationId: string, muted: boolean) =>
-        api.put<void>(`/notification/preferences/${encodeURIComponent(conversationId)}`, { muted }),
+      level: (conversationId: string, level: NotificationLevel) =>
+        api.put<void>(`/notification/preferences/${encodeURIComponent(conversationId)}`, { level }),
     },
   };
 }

@@ -14,6 +14,13 @@ async function withRefreshLock<T>(fn: () => Promise<T>): Promise<T> {
   return locks.request('chat-auth-refresh', fn) as Promise<T>;
 }
 
+/** Set by the auth function beside the refresh cookie (see docs/web.md, "Session hint"). */
+export const SESSION_HINT_COOKIE = 'chat_session';
+
+export function hasSessionHint(cookies = globalThis.document?.cookie ?? ''): boolean {
+  return cookies.split(';').some((c) => c.trim().startsWith(`${SESSION_HINT_COOKIE}=1`));
+}
+
 /**
  * The session. The access token lives only in this object's memory; the refresh token lives
  * only in the httpOnly cookie the auth function sets (the body copy is ignored), so a reload
@@ -46,6 +53,9 @@ class AuthStore {
   /** On app load: restore the session from the refresh cookie, if any. */
   async init(): Promise<void> {
     if (this.status !== 'loading') return;
+    // The refresh cookie is httpOnly; its readable hint says whether asking is worth a request
+    // (a signed-out visit would otherwise start with a 401 in the console).
+    if (!hasSessionHint()) return this.#signedOut();
     try {
       const res = await this.#refreshOnce(false);
       if (!res) return this.#signedOut();

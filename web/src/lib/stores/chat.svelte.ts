@@ -1,9 +1,6 @@
-import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import type { Ack, SendMessagePayload } from '@chat/shared/events/socket';
-import type { Attachment, Conversation, Message, User } from '@chat/shared/models/types';
-import { LIMITS } from '@chat/shared/models/limits';
+import type { Attachment, Conversation, Message, NotificationLevel, User } from '@chat/shared/models/types';
 import { errorMessage } from '../api/errors.ts';
-import { putWithProgress } from '../api/upload.ts';
 import {
   applyDeleted,
   catchUp,
@@ -17,49 +14,24 @@ import {
   upsertPending,
   type ChatItem,
 } from '../utils/messages.ts';
+import { firstUnread } from '../utils/anchor.ts';
 import { newClientMsgId } from '../utils/format.ts';
 import { api, auth } from './auth.svelte.ts';
+import { ConversationsStore } from './conversations.svelte.ts';
+import { incomingPatch } from './conversations.ts';
+import { History } from './history.svelte.ts';
 import { Outbox, type SendResult } from './outbox.ts';
+import { PresenceStore } from './presence.svelte.ts';
 import { socket } from './socket.svelte.ts';
+import { UploadsStore } from './uploads.svelte.ts';
 
-/** Extension fields the web app uses when the backend sends them (see web/README.md). */
-type ConversationExt = Conversation & {
-  readPositions?: { userId: string; messageId: string }[];
-  muted?: boolean;
-};
+export { History } from './history.svelte.ts';
+export type { Upload } from './uploads.svelte.ts';
 
 const PAGE = 50;
 /** How long after a (re)connect the list is read again (the store lags acks by well under this). */
 const SETTLE_MS = 1500;
 const RETRYABLE = new Set(['unavailable', 'internal', 'rate_limited']);
-
-export class History {
-  items = $state.raw<ChatItem[]>([]);
-  hasMore = $state(true);
-  loading = $state(false);
-  loaded = $state(false);
-  error = $state<string | null>(null);
-  /** Set while disconnected: the newest id known to be contiguous, for catch-up. */
-  cursor: string | null = null;
-  byId = $derived.by(() => {
-    const map = new Map<string, Message>();
-    for (const it of this.items) if (it.message.id) map.set(it.message.id, it.message);
-    return map;
-  });
-}
-
-export class Upload {
-  readonly id = newClientMsgId();
-  progress = $state(0);
-  state = $state<'uploading' | 'done' | 'error'>('uploading');
-  error = $state<string | null>(null);
-  attachment = $state<Attachment | null>(null);
-  readonly abort = new AbortController();
-  constructor(
-    readonly conversationId: string,
-    readonly file: File,
-  ) {}
-}
 
 export function conversationTitle(c: Conversation, me: string | null): string {
   if (c.type === 'group') return c.title || c.members.map((m) => m.displayName).join(', ') || 'Group';
@@ -71,44 +43,36 @@ export function otherMember(c: Conversation, me: string | null): User | undefine
   return c.type === 'direct' ? c.members.find((m) => m.id !== me) : undefined;
 }
 
-const activity = (c: Conversation) => c.lastMessage?.createdAt ?? c.updatedAt ?? c.createdAt;
+const visible = () => typeof document === 'undefined' || document.visibilityState === 'visible';
 
+/**
+ * The chat session: wires the connection (socket.svelte.ts) to the parts that hold state, each
+ * its own module with its rules unit-tested beside it: the conversation list
+ * (conversations.svelte.ts / conversations.ts), each conversation's messages (history.svelte.ts
+ * / utils/messages.ts), the outbox (outbox.ts), presence and typing (presence.svelte.ts /
+ * presence.ts) and uploads (uploads.svelte.ts).
+ */
 class ChatStore {
-  conversations = $state.raw<Conversation[]>([]);
-  listLoaded = $state(false);
-  listError = $state<string | null>(null);
+  readonly conversations = new ConversationsStore();
+  readonly presence = new PresenceStore();
+  readonly uploads = new UploadsStore();
   activeId = $state<string | null>(null);
-  /** The open conversation is scrolled to its newest message. */
-  viewingLatest = $state(true);
-
-  presence = new SvelteMap<string, 'online' | 'offline'>();
-  /** conversationId -> user ids currently typing. */
-  typing = new SvelteMap<string, string[]>();
-  /** conversationId -> (userId -> last read messageId). */
-  reads = new SvelteMap<string, Record<string, string>>();
-  muted = new SvelteSet<string>();
-  uploads = new SvelteMap<string, Upload[]>();
+  /** The open conversation is scrolled to its newest message (set by the message list). */
+  viewingLatest = $state(false);
   outboxSize = $state(0);
-
-  sorted = $derived.by(() => [...this.conversations].sort((a, b) => (activity(a) < activity(b) ? 1 : activity(a) > activity(b) ? -1 : 0)));
-  users = $derived.by(() => {
-    const map = new Map<string, User>();
-    for (const c of this.conversations) for (const m of c.members) map.set(m.id, m);
-    return map;
-  });
-  totalUnread = $derived(this.conversations.reduce((n, c) => n + (c.unreadCount || 0), 0));
+  /** When the connection last dropped: presence is "last seen" from then on. */
+  disconnectedAt = $state<string | null>(null);
 
   #histories = new Map<string, History>();
   #listSeq = 0;
   #settle: ReturnType<typeof setTimeout> | null = null;
-  #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #myTyping = new Map<string, { since: number; stop: ReturnType<typeof setTimeout> }>();
   #lastReadSent = new Map<string, string>();
   #started = false;
   #cleanup: (() => void)[] = [];
 
   readonly outbox: Outbox = new Outbox((p) => this.#sendNow(p), {
-    sent: (entry, message) => {
+    sent: (_entry, message) => {
       this.#syncOutbox();
       this.#receive(message);
     },
@@ -134,11 +98,11 @@ class ChatStore {
   }
 
   conversation(id: string | null): Conversation | undefined {
-    return id ? this.conversations.find((c) => c.id === id) : undefined;
+    return this.conversations.get(id);
   }
 
   user(id: string): User | undefined {
-    return this.users.get(id) ?? (auth.user?.id === id ? auth.user : undefined);
+    return this.conversations.users.get(id) ?? (auth.user?.id === id ? auth.user : undefined);
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -150,15 +114,19 @@ class ChatStore {
     s.on('message:new', ({ message }) => this.#receive(message));
     s.on('message:updated', ({ message }) => this.#receive(message));
     s.on('message:deleted', ({ conversationId, messageId }) => this.#deleted(conversationId, messageId));
-    s.on('typing', ({ conversationId, userId, isTyping }) => this.#typingEvent(conversationId, userId, isTyping));
-    s.on('presence', ({ userId, status }) => this.presence.set(userId, status));
+    s.on('typing', ({ conversationId, userId, isTyping }) => userId !== this.me && this.presence.typing(conversationId, userId, isTyping));
+    s.on('presence', ({ userId, status, lastSeen }) => this.presence.set(userId, status, lastSeen));
     s.on('read', ({ conversationId, userId, messageId }) => this.#readEvent(conversationId, userId, messageId));
-    s.on('conversation:new', ({ conversation }) => this.#upsertConversation(conversation));
-    s.on('conversation:updated', ({ conversation }) => this.#upsertConversation(conversation));
-    s.on('conversation:removed', ({ conversationId }) => this.#removeConversation(conversationId));
+    s.on('conversation:new', ({ conversation }) => this.conversations.upsert(conversation));
+    s.on('conversation:updated', ({ conversation }) => this.conversations.upsert(conversation));
+    s.on('conversation:removed', ({ conversationId }) => this.#removeConversation(conversationId, 'removed'));
     this.#cleanup.push(
-      socket.onDisconnect(() => this.#markCursors()),
+      socket.onDisconnect(() => {
+        this.disconnectedAt = new Date().toISOString();
+        this.#markCursors();
+      }),
       socket.onConnect(() => {
+        this.disconnectedAt = null;
         void this.#resync();
         void this.outbox.flush();
       }),
@@ -172,13 +140,11 @@ class ChatStore {
     for (const fn of this.#cleanup) fn();
     this.#cleanup = [];
     socket.disconnect();
-    this.conversations = [];
-    this.listLoaded = false;
+    this.conversations.clear();
     this.activeId = null;
     this.#histories.clear();
+    this.#lastReadSent.clear();
     this.presence.clear();
-    this.typing.clear();
-    this.reads.clear();
     this.uploads.clear();
     for (const e of [...this.outbox.list()]) this.outbox.discard(e.payload.clientMsgId);
     this.#syncOutbox();
@@ -188,21 +154,13 @@ class ChatStore {
     const seq = ++this.#listSeq;
     try {
       const { conversations } = await api.db.conversations();
-      // Only the newest request's answer counts, and an answer never moves a conversation back:
-      // a message that arrived live after the server read its state stays (preview and unread).
+      // Only the newest request's answer counts.
       if (seq !== this.#listSeq) return;
-      const known = new Map(this.conversations.map((c) => [c.id, c]));
-      this.conversations = conversations.map((c) => {
-        const mine = known.get(c.id);
-        return mine?.lastMessage && (!c.lastMessage || mine.lastMessage.id > c.lastMessage.id)
-          ? { ...c, lastMessage: mine.lastMessage, unreadCount: Math.max(c.unreadCount, mine.unreadCount) }
-          : c;
-      });
-      for (const c of conversations) this.#absorbExtensions(c);
-      this.listLoaded = true;
-      this.listError = null;
+      this.conversations.replace(conversations);
+      // Opened before the list came (a cold load of its URL): its unread divider can be placed now.
+      if (this.activeId) this.#placeDivider(this.activeId);
     } catch (e) {
-      this.listError = errorMessage(e);
+      this.conversations.error = errorMessage(e);
     }
   }
 
@@ -244,24 +202,52 @@ class ChatStore {
         }
       }),
     );
-    if (this.activeId && this.viewingLatest) this.markRead(this.activeId);
+    if (this.activeId && this.viewingLatest && visible()) this.markRead(this.activeId);
   }
 
   // ---- history ---------------------------------------------------------------------------
 
+  /**
+   * Opens a conversation. Its first history page and (when the list does not hold it yet) the
+   * conversation itself are asked for at once, and each renders when it comes: the messages
+   * never wait for the header, the list or each other.
+   */
   async open(id: string) {
     this.activeId = id;
-    if (!this.conversation(id)) {
-      try {
-        const { conversation } = await api.db.conversation(id);
-        this.#upsertConversation(conversation);
-      } catch (e) {
-        this.history(id).error = errorMessage(e);
-        return;
-      }
-    }
+    this.viewingLatest = false;
     const h = this.history(id);
-    if (!h.loaded) await this.loadOlder(id);
+    h.firstUnreadKey = null;
+    h.unreadResolved = false;
+    const known = !!this.conversation(id);
+    const conversation = known
+      ? Promise.resolve()
+      : api.db.conversation(id).then(
+          ({ conversation }) => this.conversations.upsert(conversation),
+          (e) => {
+            h.error = errorMessage(e);
+          },
+        );
+    const page = h.loaded ? Promise.resolve() : this.loadOlder(id);
+    // The divider needs the unread count at opening, before reading clears it.
+    this.#unreadAtOpen.set(id, this.conversation(id)?.unreadCount ?? null);
+    await Promise.all([conversation, page]);
+    this.#placeDivider(id);
+  }
+
+  #unreadAtOpen = new Map<string, number | null>();
+
+  /** Puts the "New messages" divider once both the first page and the unread count are known. */
+  #placeDivider(id: string) {
+    const h = this.history(id);
+    const c = this.conversation(id);
+    if (!h.loaded || !c || this.activeId !== id) return;
+    let count = this.#unreadAtOpen.get(id);
+    if (count === undefined) return; // placed already
+    if (count === null) count = c.unreadCount;
+    this.#unreadAtOpen.delete(id);
+    const mine = this.me ? (this.conversations.reads.get(id)?.[this.me] ?? null) : null;
+    h.firstUnreadKey = firstUnread(h.items, this.me, count, mine);
+    h.unreadResolved = true;
   }
 
   async loadOlder(id: string) {
@@ -434,13 +420,15 @@ class ChatStore {
   /** Moves the read position to the newest message and clears the unread badge. */
   markRead(conversationId: string) {
     const h = this.history(conversationId);
+    // Nothing on screen yet, or the unread divider not placed: nothing has been read.
+    if (!h.loaded || (this.activeId === conversationId && !h.unreadResolved)) return;
     const last = lastServerId(h.items);
     const c = this.conversation(conversationId);
-    if (c && c.unreadCount) this.#patchConversation(conversationId, { unreadCount: 0 });
+    if (c && c.unreadCount) this.conversations.patch(conversationId, { unreadCount: 0 });
     if (!last || this.#lastReadSent.get(conversationId) === last) return;
     this.#lastReadSent.set(conversationId, last);
     const me = this.me;
-    if (me) this.#setRead(conversationId, me, last);
+    if (me) this.conversations.setRead(conversationId, me, last);
     const viaSocket = socket.connected
       ? socket.request('read', { conversationId, messageId: last }).then((a) => {
           if (!a.ok) throw new Error(a.error.message);
@@ -453,82 +441,39 @@ class ChatStore {
 
   async startDirect(userId: string): Promise<Conversation> {
     const { conversation } = await api.db.createDirect(userId);
-    this.#upsertConversation(conversation);
+    this.conversations.upsert(conversation);
     return conversation;
   }
 
   async createGroup(title: string, memberIds: string[]): Promise<Conversation> {
     const { conversation } = await api.db.createGroup(title, memberIds);
-    this.#upsertConversation(conversation);
+    this.conversations.upsert(conversation);
     return conversation;
   }
 
   async addMembers(id: string, userIds: string[]) {
     const { conversation } = await api.db.addMembers(id, userIds);
-    this.#upsertConversation(conversation);
+    this.conversations.upsert(conversation);
   }
 
   async removeMember(id: string, userId: string) {
     await api.db.removeMember(id, userId);
-    if (userId === this.me) this.#removeConversation(id);
+    if (userId === this.me) this.#removeConversation(id, 'left');
     else {
       const c = this.conversation(id);
-      if (c) this.#patchConversation(id, { members: c.members.filter((m) => m.id !== userId) });
+      if (c) this.conversations.patch(id, { members: c.members.filter((m) => m.id !== userId) });
     }
   }
 
-  async setMuted(id: string, muted: boolean) {
-    if (muted) this.muted.add(id);
-    else this.muted.delete(id);
+  async setNotificationLevel(id: string, level: NotificationLevel) {
+    const before = this.conversations.level(id);
+    this.conversations.levels.set(id, level);
     try {
-      await api.notification.mute(id, muted);
+      await api.notification.level(id, level);
     } catch (e) {
-      if (muted) this.muted.delete(id);
-      else this.muted.add(id);
+      this.conversations.levels.set(id, before);
       throw e;
     }
-  }
-
-  // ---- uploads ---------------------------------------------------------------------------
-
-  uploadsFor(id: string): Upload[] {
-    return this.uploads.get(id) ?? [];
-  }
-
-  upload(conversationId: string, files: Iterable<File>) {
-    const list = [...this.uploadsFor(conversationId)];
-    for (const file of files) {
-      if (list.length >= LIMITS.attachmentsMax) break;
-      const up = new Upload(conversationId, file);
-      list.push(up);
-      void this.#runUpload(up);
-    }
-    this.uploads.set(conversationId, list);
-  }
-
-  async #runUpload(up: Upload) {
-    try {
-      const ticket = await api.file.start(up.conversationId, up.file);
-      await putWithProgress(ticket, up.file, (f) => (up.progress = f), up.abort.signal);
-      const { file } = await api.file.complete(ticket.fileId);
-      up.attachment = file;
-      up.state = 'done';
-    } catch (e) {
-      up.state = 'error';
-      up.error = errorMessage(e);
-    }
-  }
-
-  removeUpload(up: Upload) {
-    up.abort.abort();
-    this.uploads.set(
-      up.conversationId,
-      this.uploadsFor(up.conversationId).filter((u) => u !== up),
-    );
-  }
-
-  clearUploads(conversationId: string) {
-    this.uploads.delete(conversationId);
   }
 
   // ---- incoming --------------------------------------------------------------------------
@@ -546,26 +491,22 @@ class ChatStore {
 
     const c = this.conversation(id);
     if (!c) {
+      // A conversation that just left this client stays gone (a late event must not bring it back).
+      if (this.conversations.departed.has(id)) return;
       void api.db
         .conversation(id)
-        .then(({ conversation }) => this.#upsertConversation(conversation))
+        .then(({ conversation }) => this.conversations.upsert(conversation))
         .catch(() => {});
       return;
     }
-    const patch: Partial<Conversation> = {};
-    const newest = !c.lastMessage || c.lastMessage.id === message.id || c.lastMessage.createdAt <= message.createdAt;
-    if (newest) patch.lastMessage = message;
-    if (isNew && newest && c.lastMessage?.id !== message.id && message.senderId !== this.me) {
-      this.#setRead(id, message.senderId, message.id);
-      this.#clearTyping(id, message.senderId);
-      const watching =
-        this.activeId === id && this.viewingLatest && typeof document !== 'undefined' && document.visibilityState === 'visible';
-      if (!watching) patch.unreadCount = (c.unreadCount || 0) + 1;
+    const watching = this.activeId === id && this.viewingLatest && visible();
+    const { patch, countsAsNew } = incomingPatch(c, message, { me: this.me, isNew, watching });
+    if (countsAsNew) {
+      this.conversations.setRead(id, message.senderId, message.id);
+      this.presence.typing(id, message.senderId, false);
     }
-    if (Object.keys(patch).length) this.#patchConversation(id, patch);
-    if (isNew && this.activeId === id && this.viewingLatest && message.senderId !== this.me) {
-      if (typeof document === 'undefined' || document.visibilityState === 'visible') queueMicrotask(() => this.markRead(id));
-    }
+    if (Object.keys(patch).length) this.conversations.patch(id, patch);
+    if (isNew && watching && message.senderId !== this.me) queueMicrotask(() => this.markRead(id));
   }
 
   #deleted(conversationId: string, messageId: string) {
@@ -573,72 +514,22 @@ class ChatStore {
     if (h) h.items = applyDeleted(h.items, messageId);
     const c = this.conversation(conversationId);
     if (c?.lastMessage?.id === messageId) {
-      this.#patchConversation(conversationId, {
+      this.conversations.patch(conversationId, {
         lastMessage: { ...c.lastMessage, body: '', attachments: [], deletedAt: new Date().toISOString() },
       });
     }
   }
 
-  #typingEvent(conversationId: string, userId: string, isTyping: boolean) {
-    if (userId === this.me) return;
-    const k = `${conversationId}|${userId}`;
-    const t = this.#typingTimers.get(k);
-    if (t) clearTimeout(t);
-    if (!isTyping) return this.#clearTyping(conversationId, userId);
-    const cur = this.typing.get(conversationId) ?? [];
-    if (!cur.includes(userId)) this.typing.set(conversationId, [...cur, userId]);
-    // The server stops a typing state after 6 s without renewal; so do we.
-    this.#typingTimers.set(
-      k,
-      setTimeout(() => this.#clearTyping(conversationId, userId), LIMITS.typingTimeoutMs),
-    );
-  }
-
-  #clearTyping(conversationId: string, userId: string) {
-    const cur = this.typing.get(conversationId);
-    if (!cur?.includes(userId)) return;
-    const next = cur.filter((u) => u !== userId);
-    if (next.length) this.typing.set(conversationId, next);
-    else this.typing.delete(conversationId);
-  }
-
   #readEvent(conversationId: string, userId: string, messageId: string) {
-    this.#setRead(conversationId, userId, messageId);
-    if (userId === this.me) this.#patchConversation(conversationId, { unreadCount: 0 });
+    this.conversations.setRead(conversationId, userId, messageId);
+    if (userId === this.me) this.conversations.patch(conversationId, { unreadCount: 0 });
   }
 
-  #setRead(conversationId: string, userId: string, messageId: string) {
-    const cur = this.reads.get(conversationId) ?? {};
-    if (cur[userId] === messageId) return;
-    this.reads.set(conversationId, { ...cur, [userId]: messageId });
-  }
-
-  #absorbExtensions(c: Conversation) {
-    const ext = c as ConversationExt;
-    if (ext.readPositions) for (const r of ext.readPositions) this.#setRead(c.id, r.userId, r.messageId);
-    if (ext.muted === true) this.muted.add(c.id);
-    else if (ext.muted === false) this.muted.delete(c.id);
-  }
-
-  #upsertConversation(conversation: Conversation) {
-    this.#absorbExtensions(conversation);
-    const i = this.conversations.findIndex((c) => c.id === conversation.id);
-    if (i < 0) this.conversations = [...this.conversations, conversation];
-    else {
-      const next = this.conversations.slice();
-      next[i] = conversation;
-      this.conversations = next;
-    }
-  }
-
-  #patchConversation(id: string, patch: Partial<Conversation>) {
-    this.conversations = this.conversations.map((c) => (c.id === id ? { ...c, ...patch } : c));
-  }
-
-  #removeConversation(id: string) {
-    this.conversations = this.conversations.filter((c) => c.id !== id);
+  #removeConversation(id: string, why: 'left' | 'removed') {
+    this.conversations.remove(id, why);
     this.#histories.delete(id);
-    if (this.activeId === id) this.activeId = null;
+    this.#lastReadSent.delete(id);
+    this.uploads.clear(id);
   }
 }
 

@@ -1,0 +1,89 @@
+import { SvelteMap } from 'svelte/reactivity';
+import type { Conversation, NotificationLevel, User } from '@chat/shared/models/types';
+import { mergeFetchedList, sortByActivity, totalUnread } from './conversations.ts';
+
+/** Why a conversation left the list while this client had it. */
+export type Departure = 'left' | 'removed';
+
+/**
+ * The conversation list and what comes with each conversation: the members' read positions and
+ * the caller's notification level (both in the conversation payload). Rules in conversations.ts.
+ */
+export class ConversationsStore {
+  list = $state.raw<Conversation[]>([]);
+  loaded = $state(false);
+  error = $state<string | null>(null);
+
+  /** conversationId -> (userId -> last read messageId). */
+  reads = new SvelteMap<string, Record<string, string>>();
+  levels = new SvelteMap<string, NotificationLevel>();
+  /** Conversations this client saw go, so an open view can say why instead of "not found". */
+  departed = new SvelteMap<string, Departure>();
+
+  sorted = $derived.by(() => sortByActivity(this.list));
+  users = $derived.by(() => {
+    const map = new Map<string, User>();
+    for (const c of this.list) for (const m of c.members) map.set(m.id, m);
+    return map;
+  });
+  totalUnread = $derived(totalUnread(this.list));
+
+  get(id: string | null): Conversation | undefined {
+    return id ? this.list.find((c) => c.id === id) : undefined;
+  }
+
+  level(id: string): NotificationLevel {
+    return this.levels.get(id) ?? 'all';
+  }
+
+  /** A fetched list: see mergeFetchedList. */
+  replace(fetched: Conversation[]) {
+    this.list = mergeFetchedList(this.list, fetched);
+    for (const c of fetched) this.#absorb(c);
+    for (const c of fetched) this.departed.delete(c.id);
+    this.loaded = true;
+    this.error = null;
+  }
+
+  upsert(conversation: Conversation) {
+    this.#absorb(conversation);
+    this.departed.delete(conversation.id);
+    const i = this.list.findIndex((c) => c.id === conversation.id);
+    if (i < 0) this.list = [...this.list, conversation];
+    else {
+      const next = this.list.slice();
+      next[i] = conversation;
+      this.list = next;
+    }
+  }
+
+  patch(id: string, patch: Partial<Conversation>) {
+    this.list = this.list.map((c) => (c.id === id ? { ...c, ...patch } : c));
+  }
+
+  remove(id: string, why: Departure) {
+    this.list = this.list.filter((c) => c.id !== id);
+    this.reads.delete(id);
+    this.departed.set(id, why);
+  }
+
+  setRead(conversationId: string, userId: string, messageId: string) {
+    const cur = this.reads.get(conversationId) ?? {};
+    if (cur[userId] === messageId) return;
+    this.reads.set(conversationId, { ...cur, [userId]: messageId });
+  }
+
+  clear() {
+    this.list = [];
+    this.loaded = false;
+    this.error = null;
+    this.reads.clear();
+    this.levels.clear();
+    this.departed.clear();
+  }
+
+  #absorb(c: Conversation) {
+    if (c.readPositions) for (const r of c.readPositions) this.setRead(c.id, r.userId, r.messageId);
+    if (c.notificationLevel) this.levels.set(c.id, c.notificationLevel);
+  }
+}

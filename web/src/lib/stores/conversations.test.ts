@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { Conversation, Message } from '@chat/shared/models/types';
+import { incomingPatch, mergeFetchedList, neighbour, sortByActivity, totalUnread } from './conversations.ts';
+
+const msg = (id: string, senderId: string, at: string): Message => ({
+  id,
+  conversationId: 'c1',
+  senderId,
+  clientMsgId: `k${id}`,
+  body: id,
+  attachments: [],
+  replyToId: null,
+  reactions: [],
+  createdAt: at,
+  editedAt: null,
+  deletedAt: null,
+});
+const conv = (id: string, extra: Partial<Conversation> = {}): Conversation => ({
+  id,
+  type: 'direct',
+  title: null,
+  members: [],
+  admins: [],
+  lastMessage: null,
+  unreadCount: 0,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  ...extra,
+});
+
+describe('unread arithmetic (incomingPatch)', () => {
+  const c = conv('c1', { lastMessage: msg('0002', 'bob', '2026-01-01T10:00:02.000Z'), unreadCount: 2 });
+
+  it('a new message from someone else adds one unread and becomes the preview', () => {
+    const m = msg('0003', 'bob', '2026-01-01T10:00:03.000Z');
+    expect(incomingPatch(c, m, { me: 'me', isNew: true, watching: false })).toEqual({ patch: { lastMessage: m, unreadCount: 3 }, countsAsNew: true });
+  });
+
+  it('adds none when I am watching the bottom, for my own message, or for an update', () => {
+    const m = msg('0003', 'bob', '2026-01-01T10:00:03.000Z');
+    expect(incomingPatch(c, m, { me: 'me', isNew: true, watching: true }).patch).toEqual({ lastMessage: m });
+    const mine = msg('0003', 'me', '2026-01-01T10:00:03.000Z');
+    expect(incomingPatch(c, mine, { me: 'me', isNew: true, watching: false }).patch).toEqual({ lastMessage: mine });
+    const edited = { ...c.lastMessage!, body: 'edited' };
+    expect(incomingPatch(c, edited, { me: 'me', isNew: false, watching: false })).toEqual({ patch: { lastMessage: edited }, countsAsNew: false });
+  });
+
+  it('an older message (a late duplicate or catch-up) changes neither preview nor count', () => {
+    const old = msg('0001', 'bob', '2026-01-01T10:00:01.000Z');
+    expect(incomingPatch(c, old, { me: 'me', isNew: true, watching: false })).toEqual({ patch: {}, countsAsNew: false });
+  });
+
+  it('the same message delivered twice counts once', () => {
+    const m = msg('0003', 'bob', '2026-01-01T10:00:03.000Z');
+    const first = incomingPatch(c, m, { me: 'me', isNew: true, watching: false });
+    const after = { ...c, ...first.patch };
+    expect(incomingPatch(after, m, { me: 'me', isNew: false, watching: false }).patch.unreadCount).toBeUndefined();
+  });
+
+  it('totals unread over the list', () => {
+    expect(totalUnread([conv('a', { unreadCount: 2 }), conv('b'), conv('c', { unreadCount: 5 })])).toBe(7);
+  });
+});
+
+describe('mergeFetchedList', () => {
+  it('takes the server list, but never moves a conversation back from a live message', () => {
+    const live = msg('0009', 'bob', '2026-01-01T10:00:09.000Z');
+    const known = [conv('a', { lastMessage: live, unreadCount: 4 }), conv('gone')];
+    const fetched = [conv('a', { lastMessage: msg('0005', 'bob', '2026-01-01T10:00:05.000Z'), unreadCount: 3 }), conv('new')];
+    const out = mergeFetchedList(known, fetched);
+    expect(out.map((c) => c.id)).toEqual(['a', 'new']);
+    expect(out[0]).toMatchObject({ lastMessage: live, unreadCount: 4 });
+  });
+
+  it("takes the server's copy when it is as new or newer", () => {
+    const fresh = conv('a', { lastMessage: msg('0009', 'bob', '2026-01-01T10:00:09.000Z'), unreadCount: 0 });
+    expect(mergeFetchedList([conv('a', { lastMessage: msg('0005', 'bob', '2026-01-01T10:00:05.000Z'), unreadCount: 1 })], [fresh])).toEqual([fresh]);
+  });
+});
+
+describe('order and neighbours', () => {
+  const list = sortByActivity([
+    conv('old'),
+    conv('new', { lastMessage: msg('0001', 'bob', '2026-02-01T00:00:00.000Z') }),
+    conv('mid', { updatedAt: '2026-01-15T00:00:00.000Z' }),
+  ]);
+
+  it('sorts by newest activity', () => {
+    expect(list.map((c) => c.id)).toEqual(['new', 'mid', 'old']);
+  });
+
+  it('Alt+↑/↓ moves through the list and wraps', () => {
+    expect(neighbour(list, 'new', 1)?.id).toBe('mid');
+    expect(neighbour(list, 'new', -1)?.id).toBe('old');
+    expect(neighbour(list, 'old', 1)?.id).toBe('new');
+    expect(neighbour(list, null, 1)?.id).toBe('new');
+    expect(neighbour([], null, 1)).toBeUndefined();
+  });
+});

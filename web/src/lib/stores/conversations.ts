@@ -1,0 +1,58 @@
+import type { Conversation, Message } from '@chat/shared/models/types';
+
+/**
+ * The conversation list's rules, as plain functions (the rune store in conversations.svelte.ts
+ * holds the state): how a fetched list meets what arrived live, and the unread arithmetic.
+ */
+
+export const activity = (c: Conversation) => c.lastMessage?.createdAt ?? c.updatedAt ?? c.createdAt;
+
+/** Newest activity first. */
+export function sortByActivity(list: readonly Conversation[]): Conversation[] {
+  return [...list].sort((a, b) => (activity(a) < activity(b) ? 1 : activity(a) > activity(b) ? -1 : 0));
+}
+
+/**
+ * A fetched list merged with what the client holds: the server's list decides which
+ * conversations there are, but an answer never moves a conversation back. A message that arrived
+ * live after the server read its state stays (its preview and its unread count).
+ */
+export function mergeFetchedList(known: readonly Conversation[], fetched: readonly Conversation[]): Conversation[] {
+  const mine = new Map(known.map((c) => [c.id, c]));
+  return fetched.map((c) => {
+    const k = mine.get(c.id);
+    return k?.lastMessage && (!c.lastMessage || k.lastMessage.id > c.lastMessage.id)
+      ? { ...c, lastMessage: k.lastMessage, unreadCount: Math.max(c.unreadCount, k.unreadCount) }
+      : c;
+  });
+}
+
+/**
+ * What one incoming message (new or updated) changes in its conversation: the preview when it is
+ * the newest, and one more unread when it is new, from someone else, and not being watched.
+ */
+export function incomingPatch(
+  c: Conversation,
+  message: Message,
+  o: { me: string | null; isNew: boolean; watching: boolean },
+): { patch: Partial<Conversation>; countsAsNew: boolean } {
+  const patch: Partial<Conversation> = {};
+  const newest = !c.lastMessage || c.lastMessage.id === message.id || c.lastMessage.createdAt <= message.createdAt;
+  if (newest) patch.lastMessage = message;
+  const countsAsNew = o.isNew && newest && c.lastMessage?.id !== message.id && message.senderId !== o.me;
+  if (countsAsNew && !o.watching) patch.unreadCount = (c.unreadCount || 0) + 1;
+  return { patch, countsAsNew };
+}
+
+/** Unread over every conversation (the tab title's count). */
+export function totalUnread(list: readonly Conversation[]): number {
+  return list.reduce((n, c) => n + (c.unreadCount || 0), 0);
+}
+
+/** The conversation Alt+↑/↓ moves to, in the list's order; wraps around. */
+export function neighbour(list: readonly Conversation[], activeId: string | null, step: 1 | -1): Conversation | undefined {
+  if (list.length === 0) return undefined;
+  const at = list.findIndex((c) => c.id === activeId);
+  if (at < 0) return step > 0 ? list[0] : list[list.length - 1];
+  return list[(at + step + list.length) % list.length];
+}

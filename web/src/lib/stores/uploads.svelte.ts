@@ -1,0 +1,66 @@
+import { SvelteMap } from 'svelte/reactivity';
+import type { Attachment } from '@chat/shared/models/types';
+import { LIMITS } from '@chat/shared/models/limits';
+import { errorMessage } from '../api/errors.ts';
+import { putWithProgress } from '../api/upload.ts';
+import { newClientMsgId } from '../utils/format.ts';
+import { api } from './auth.svelte.ts';
+
+export class Upload {
+  readonly id = newClientMsgId();
+  progress = $state(0);
+  state = $state<'uploading' | 'done' | 'error'>('uploading');
+  error = $state<string | null>(null);
+  attachment = $state<Attachment | null>(null);
+  readonly abort = new AbortController();
+  constructor(
+    readonly conversationId: string,
+    readonly file: File,
+  ) {}
+}
+
+/** Files being attached in each conversation's composer: start, presigned PUT, complete. */
+export class UploadsStore {
+  #byConversation = new SvelteMap<string, Upload[]>();
+
+  for(id: string): Upload[] {
+    return this.#byConversation.get(id) ?? [];
+  }
+
+  add(conversationId: string, files: Iterable<File>) {
+    const list = [...this.for(conversationId)];
+    for (const file of files) {
+      if (list.length >= LIMITS.attachmentsMax) break;
+      const up = new Upload(conversationId, file);
+      list.push(up);
+      void this.#run(up);
+    }
+    this.#byConversation.set(conversationId, list);
+  }
+
+  remove(up: Upload) {
+    up.abort.abort();
+    this.#byConversation.set(
+      up.conversationId,
+      this.for(up.conversationId).filter((u) => u !== up),
+    );
+  }
+
+  clear(conversationId?: string) {
+    if (conversationId) this.#byConversation.delete(conversationId);
+    else this.#byConversation.clear();
+  }
+
+  async #run(up: Upload) {
+    try {
+      const ticket = await api.file.start(up.conversationId, up.file);
+      await putWithProgress(ticket, up.file, (f) => (up.progress = f), up.abort.signal);
+      const { file } = await api.file.complete(ticket.fileId);
+      up.attachment = file;
+      up.state = 'done';
+    } catch (e) {
+      up.state = 'error';
+      up.error = errorMessage(e);
+    }
+  }
+}

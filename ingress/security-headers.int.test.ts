@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stack } from '../test/stack.ts';
-import { APP_SECURITY_HEADERS, CONTENT_SECURITY_POLICY } from './security-headers.ts';
+import { APP_SECURITY_HEADERS, CONTENT_SECURITY_POLICY, SVELTEKIT_ANNOUNCER_STYLE_HASH } from './security-headers.ts';
 
 /** The headers the running ingress sends with the web app, read over HTTP. */
 describe('the ingress serves the app with a strict CSP, Referrer-Policy and Permissions-Policy', () => {
@@ -37,13 +37,14 @@ describe('the ingress serves the app with a strict CSP, Referrer-Policy and Perm
       }),
     );
     expect(policy['script-src']).toEqual(["'self'"]);
-    expect(policy['style-src']).toEqual(["'self'"]);
+    // Style attributes: only SvelteKit's announcer, by hash (security-headers.ts).
+    expect(policy['style-src']).toEqual(["'self'", "'unsafe-hashes'", SVELTEKIT_ANNOUNCER_STYLE_HASH]);
     expect(policy['connect-src']).toEqual(["'self'"]);
     expect(policy['object-src']).toEqual(["'none'"]);
     expect(policy['frame-ancestors']).toEqual(["'none'"]);
     expect(policy['base-uri']).toEqual(["'self'"]);
     expect(policy['form-action']).toEqual(["'self'"]);
-    expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-|'strict-dynamic'|\*/);
+    expect(CONTENT_SECURITY_POLICY).not.toMatch(/'unsafe-inline'|'unsafe-eval'|'strict-dynamic'|\*/);
 
     // The page the browser gets has nothing inline the policy would block.
     const html = await (await get('/')).text();

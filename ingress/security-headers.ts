@@ -5,10 +5,19 @@
  */
 
 /**
+ * SvelteKit's route announcer (a visually hidden live region in the root component it generates)
+ * has a fixed inline style attribute. 'unsafe-hashes' with this hash lets exactly that attribute
+ * value through and no other; ingress/security-headers.test.ts recomputes it from the installed
+ * SvelteKit, so an upgrade that changes the style fails there instead of in users' consoles.
+ */
+export const SVELTEKIT_ANNOUNCER_STYLE_HASH = "'sha256-S8qMpvofolR8Mpjy4kQvEm7m1q8clzU4dfDH0AmvZjo='";
+
+/**
  * Content-Security-Policy. No inline script anywhere: the build moves SvelteKit's bootstrap into
- * a file (web/scripts/externalize-bootstrap.mjs). No inline style either: components' CSS is
- * extracted into files, Svelte 5 transitions run through the Web Animations API, and dynamic
- * `style=` values are set through the CSSOM (element.style), which CSP does not restrict.
+ * a file (web/scripts/externalize-bootstrap.mjs). No inline style but the announcer's (above):
+ * components' CSS is extracted into files, Svelte 5 transitions run through the Web Animations
+ * API, and dynamic `style=` values are set through the CSSOM (element.style), which CSP does not
+ * restrict.
  * `connect-src 'self'` covers the Socket.IO WebSocket too: CSP 3 lets 'self' match ws:/wss: on
  * the page's own host and port (Chromium, Firefox and Safari 15.4+ implement it).
  * Uploaded files are same-origin (/chat-files/), previews of a file being sent are blob: URLs.
@@ -16,7 +25,7 @@
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
-  "style-src 'self'",
+  `style-src 'self' 'unsafe-hashes' ${SVELTEKIT_ANNOUNCER_STYLE_HASH}`,
   "img-src 'self' blob: data:",
   "media-src 'self' blob:",
   "font-src 'self'",

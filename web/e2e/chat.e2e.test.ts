@@ -38,7 +38,7 @@ describe('two people chatting in real browsers', () => {
     await item.click();
     await message(bob.page, 'Hi Bob! https://example.com').waitFor();
     const link = message(bob.page, 'Hi Bob! https://example.com').getByRole('link', { name: 'https://example.com' });
-    expect(await link.getAttribute('rel')).toBe('noopener noreferrer');
+    expect(await link.getAttribute('rel')).toBe('noopener noreferrer nofollow');
     await item.getByTestId('unread-badge').waitFor({ state: 'detached' });
     await bob.page.getByTestId('peer-presence').getByText('Online').waitFor();
 

@@ -49,6 +49,9 @@ export async function cspViolations(page: Page): Promise<string[]> {
   return [...new Set([...(consoleCsp.get(page) ?? []), ...dom])];
 }
 
+/** A 1x1 red PNG, for uploads. */
+export const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+
 export const unique = (p: string) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 
 export async function signUp(page: Page, username: string, displayName: string, password = 'correct horse battery') {

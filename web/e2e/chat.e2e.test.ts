@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { axe, launch, message, newUser, openDirect, SCREENSHOTS, send, signUp, unique, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, launch, message, newUser, openDirect, PNG, SCREENSHOTS, send, signUp, unique, type Browser, type BrowserContext, type Page } from './browser.ts';
 
 const { baseUrl } = inject('stack');
-
-// A 1x1 red PNG.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
 
 describe('two people chatting in real browsers', () => {
   let browser: Browser;

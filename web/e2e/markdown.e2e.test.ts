@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cspViolations, launch, newUser, openDirect, SCREENSHOTS, send, signUp, unique, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { cspViolations, launch, newUser, openDirect, PNG, SCREENSHOTS, send, signUp, unique, type Browser, type BrowserContext, type Page } from './browser.ts';
 
 const { baseUrl } = inject('stack');
-
-// A 1x1 red PNG.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
 
 /** Markdown in real browsers, under the ingress's Content-Security-Policy. */
 describe('Markdown messages, hostile input and the CSP', () => {
@@ -58,6 +55,11 @@ describe('Markdown messages, hostile input and the CSP', () => {
     const preview = await alice.page.getByTestId('conversation-item').filter({ hasText: 'Bob Markdown' }).locator('.preview').textContent();
     expect(preview).toMatch(/^You: md-1 bold italic gone a < b docs/);
     expect(preview).not.toMatch(/\*\*|~~|`|\]\(/);
+    await bob.page.screenshot({ path: `${SCREENSHOTS}markdown-formatted-desktop.png` });
+    await bob.page.setViewportSize({ width: 390, height: 844 });
+    await m.locator('pre').waitFor();
+    await bob.page.screenshot({ path: `${SCREENSHOTS}markdown-formatted-phone.png` });
+    await bob.page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('shows hostile input as text: nothing runs, nothing loads, and the layout holds on desktop and phone', async () => {

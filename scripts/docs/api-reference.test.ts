@@ -56,8 +56,13 @@ describe('docs/api', () => {
       expect(doc.openapi).toBe('3.1.0');
       expect(doc.servers[0].url).toBe(`/api/${fn}`);
       for (const [p, ops] of Object.entries<any>(doc.paths))
-        for (const op of Object.values<any>(ops))
+        for (const op of Object.values<any>(ops)) {
           for (const [status, r] of Object.entries<any>(op.responses)) if (Number(status) >= 400) expect(r.content['application/json'].schema.required, `${fn} ${p} ${status}`).toEqual(['error']);
+          // Every {param} of the path template is declared, as OpenAPI requires.
+          const declared = (op.parameters ?? []).filter((x: any) => x.in === 'path').map((x: any) => x.name);
+          expect(declared, `${fn} ${p}`).toEqual([...p.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
+          expect(p, `${fn} ${p}: a Hono-style :param left in an OpenAPI path`).not.toMatch(/:/);
+        }
       expect(rendered[`${fn}.md`]).toContain(`(\`/api/${fn}\`)`);
     }
   });

@@ -1,3 +1,5 @@
+import { nginxSecurityHeaders } from './security-headers.ts';
+
 /**
  * The ingress: one origin for the web app, the socket gateways, the functions and object storage.
  * Rendered per run (ports differ between `npm start` and test stacks); k8s/ mirrors these routes
@@ -157,9 +159,7 @@ ${gwPool}
     listen 127.0.0.1:${o.port} backlog=4096;
     server_name _;
     set $fn_prefix "";
-    add_header X-Content-Type-Options nosniff always;
-    add_header Referrer-Policy same-origin always;
-    add_header X-Frame-Options DENY always;
+${nginxSecurityHeaders('    ')}
 
     error_page 413 = @too_large;
     location @too_large {
@@ -173,12 +173,11 @@ ${gwPool}
     }
     location /_app/immutable/ {
       add_header Cache-Control "public, max-age=31536000, immutable";
-      add_header X-Content-Type-Options nosniff always;
+${nginxSecurityHeaders('      ')}
     }
     location = /index.html {
       add_header Cache-Control "no-cache";
-      add_header X-Content-Type-Options nosniff always;
-      add_header X-Frame-Options DENY always;
+${nginxSecurityHeaders('      ')}
     }
 ${socket}
 ${fnLocations}

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { kustomizeBuild, parseYamlDocs, type K8sObject } from '../scripts/k8s/kustomize.ts';
 import { validateAll } from '../scripts/k8s/validate.ts';
 import { ROOT } from '../scripts/stack/paths.ts';
+import { nginxSecurityHeaders } from '../ingress/security-headers.ts';
 
 /**
  * Both overlays, rendered by the real kustomize and validated against the Kubernetes API
@@ -118,6 +119,20 @@ for (const env of ['dev', 'prod'] as const) {
     it('serves the web app from nginx on a Service', () => {
       expect(one(objs(), 'Deployment', 'web').spec.template.spec.containers[0].image).toMatch(/chat\/web:\d/);
       expect(one(objs(), 'Service', 'web').spec.ports[0]).toMatchObject({ port: 8080 });
+    });
+
+    it('serves the web app with the CSP, Referrer-Policy and Permissions-Policy of the local ingress, in every location', () => {
+      const cm = one(objs(), 'ConfigMap', 'web-nginx') as { data: Record<string, string> };
+      expect(cm.data['security-headers.conf']?.trim()).toBe(nginxSecurityHeaders('').trim());
+      const conf = cm.data['nginx.conf']!;
+      const include = 'include /etc/nginx/security-headers.conf;';
+      // nginx inherits add_header only into locations without one of their own.
+      const server = conf.slice(conf.indexOf('server {'));
+      expect(server.split('location')[0]).toContain(include);
+      for (const block of conf.match(/location [^{]+\{[^}]*\}/g) ?? []) if (block.includes('add_header')) expect(block, block).toContain(include);
+      expect(conf).not.toMatch(/add_header (X-Content-Type-Options|X-Frame-Options|Referrer-Policy|Content-Security-Policy)/);
+      const mounts = one(objs(), 'Deployment', 'web').spec.template.spec.containers[0].volumeMounts;
+      expect(mounts).toContainEqual(expect.objectContaining({ mountPath: '/etc/nginx/security-headers.conf', subPath: 'security-headers.conf' }));
     });
 
     it('keeps the data services persistent, labelled for their network policy', () => {

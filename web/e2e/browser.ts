@@ -16,9 +16,41 @@ export function launch(): Promise<Browser> {
 
 export async function newUser(browser: Browser, baseUrl: string, viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ baseURL: baseUrl, viewport });
+  await recordCspViolations(context);
   const page = await context.newPage();
   return { context, page };
 }
+
+/**
+ * Every page of the context records what the Content-Security-Policy blocked (the DOM's
+ * securitypolicyviolation events, which survive in the page until it navigates, and the console
+ * errors Chromium logs for them, which survive navigation). Read with cspViolations(page).
+ */
+const consoleCsp = new WeakMap<Page, string[]>();
+async function recordCspViolations(context: BrowserContext) {
+  // An init script runs through the DevTools protocol, outside the page's CSP.
+  await context.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] };
+    w.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`));
+  });
+  context.on('page', (page) => watchConsole(page));
+  for (const page of context.pages()) watchConsole(page);
+}
+function watchConsole(page: Page) {
+  const seen: string[] = [];
+  consoleCsp.set(page, seen);
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Permissions-Policy|Refused to/i.test(m.text())) seen.push(m.text());
+  });
+}
+export async function cspViolations(page: Page): Promise<string[]> {
+  const dom = await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []);
+  return [...new Set([...(consoleCsp.get(page) ?? []), ...dom])];
+}
+
+/** A 1x1 red PNG, for uploads. */
+export const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
 
 export const unique = (p: string) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 
@@ -51,7 +83,8 @@ export function message(page: Page, text: string) {
 export async function axe(page: Page) {
   const require = createRequire(import.meta.url);
   const source = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-  await page.addScriptTag({ content: source });
+  // Evaluated through the DevTools protocol: an inline <script> tag would be refused by the CSP.
+  await page.evaluate(source);
   const result = (await page.evaluate(async () => {
     // @ts-expect-error injected global
     const r = await window.axe.run(document, { resultTypes: ['violations'] });

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { axe, launch, message, newUser, openDirect, SCREENSHOTS, send, signUp, unique, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, launch, message, newUser, openDirect, PNG, SCREENSHOTS, send, signUp, unique, type Browser, type BrowserContext, type Page } from './browser.ts';
 
 const { baseUrl } = inject('stack');
-
-// A 1x1 red PNG.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
 
 describe('two people chatting in real browsers', () => {
   let browser: Browser;
@@ -38,7 +35,7 @@ describe('two people chatting in real browsers', () => {
     await item.click();
     await message(bob.page, 'Hi Bob! https://example.com').waitFor();
     const link = message(bob.page, 'Hi Bob! https://example.com').getByRole('link', { name: 'https://example.com' });
-    expect(await link.getAttribute('rel')).toBe('noopener noreferrer');
+    expect(await link.getAttribute('rel')).toBe('noopener noreferrer nofollow');
     await item.getByTestId('unread-badge').waitFor({ state: 'detached' });
     await bob.page.getByTestId('peer-presence').getByText('Online').waitFor();
 

@@ -44,6 +44,8 @@ export function measure(buildDir = resolve(here, '../build')) {
     for (const dep of staticImports(text)) visit(posix.join(posix.dirname(url), dep));
     // The client manifest (entry/app.js) lists route nodes as dynamic imports: the first load
     // fetches the nodes of whichever route is opened, so count all of them.
+    // The bootstrap (moved out of index.html by externalize-bootstrap.mjs) imports the entry points.
+    if (/\/immutable\/bootstrap\.[^/]+\.js$/.test(url)) for (const dep of dynamicImports(text)) visit(dep.startsWith('/') ? dep : posix.join(posix.dirname(url), dep));
     if (/\/entry\/app\.[^/]+\.js$/.test(url)) {
       for (const dep of dynamicImports(text)) if (/\/nodes\//.test(posix.join(posix.dirname(url), dep))) visit(posix.join(posix.dirname(url), dep));
     }

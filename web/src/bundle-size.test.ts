@@ -11,7 +11,7 @@ describe('first-load bundle size', () => {
   it('ships at most 150 KB of gzipped JavaScript on the first page load', () => {
     if (!existsSync(index)) {
       // No build yet (fresh clone): build once so the check always runs.
-      execFileSync('npx', ['vite', 'build'], { cwd: web, stdio: 'ignore' });
+      execFileSync('npm', ['run', 'build'], { cwd: web, stdio: 'ignore' });
     }
     const r = measure(`${web}build`) as { gzipBytes: number; files: { url: string }[] };
     expect(r.files.some((f) => /\/entry\/start\./.test(f.url))).toBe(true);

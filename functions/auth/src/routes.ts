@@ -19,7 +19,10 @@ export const SESSION_HINT_COOKIE = 'chat_session';
 /** The contract scopes the cookie to the public auth path, whatever path reached the function. */
 const COOKIE_PATH = '/api/auth';
 
-const docs: RouteDoc[] = [
+export const openApiInfo = { title: 'Chat auth function', version: '1.0.0', serverUrl: '/api/auth' };
+
+/** The routes' documentation: served as /openapi.json and written to docs/api/ by `npm run docs`. */
+export const docs: RouteDoc[] = [
   { method: 'post', path: '/register', summary: 'Create an account and sign in', body: registerRequest, responses: { 201: 'Signed in', 400: 'Invalid input', 409: 'Username taken', 429: 'Too many attempts' } },
   { method: 'post', path: '/login', summary: 'Sign in', body: loginRequest, responses: { 200: 'Signed in', 400: 'Invalid input', 401: 'Wrong credentials', 429: 'Too many failures' } },
   { method: 'post', path: '/refresh', summary: 'Rotate the refresh token (body or cookie)', body: refreshRequest, responses: { 200: 'New tokens', 401: 'Invalid, spent or revoked token' } },
@@ -93,6 +96,6 @@ export function authRoutes(app: Hono<AppEnv>, deps: { service: AuthService; keys
     return c.json(keys.jwks);
   });
 
-  const openapi = buildOpenApi({ title: 'Chat auth function', version: '1.0.0', serverUrl: '/api/auth' }, docs);
+  const openapi = buildOpenApi(openApiInfo, docs);
   app.get('/openapi.json', (c) => c.json(openapi));
 }

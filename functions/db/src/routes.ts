@@ -14,7 +14,10 @@ import {
 import type { ConversationsService } from './conversations.service.ts';
 import type { SearchService } from './search.service.ts';
 
-const docs: RouteDoc[] = [
+export const openApiInfo = { title: 'Chat db function', version: '1.0.0', serverUrl: '/api/db' };
+
+/** The routes' documentation: served as /openapi.json and written to docs/api/ by `npm run docs`. */
+export const docs: RouteDoc[] = [
   { method: 'get', path: '/users', summary: 'Find users by username or display-name prefix', query: userSearchQuery, auth: true, responses: { 200: '{users}', 400: 'Invalid query' } },
   { method: 'post', path: '/conversations', summary: 'Start a direct (idempotent per pair) or group conversation', body: createConversationRequest, auth: true, responses: { 200: 'The existing direct conversation', 201: 'Created', 400: 'Invalid input or unknown member' } },
   { method: 'get', path: '/conversations', summary: "The caller's conversations, most recent activity first", auth: true, responses: { 200: '{conversations}' } },
@@ -80,6 +83,6 @@ export function conversationRoutes(app: Hono<AppEnv>, deps: { service: Conversat
     return c.json({ messages: await deps.search.search(c.var.userId, q.q, q.conversationId) });
   });
 
-  const openapi = buildOpenApi({ title: 'Chat db function', version: '1.0.0', serverUrl: '/api/db' }, docs);
+  const openapi = buildOpenApi(openApiInfo, docs);
   app.get('/openapi.json', (c) => c.json(openapi));
 }

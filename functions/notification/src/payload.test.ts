@@ -25,6 +25,13 @@ describe('messagePayload', () => {
     expect(messagePayload(msg({ body: 'x'.repeat(201) }), null, { type: 'direct', title: null }).body).toBe(`${'x'.repeat(199)}…`);
   });
 
+  it('shows the text without Markdown, on one line', () => {
+    const body = '**Deploy** is _done_:\n\n- see [the log](https://ci.example.com/1)\n- `npm test` ~~fails~~ passes';
+    expect(messagePayload(msg({ body }), null, { type: 'direct', title: null }).body).toBe('Deploy is done: see the log npm test fails passes');
+    // Markup-like text that is not Markdown stays as written.
+    expect(messagePayload(msg({ body: '<b>2 < 3</b> & 5 * 4' }), null, { type: 'direct', title: null }).body).toBe('<b>2 < 3</b> & 5 * 4');
+  });
+
   it('describes an attachments-only message by its first file', () => {
     const a = (name: string) => ({ fileId: 'f', name, size: 1, contentType: 'application/pdf', width: null, height: null });
     expect(messagePayload(msg({ body: '', attachments: [a('file.pdf')] }), null, { type: 'direct', title: null }).body).toBe('📎 file.pdf');

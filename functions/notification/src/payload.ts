@@ -1,3 +1,4 @@
+import { stripMarkdown } from '@chat/shared/markdown/markdown';
 import type { Message } from '@chat/shared/models/types';
 
 export const PUSH_BODY_MAX = 200;
@@ -24,11 +25,12 @@ export function truncate(text: string, max: number): string {
   return `${out}…`;
 }
 
-/** What a notification says about a message: who wrote it, where, and the start of the text. */
+/** What a notification says about a message: who wrote it, where, and the start of its text
+ * without Markdown (a notification shows no markup). */
 export function messagePayload(message: Message, sender: { displayName: string } | null, conversation: { type: string; title: string | null }): PushPayload {
   const who = sender?.displayName ?? 'Someone';
   const title = conversation.type === 'group' && conversation.title ? `${who} in ${conversation.title}` : who;
-  let text = message.body.replace(/\s+/g, ' ').trim();
+  let text = stripMarkdown(message.body).replace(/\s+/g, ' ').trim();
   if (!text && message.attachments.length > 0) {
     const [first] = message.attachments;
     const more = message.attachments.length - 1;

@@ -11,7 +11,10 @@ import { describeIssue } from '@chat/shared/models/validation';
 import type { NotificationService } from './notification.service.ts';
 import { muteRequest, subscribeRequest, unsubscribeRequest } from './requests.ts';
 
-const docs: RouteDoc[] = [
+export const openApiInfo = { title: 'Chat notification function', version: '1.0.0', serverUrl: '/api/notification' };
+
+/** The routes' documentation: served as /openapi.json and written to docs/api/ by `npm run docs`. */
+export const docs: RouteDoc[] = [
   { method: 'get', path: '/vapid-public-key', summary: 'The VAPID public key for PushManager.subscribe', responses: { 200: '{publicKey}' } },
   { method: 'post', path: '/subscriptions', summary: 'Register (or update) this device for Web Push', auth: true, body: subscribeRequest, responses: { 201: 'Registered', 400: 'Invalid, or not an allowed push service' } },
   { method: 'delete', path: '/subscriptions', summary: 'Unregister a device', auth: true, body: unsubscribeRequest, responses: { 204: 'Gone' } },
@@ -61,6 +64,6 @@ export function notificationRoutes(
     return c.json({ events: created.length, queued: queued.reduce((a, b) => a + b, 0) }, 202);
   });
 
-  const openapi = buildOpenApi({ title: 'Chat notification function', version: '1.0.0', serverUrl: '/api/notification' }, docs);
+  const openapi = buildOpenApi(openApiInfo, docs);
   app.get('/openapi.json', (c) => c.json(openapi));
 }

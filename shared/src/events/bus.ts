@@ -1,7 +1,7 @@
 import type { Attachment, Message } from '../models/types.ts';
 
 /**
- * Events on RabbitMQ (../shared/CONTRACT.md, "Events on RabbitMQ"): topic exchange chat.events,
+ * Events on RabbitMQ (docs/api/events.md, "RabbitMQ"): topic exchange chat.events,
  * persistent JSON messages. The connector delivers them to functions by routing key.
  */
 export const EXCHANGE = 'chat.events';

@@ -3,7 +3,8 @@ import type { Conversation, Message } from '../models/types.ts';
 
 /**
  * The Socket.IO event maps shared by the gateway and the web app: renaming an event or changing
- * a payload fails to compile on both sides (../shared/CONTRACT.md, "Socket gateway").
+ * a payload fails to compile on both sides (docs/api/events.md; the runtime schemas are in
+ * socket-schemas.ts).
  */
 export type AckError = { ok: false; error: { code: ErrorCode; message: string } };
 export type Ack<T extends object = object> = ({ ok: true } & T) | AckError;

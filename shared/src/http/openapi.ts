@@ -32,7 +32,8 @@ export function buildOpenApi(info: { title: string; version: string; serverUrl: 
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const oaPath = r.path.replace(/:([A-Za-z]+)/g, '{$1}');
-    const params = [...r.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    // Route docs may write a parameter either way (:id as Hono does, {id} as OpenAPI does).
+    const params = [...oaPath.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     if (r.query) {
       const qs = jsonSchema(r.query) as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, schema] of Object.entries(qs.properties ?? {}))

@@ -1,4 +1,4 @@
-/** The contract's public objects (../shared/CONTRACT.md, "Objects"). Times are ISO-8601 UTC strings. */
+/** The public objects (docs/api/README.md, "Objects"). Times are ISO-8601 UTC strings. */
 export interface User {
   id: string;
   username: string;

@@ -2,7 +2,7 @@ import { errors } from '@chat/shared/errors';
 import type { ConversationCreatedEvent, MembersChangedEvent } from '@chat/shared/events/bus';
 import { LIMITS } from '@chat/shared/models/limits';
 import { notificationLevel } from '@chat/shared/models/notification-level';
-import type { AroundPage, Conversation, HistoryPage, Message, User } from '@chat/shared/models/types';
+import type { AroundPage, Conversation, HistoryPage, User } from '@chat/shared/models/types';
 import type { ChunksRepository } from '@chat/shared/repositories/chunks';
 import { toConversation, type ConversationRecord, type ConversationsRepository, type ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';

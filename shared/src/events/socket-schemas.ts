@@ -33,6 +33,8 @@ export const conversationSchema = z.object({
   unreadCount: z.number().int().min(0),
   createdAt: isoTime,
   updatedAt: isoTime,
+  notificationLevel: z.enum(['all', 'mentions', 'none']),
+  readPositions: z.array(z.object({ userId: id, messageId: id })),
 });
 
 const errorCode = z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...(keyof typeof ERROR_STATUS)[]]);

@@ -25,6 +25,8 @@ const conv = (id: string, extra: Partial<Conversation> = {}): Conversation => ({
   unreadCount: 0,
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
+  notificationLevel: 'all',
+  readPositions: [],
   ...extra,
 });
 

@@ -99,6 +99,9 @@ async function main() {
   const roomNames = new RoomNames(io, (room) => rooms.conversationOf(room) !== null);
   const releaseRequest = releaseHandshakeRequests(io);
   const membershipFeed = followMembership({ io, amqp, gatewayId: config.GATEWAY_ID, log, membership, conversations, users, presence: presenceStore, roomNames });
+  // On a first start the membership queue does not exist yet: events published before it is
+  // bound would reach no instance. Wait for the broker a little (it is retried forever anyway).
+  await amqp.whenConnected(10_000);
 
   io.use(handshake(verifier));
   // Rooms are joined before the client hears "connected", so nothing sent right after is missed.

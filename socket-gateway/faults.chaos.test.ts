@@ -189,14 +189,34 @@ describe('fault drill', () => {
     await Promise.all(sockets.map((s) => new Promise((r) => s.once('connect', r))));
     const acked = new Map<string, Message>();
     const failures: string[] = [];
+    let resentAfterClose = 0;
     let stopped = false;
     let sentAfterStop = 0;
+    type Outcome = Awaited<ReturnType<typeof request>> | 'closed' | 'timeout';
+    // One send, settled by its ack, a timeout, or the socket closing under it: a request that was
+    // on the wire when the instance closed is never answered, and the client resends it with the
+    // same clientMsgId once reconnected (the web app's outbox does so on every connect).
+    const sendOnce = (s: ClientSocket, clientMsgId: string) =>
+      new Promise<Outcome>((resolve) => {
+        const closed = () => resolve('closed');
+        s.once('disconnect', closed);
+        request(s, 'message:send', { conversationId: convId, clientMsgId, body: clientMsgId }, 15_000).then(
+          (a) => (s.off('disconnect', closed), resolve(a)),
+          () => (s.off('disconnect', closed), resolve('timeout')),
+        );
+      });
     const senders = sockets.map(async (s, c) => {
       for (let i = 0; !stopped || sentAfterStop < 60; i++) {
         const clientMsgId = `roll-${c}-${i}`;
-        const ack = await request(s, 'message:send', { conversationId: convId, clientMsgId, body: `m ${i}` }, 15_000).catch((e: Error) => ({ ok: false as const, error: { code: 'timeout', message: e.message } }));
-        if (ack.ok) acked.set(clientMsgId, (ack as { message: Message }).message);
-        else failures.push(`${clientMsgId}: ${ack.error.code}`);
+        let outcome = await sendOnce(s, clientMsgId);
+        while (outcome === 'closed') {
+          resentAfterClose++;
+          if (!s.connected) await new Promise((r) => s.once('connect', r));
+          outcome = await sendOnce(s, clientMsgId);
+        }
+        if (outcome === 'timeout') failures.push(`${clientMsgId}: no ack`);
+        else if (!outcome.ok) failures.push(`${clientMsgId}: ${outcome.error.code}`);
+        else acked.set(clientMsgId, (outcome as { message: Message }).message);
         if (stopped) sentAfterStop++;
         await pause(20);
       }
@@ -206,7 +226,7 @@ describe('fault drill', () => {
     stopped = true;
     await Promise.all(senders);
     await controlProc('gateway-1', 'start');
-    console.log(`SIGTERM under load: ${acked.size} acked, ${failures.length} failed acks`);
+    console.log(`SIGTERM under load: ${acked.size} acked, ${failures.length} failed acks, ${resentAfterClose} sends resent after the socket closed under them`);
     expect(failures).toEqual([]);
     const stored = await eventually(async () => {
       const all = await allMessages(users[0]!.accessToken, convId);

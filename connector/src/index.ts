@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { ConfigError, readSecret } from '@chat/shared/config';
 import { createLogger } from '@chat/shared/log';
-import { answerHealth, onShutdown } from '@chat/shared/runtime/lifecycle';
+import { answerHealth, onShutdown, shutdownTiming, type ShutdownTiming } from '@chat/shared/runtime/lifecycle';
 import { loadConnectorConfig } from './config.ts';
 import { Connector } from './connector.ts';
 import { httpInvoker } from './invoker.ts';
@@ -14,9 +14,11 @@ import { gatewaySource, stackFileSource } from './subscriptions.ts';
 const log = createLogger('connector');
 let config: ReturnType<typeof loadConnectorConfig>;
 let secret: string;
+let timing: ShutdownTiming;
 try {
   config = loadConnectorConfig();
   secret = readSecret('connector-secret');
+  timing = shutdownTiming();
 } catch (e) {
   if (!(e instanceof ConfigError)) throw e;
   process.stderr.write(`connector: ${e.message}\n`);
@@ -67,4 +69,4 @@ connector.start();
 onShutdown(log, async () => {
   await connector.stop();
   server.close();
-});
+}, timing);

@@ -40,6 +40,8 @@ async function main() {
   // The adapter's pub/sub clients carry no key prefix; its channels are prefixed instead.
   const pubClient = new Redis(config.REDIS_URL);
   const subClient = pubClient.duplicate();
+  // Logged, not thrown: a broadcast racing the clients' quit on shutdown fails with EPIPE.
+  for (const c of [pubClient, subClient]) c.on('error', (e) => log.warn('redis adapter client error', { err: e }));
   // One AMQP connection for the publisher and the membership consumer; it reconnects by itself
   // and readiness follows it (both channels are needed: without them sends or rooms go wrong).
   const amqp = new AmqpManager({ url: config.AMQP_URL, log, connectionName: `chat-gateway-${config.GATEWAY_ID}` });
@@ -98,6 +100,9 @@ async function main() {
   const roomNames = new RoomNames(io, (room) => rooms.conversationOf(room) !== null);
   const releaseRequest = releaseHandshakeRequests(io);
   const membershipFeed = followMembership({ io, amqp, gatewayId: config.GATEWAY_ID, log, membership, conversations, users, presence: presenceStore, roomNames });
+  // On a first start the membership queue does not exist yet: events published before it is
+  // bound would reach no instance. Wait for the broker a little (it is retried forever anyway).
+  await amqp.whenConnected(10_000);
 
   io.use(handshake(verifier));
   // Rooms are joined before the client hears "connected", so nothing sent right after is missed.

@@ -42,6 +42,17 @@ function broker() {
   return { b, connect };
 }
 
+/** A manager and publisher on a fake broker, after one confirmed publish; then the broker goes away. */
+async function publishedThenLost(opts: { confirmTimeoutMs: number; backoffMs: number; required?: boolean; waitForBroker?: boolean }) {
+  const { b, connect } = broker();
+  manager = new AmqpManager({ url: 'amqp://x', log, connect, backoff: { baseMs: opts.backoffMs, maxMs: opts.backoffMs * 2 } });
+  publisher = createPublisher({ amqp: manager, log, confirmTimeoutMs: opts.confirmTimeoutMs, required: opts.required, waitForBroker: opts.waitForBroker });
+  await publisher.publish('conversation.created', event);
+  b.up = false;
+  b.conns[0]!.emit('close');
+  return { b, manager, publisher };
+}
+
 const log = createLogger('test', 'error');
 let publisher: Publisher | undefined;
 let manager: AmqpManager | undefined;
@@ -67,14 +78,9 @@ describe('createPublisher', () => {
   });
 
   it('fails fast while the broker is away, and publishes on a fresh confirm channel once the manager reconnects', async () => {
-    const { b, connect } = broker();
-    manager = new AmqpManager({ url: 'amqp://x', log, connect, backoff: { baseMs: 10, maxMs: 20 } });
-    publisher = createPublisher({ amqp: manager, log, confirmTimeoutMs: 1000, required: true });
-    await publisher.publish('conversation.created', event);
-    b.up = false;
-    b.conns[0]!.emit('close');
+    const { b, manager, publisher } = await publishedThenLost({ confirmTimeoutMs: 1000, backoffMs: 10, required: true });
     expect(publisher.connected()).toBe(false);
-    expect(() => manager!.ready()).toThrow();
+    expect(() => manager.ready()).toThrow();
     const started = Date.now();
     await expect(publisher.publish('conversation.created', event)).rejects.toMatchObject({ code: 'unavailable' });
     expect(Date.now() - started).toBeLessThan(100);
@@ -88,12 +94,7 @@ describe('createPublisher', () => {
   });
 
   it('with waitForBroker, waits for a reconnecting broker instead of failing at once', async () => {
-    const { b, connect } = broker();
-    manager = new AmqpManager({ url: 'amqp://x', log, connect, backoff: { baseMs: 30, maxMs: 30 } });
-    publisher = createPublisher({ amqp: manager, log, confirmTimeoutMs: 2000, waitForBroker: true });
-    await publisher.publish('conversation.created', event);
-    b.up = false;
-    b.conns[0]!.emit('close');
+    const { b, publisher } = await publishedThenLost({ confirmTimeoutMs: 2000, backoffMs: 30, waitForBroker: true });
     const pending = publisher.publish('conversation.created', event);
     setTimeout(() => (b.up = true), 50);
     await pending;

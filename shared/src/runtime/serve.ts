@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import { SECURITY_HEADERS } from '../http/security-headers.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ConfigError } from '../secrets.ts';
-import { closeServer, onShutdown, shutdownTiming } from './lifecycle.ts';
+import { closeServer, onShutdown, shutdownTiming, type ShutdownTiming } from './lifecycle.ts';
 
 /** What a function's handler.ts exports: it wires config, dependencies and routes, once. */
 export interface FunctionHandler {
@@ -60,6 +60,14 @@ export function listenFunction(create: CreateHandler, opts: { port: number; host
 export async function serveFunction(name: string, create: CreateHandler): Promise<void> {
   const log = createLogger(name);
   const started = performance.now();
+  let timing: ShutdownTiming;
+  try {
+    timing = shutdownTiming();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${name}: ${e.message}\n`);
+    process.exit(78);
+  }
   const { server, handler } = listenFunction(create, { port: Number(process.env.PORT ?? 3000), hostname: process.env.HOST ?? '127.0.0.1', log });
   let current: FunctionHandler | undefined;
   const exit = (code: number) => {
@@ -81,7 +89,7 @@ export async function serveFunction(name: string, create: CreateHandler): Promis
     await closeServer(server as Server);
     // Still starting: nothing is in flight that a graceful close would finish.
     await current?.close();
-  }, shutdownTiming());
+  }, timing);
   try {
     current = await handler;
     log.info('ready', { ms: Math.round(performance.now() - started) });

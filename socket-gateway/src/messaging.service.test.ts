@@ -1,0 +1,70 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Message } from '@chat/shared/models/types';
+import { MessagingService } from './messaging.service.ts';
+import type { SendLedger } from './send-ledger.ts';
+
+const stored: Message = {
+  id: '0000018f0000000000000001',
+  conversationId: 'c1',
+  senderId: 'u1',
+  clientMsgId: 'k1',
+  body: 'hello',
+  attachments: [],
+  replyToId: null,
+  reactions: [],
+  createdAt: new Date(1_700_000_000_000).toISOString(),
+  editedAt: null,
+  deletedAt: null,
+};
+
+/** The service with its boundaries faked: a ledger that misses, a store that may hold the message. */
+function service(epochAgoMs: number, inStore: Message | null, recoveryMs = 900_000) {
+  const ledger = {
+    reserve: vi.fn(async () => ({ kind: 'new' as const, record: 'r|1|abc', createdAtMs: Date.now(), suffix: 'abcdefabcdef', epochMs: Date.now() - epochAgoMs })),
+    complete: vi.fn(async (_s: string, _c: string, _r: string, m: Message) => ({ won: true, message: m })),
+  };
+  const messages = { findBySenderAndClientMsgId: vi.fn(async () => inStore) };
+  const publisher = { publish: vi.fn(async () => undefined), connected: () => true, close: async () => undefined };
+  const svc = new MessagingService({
+    ledger: ledger as unknown as SendLedger,
+    membership: { get: async () => ({ members: new Set(['u1', 'u2']), admins: new Set(), type: 'group', expires: Infinity }) } as never,
+    publisher,
+    messages: messages as never,
+    reads: {} as never,
+    resolveAttachments: async () => [],
+    ledgerRecoveryMs: recoveryMs,
+  });
+  return { svc, ledger, messages, publisher };
+}
+
+describe('MessagingService.send after the send ledger lost its data', () => {
+  it('answers a resend of a stored message with that message, not broadcast, and teaches the ledger', async () => {
+    const { svc, ledger, messages, publisher } = service(5_000, stored);
+    expect(await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' })).toEqual({ message: stored, fresh: false });
+    expect(messages.findBySenderAndClientMsgId).toHaveBeenCalledWith('u1', 'k1');
+    expect(publisher.publish).not.toHaveBeenCalled();
+    expect(ledger.complete).toHaveBeenCalledWith('u1', 'k1', 'r|1|abc', stored);
+  });
+
+  it('sends a new message as new, after one lookup inside the window', async () => {
+    const { svc, messages, publisher } = service(5_000, null);
+    const r = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k2', body: 'new' });
+    expect(r.fresh).toBe(true);
+    expect(messages.findBySenderAndClientMsgId).toHaveBeenCalledTimes(1);
+    expect(publisher.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('never asks the store outside the window (a ledger that has lost nothing recently), nor with the lookup off', async () => {
+    for (const s of [service(3_600_000, stored), service(5_000, stored, 0)]) {
+      const r = await s.svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' });
+      expect(r.fresh).toBe(true);
+      expect(s.messages.findBySenderAndClientMsgId).not.toHaveBeenCalled();
+    }
+  });
+
+  it('does not answer with a message of another conversation', async () => {
+    const { svc, publisher } = service(5_000, { ...stored, conversationId: 'c9' });
+    expect((await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' })).fresh).toBe(true);
+    expect(publisher.publish).toHaveBeenCalledTimes(1);
+  });
+});

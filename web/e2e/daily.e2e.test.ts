@@ -49,6 +49,8 @@ const stored = (token: string, conversationId: string, n: number) =>
 
 async function signIn(context: BrowserContext, who: Person): Promise<Page> {
   const page = await context.newPage();
+  page.on('pageerror', (e) => console.log(`PAGEERROR ${who.user.username}: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && console.log(`CONSOLE ${who.user.username}: ${m.text()}`));
   await page.goto('/login');
   await page.getByLabel('Username').fill(who.user.username);
   await page.getByLabel('Password').fill(who.password);
@@ -348,6 +350,7 @@ describe('3. a phone can act on messages', () => {
     await send(pageA, 'Carol, can you see this on your phone?');
     await pageP.goto(`/c/${direct.body.conversation.id}`);
     await message(pageP, 'Carol, can you see this on your phone?').waitFor();
+    await pageP.getByTestId('conversation-title').getByText(alice.user.displayName).waitFor();
   });
 
   afterAll(async () => {

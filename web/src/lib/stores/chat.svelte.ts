@@ -198,7 +198,7 @@ class ChatStore {
       if (seq < this.#listApplied) return;
       this.#listApplied = seq;
       if (!this.conversations.loaded) mark('chat:list');
-      this.conversations.replace(conversations);
+      this.conversations.replace(conversations, seq);
       // Opened before the list came (a cold load of its URL): its unread divider can be placed now.
       if (this.activeId) this.#placeDivider(this.activeId);
     } catch (e) {
@@ -570,7 +570,7 @@ class ChatStore {
   }
 
   #removeConversation(id: string, why: 'left' | 'removed') {
-    this.conversations.remove(id, why);
+    this.conversations.remove(id, why, this.#listSeq);
     this.#histories.delete(id);
     this.#lastReadSent.delete(id);
     this.uploads.clear(id);

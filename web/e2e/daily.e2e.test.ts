@@ -225,7 +225,7 @@ describe('1. the view follows the conversation', () => {
 });
 
 describe('2. a cold load is fast', () => {
-  it('shows the newest of 300 messages and a sidebar of 50 conversations within 1 s each', async () => {
+  it('shows the newest of 300 messages and a sidebar of 50 conversations with every call made at once (figures against the 1 s targets in cold-load.json)', async () => {
     const t0 = Date.now();
     const viewer = await registerUser(undefined, PASSWORD);
     const senders = await Promise.all(Array.from({ length: 10 }, () => registerUser(undefined, PASSWORD)));

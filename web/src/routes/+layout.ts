@@ -1,3 +1,10 @@
+import { auth } from '$lib/stores/auth.svelte';
+
 // A client-only SPA: adapter-static writes index.html as the fallback for every route.
 export const ssr = false;
 export const prerender = false;
+
+// Restore the session as soon as the app's code runs, not after the first render: the refresh
+// call heads every cold load's chain of requests. (init() runs once; the root layout awaits the
+// same call.)
+if (typeof window !== 'undefined') void auth.init();

@@ -50,8 +50,20 @@ class AuthStore {
     return () => this.#listeners.delete(fn);
   }
 
-  /** On app load: restore the session from the refresh cookie, if any. */
-  async init(): Promise<void> {
+  #init: Promise<void> | null = null;
+
+  /** On app load: restore the session from the refresh cookie, if any. Runs once. */
+  init(): Promise<void> {
+    return (this.#init ??= this.#restore());
+  }
+
+  /** Called with the first access token of a restored session, before /me answers. */
+  onRestore(fn: () => void) {
+    this.#onRestore.add(fn);
+  }
+  #onRestore = new Set<() => void>();
+
+  async #restore(): Promise<void> {
     if (this.status !== 'loading') return;
     // The refresh cookie is httpOnly; its readable hint says whether asking is worth a request
     // (a signed-out visit would otherwise start with a 401 in the console).
@@ -59,6 +71,7 @@ class AuthStore {
     try {
       const res = await this.#refreshOnce(false);
       if (!res) return this.#signedOut();
+      for (const fn of this.#onRestore) fn();
       const { user } = await this.ep.auth.me();
       this.user = user;
       this.status = 'signedIn';

@@ -1,5 +1,5 @@
 import type { Ack, SendMessagePayload } from '@chat/shared/events/socket';
-import type { Attachment, Conversation, Message, NotificationLevel, User } from '@chat/shared/models/types';
+import type { Attachment, Conversation, HistoryPage as Page, Message, NotificationLevel, User } from '@chat/shared/models/types';
 import { errorMessage } from '../api/errors.ts';
 import {
   applyDeleted,
@@ -43,6 +43,9 @@ export function otherMember(c: Conversation, me: string | null): User | undefine
   return c.type === 'direct' ? c.members.find((m) => m.id !== me) : undefined;
 }
 
+/** Performance marks of a cold load's steps (the browser suite reads them; so can a profiler). */
+const mark = (name: string) => globalThis.performance?.mark?.(name);
+
 const visible = () => typeof document === 'undefined' || document.visibilityState === 'visible';
 
 /**
@@ -65,6 +68,11 @@ class ChatStore {
 
   #histories = new Map<string, History>();
   #listSeq = 0;
+  #listApplied = 0;
+  /** Requests a cold load starts the moment the session is restored (see warm()). */
+  #warmList: Promise<{ conversations: Conversation[] }> | undefined;
+  #warmConversation = new Map<string, Promise<{ conversation: Conversation }>>();
+  #warmPage = new Map<string, Promise<Page>>();
   #settle: ReturnType<typeof setTimeout> | null = null;
   #myTyping = new Map<string, { since: number; stop: ReturnType<typeof setTimeout> }>();
   #lastReadSent = new Map<string, string>();
@@ -144,19 +152,53 @@ class ChatStore {
     this.activeId = null;
     this.#histories.clear();
     this.#lastReadSent.clear();
+    this.#warmList = undefined;
+    this.#warmConversation.clear();
+    this.#warmPage.clear();
     this.presence.clear();
     this.uploads.clear();
     for (const e of [...this.outbox.list()]) this.outbox.discard(e.payload.clientMsgId);
     this.#syncOutbox();
   }
 
+  /**
+   * A cold load: the session is restored and /me is on its way. The list and, for a conversation
+   * URL, that conversation and its first page are asked for now, in parallel with /me, and the
+   * store takes these answers when it first needs them.
+   */
+  warm(path: string) {
+    const quiet = <T>(p: Promise<T>) => {
+      // An answer nobody takes (the person navigated away) fails without an unhandled rejection.
+      p.catch(() => {});
+      return p;
+    };
+    this.#warmList = quiet(api.db.conversations());
+    const m = /^\/c\/([^/]+)$/.exec(path);
+    if (m) {
+      const id = decodeURIComponent(m[1]!);
+      this.#warmConversation.set(id, quiet(api.db.conversation(id)));
+      this.#warmPage.set(id, quiet(api.db.before(id, undefined, PAGE)));
+    }
+  }
+
+  #take<T>(map: Map<string, Promise<T>>, id: string): Promise<T> | undefined {
+    const p = map.get(id);
+    map.delete(id);
+    return p;
+  }
+
   async loadConversations() {
     const seq = ++this.#listSeq;
+    const warm = this.#warmList;
+    this.#warmList = undefined;
     try {
-      const { conversations } = await api.db.conversations();
-      // Only the newest request's answer counts.
-      if (seq !== this.#listSeq) return;
-      this.conversations.replace(conversations);
+      const { conversations } = await (warm ?? api.db.conversations());
+      // An answer older than one already applied is stale; any newer one is taken (waiting for
+      // the newest of several in flight would keep the sidebar empty for longer).
+      if (seq < this.#listApplied) return;
+      this.#listApplied = seq;
+      if (!this.conversations.loaded) mark('chat:list');
+      this.conversations.replace(conversations, seq);
       // Opened before the list came (a cold load of its URL): its unread divider can be placed now.
       if (this.activeId) this.#placeDivider(this.activeId);
     } catch (e) {
@@ -219,9 +261,10 @@ class ChatStore {
     h.firstUnreadKey = null;
     h.unreadResolved = false;
     const known = !!this.conversation(id);
+    const warmed = this.#take(this.#warmConversation, id);
     const conversation = known
       ? Promise.resolve()
-      : api.db.conversation(id).then(
+      : (warmed ?? api.db.conversation(id)).then(
           ({ conversation }) => this.conversations.upsert(conversation),
           (e) => {
             h.error = errorMessage(e);
@@ -256,9 +299,10 @@ class ChatStore {
     h.loading = true;
     try {
       const before = h.loaded ? (firstServerId(h.items) ?? undefined) : undefined;
-      const page = await api.db.before(id, before, PAGE);
+      const page = await ((before === undefined ? this.#take(this.#warmPage, id) : undefined) ?? api.db.before(id, before, PAGE));
       h.items = h.loaded ? mergeMessages(h.items, page.messages) : mergeFirstPage(h.items, page);
       h.hasMore = page.hasMore;
+      if (!h.loaded) mark('chat:first-page');
       h.loaded = true;
       h.error = null;
     } catch (e) {
@@ -526,7 +570,7 @@ class ChatStore {
   }
 
   #removeConversation(id: string, why: 'left' | 'removed') {
-    this.conversations.remove(id, why);
+    this.conversations.remove(id, why, this.#listSeq);
     this.#histories.delete(id);
     this.#lastReadSent.delete(id);
     this.uploads.clear(id);
@@ -534,3 +578,5 @@ class ChatStore {
 }
 
 export const chat = new ChatStore();
+
+if (typeof location !== 'undefined') auth.onRestore(() => chat.warm(location.pathname));

@@ -19,6 +19,8 @@ export class ConversationsStore {
   levels = new SvelteMap<string, NotificationLevel>();
   /** Conversations this client saw go, so an open view can say why instead of "not found". */
   departed = new SvelteMap<string, Departure>();
+  /** For each departure, the number of the last list request made before it (see replace). */
+  #departedBefore = new Map<string, number>();
 
   sorted = $derived.by(() => sortByActivity(this.list));
   users = $derived.by(() => {
@@ -36,18 +38,23 @@ export class ConversationsStore {
     return this.levels.get(id) ?? 'all';
   }
 
-  /** A fetched list: see mergeFetchedList. */
-  replace(fetched: Conversation[]) {
+  /**
+   * A fetched list (see mergeFetchedList), from list request number `seq`. A request made before
+   * a conversation left may still hold it: that answer does not bring it back. One made after
+   * does (the person was added again).
+   */
+  replace(fetched: Conversation[], seq: number) {
+    fetched = fetched.filter((c) => !this.departed.has(c.id) || (this.#departedBefore.get(c.id) ?? 0) < seq);
     this.list = mergeFetchedList(this.list, fetched);
     for (const c of fetched) this.#absorb(c);
-    for (const c of fetched) this.departed.delete(c.id);
+    for (const c of fetched) this.#arrived(c.id);
     this.loaded = true;
     this.error = null;
   }
 
   upsert(conversation: Conversation) {
     this.#absorb(conversation);
-    this.departed.delete(conversation.id);
+    this.#arrived(conversation.id);
     const i = this.list.findIndex((c) => c.id === conversation.id);
     if (i < 0) this.list = [...this.list, conversation];
     else {
@@ -61,10 +68,16 @@ export class ConversationsStore {
     this.list = this.list.map((c) => (c.id === id ? { ...c, ...patch } : c));
   }
 
-  remove(id: string, why: Departure) {
+  remove(id: string, why: Departure, listSeq: number) {
     this.list = this.list.filter((c) => c.id !== id);
     this.reads.delete(id);
     this.departed.set(id, why);
+    this.#departedBefore.set(id, listSeq);
+  }
+
+  #arrived(id: string) {
+    this.departed.delete(id);
+    this.#departedBefore.delete(id);
   }
 
   setRead(conversationId: string, userId: string, messageId: string) {
@@ -80,6 +93,7 @@ export class ConversationsStore {
     this.reads.clear();
     this.levels.clear();
     this.departed.clear();
+    this.#departedBefore.clear();
   }
 
   #absorb(c: Conversation) {

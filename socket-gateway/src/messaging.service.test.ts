@@ -30,7 +30,6 @@ function service(epochAgoMs: number, inStore: Message | null, recoveryMs = 900_0
     membership: { get: async () => ({ members: new Set(['u1', 'u2']), admins: new Set(), type: 'group', expires: Infinity }) } as never,
     publisher,
     messages: messages as never,
-    reads: {} as never,
     resolveAttachments: async () => [],
     ledgerRecoveryMs: recoveryMs,
   });

@@ -11,10 +11,14 @@ import { stack } from './stack.ts';
  *
  * A backend publishes its counters when it goes idle, but at most once a second: counters of a
  * query that ran within a second of the last publication wait until that backend runs again, or
- * for up to 10 s. `settle` makes them visible: a second after the request it sends cheap lookups
- * through FerretDB on a collection of its own, until every backend that ran anything since the
- * request has run one of them (and so published), or has been idle for over 10 s.
+ * for up to 10 s. `settle` makes them visible: a second after the request it sends a few cheap
+ * lookups through FerretDB on a collection of its own, until every backend that ran anything since
+ * the request has run one of them (and so published), or has been idle for over 10 s. FerretDB's
+ * pool hands out the most recently used connection first, so a few lookups at once reach the
+ * request's backends; more would open connections, and PostgreSQL's 100 are shared by every
+ * stack on the machine.
  */
+const NUDGES_AT_ONCE = 12;
 export class ScanCounter {
   private readonly nudgeClient: MongoClient;
   private readonly schema: string;
@@ -25,7 +29,7 @@ export class ScanCounter {
     if (!pg) throw new Error('The scan guard needs the PostgreSQL backend of the stack (FERRETDB_BACKEND=postgresql, no FERRETDB_POSTGRESQL_URL).');
     this.database = pg.database;
     this.schema = pg.schema;
-    this.nudgeClient = new MongoClient(stack().env.MONGO_URL!, { maxPoolSize: 64, retryWrites: false });
+    this.nudgeClient = new MongoClient(stack().env.MONGO_URL!, { maxPoolSize: NUDGES_AT_ONCE, retryWrites: false });
   }
 
   static readonly NUDGE_COLLECTION = 'scan_guard_nudge';
@@ -78,7 +82,7 @@ export class ScanCounter {
     const nudges = this.nudgeClient.db().collection(ScanCounter.NUDGE_COLLECTION);
     while (Date.now() < deadline) {
       const nudgedFrom = await this.now();
-      await Promise.all(Array.from({ length: 48 }, () => nudges.findOne({ _id: 'nudge' as never })));
+      await Promise.all(Array.from({ length: NUDGES_AT_ONCE }, () => nudges.findOne({ _id: 'nudge' as never })));
       const pending = await this.sql(`SELECT count(*) FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
           AND (state <> 'idle' OR (state_change >= '${since}' AND state_change < '${nudgedFrom}' AND clock_timestamp() - state_change < interval '10.5 seconds'))`);

@@ -32,9 +32,13 @@ export interface SearchHit {
 export class SearchIndexRepository {
   constructor(private readonly model: Model<SearchEntryDoc>) {}
 
-  /** Indexes messages in one insertMany; a message indexed before is left as it is. */
+  /**
+   * Indexes messages in one insertMany; a message indexed before is left as it is. A message
+   * without words (attachments only) gets no entry until an edit gives it some.
+   */
   async indexMany(messages: Indexable[]): Promise<void> {
-    await insertManyIgnoringDuplicates(this.model, messages.filter((m) => !m.deletedAt).map(toSearchEntry));
+    const entries = messages.filter((m) => !m.deletedAt).map(toSearchEntry);
+    await insertManyIgnoringDuplicates(this.model, entries.filter((e) => e.keys.length > 0));
   }
 
   /** Replaces a message's terms after an edit, unless a later edit's terms are already there. */

@@ -27,15 +27,17 @@ describe('words', () => {
 });
 
 describe('index terms', () => {
-  it('indexes every prefix from prefixMin up to the cap, and one-letter words as themselves', () => {
-    expect(wordTerms('hello')).toEqual(['he', 'hel', 'hell', 'hello']);
+  it('indexes prefixes of 3, 5, 8 and 12 characters, and shorter words as themselves', () => {
+    expect(wordTerms('hello')).toEqual(['hel', 'hello']);
+    expect(wordTerms('benchmarking')).toEqual(['ben', 'bench', 'benchmar', 'benchmarking']);
     expect(wordTerms('a')).toEqual(['a']);
+    expect(wordTerms('to')).toEqual(['to']);
     expect(wordTerms('東')).toEqual(['東']);
   });
   it('caps prefixes of very long words at prefixMax characters', () => {
     const long = 'x'.repeat(4000);
     const terms = wordTerms(long);
-    expect(terms).toHaveLength(SEARCH_TERMS.prefixMax - SEARCH_TERMS.prefixMin + 1);
+    expect(terms).toHaveLength(SEARCH_TERMS.prefixLengths.length);
     expect(terms.at(-1)).toBe('x'.repeat(SEARCH_TERMS.prefixMax));
   });
   it('counts characters, not UTF-16 units, so a prefix never splits a surrogate pair', () => {
@@ -44,7 +46,8 @@ describe('index terms', () => {
     expect(Array.from(wordTerms(word).at(-1)!)).toHaveLength(SEARCH_TERMS.prefixMax);
   });
   it('deduplicates across words and bounds the total', () => {
-    expect(indexTerms('Hello hello HELP')).toEqual(['he', 'hel', 'hell', 'hello', 'help']);
+    expect(indexTerms('Hello hello HELP')).toEqual(['hel', 'hello']);
+    expect(indexTerms('benchmark message 1: the quick brown fox jumps over the lazy dog')).toHaveLength(17);
     const salad = Array.from({ length: 2000 }, (_, i) => `w${i.toString(36)}zzzzzzzzzzzz`).join(' ');
     expect(indexTerms(salad)).toHaveLength(SEARCH_TERMS.termsMax);
   });
@@ -63,10 +66,16 @@ describe('queries', () => {
     expect(matches(text, parseQuery('meet tom'))).toBe(true);
     expect(matches(text, parseQuery('meet yesterday'))).toBe(false);
   });
-  it('look up the longest word, cut to the cap', () => {
+  it('look up the longest word by its longest indexed prefix', () => {
     expect(parseQuery('at tomorrow caf')).toEqual({ words: ['at', 'tomorrow', 'caf'], lookup: 'tomorrow' });
     expect(parseQuery('x'.repeat(40)).lookup).toBe('x'.repeat(SEARCH_TERMS.prefixMax));
-    expect(lookupTerm('Ab')).toBe('Ab');
+    expect(lookupTerm('hell')).toBe('hel');
+    expect(lookupTerm('tomorro')).toBe('tomor');
+    expect(lookupTerm('ab')).toBe('ab');
+  });
+  it('check candidates found by a shorter prefix against the text', () => {
+    expect(matches('help me', parseQuery('hell'))).toBe(false);
+    expect(matches('hello there', parseQuery('hell'))).toBe(true);
   });
   it('have no words when the query has no letters or digits, and then match nothing', () => {
     expect(parseQuery('.* 🎉 !!')).toEqual({ words: [], lookup: null });

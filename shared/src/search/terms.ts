@@ -7,16 +7,19 @@
  * - A word is a run of letters and digits (`\p{L}\p{N}`); anything else separates words
  *   (punctuation, spaces, emoji, symbols). Han, Hiragana and Katakana are written without spaces,
  *   so each of their characters is a word of its own: "東京" is found by "東" and by "東京".
- * - Prefixes: a word is indexed under each of its prefixes of PREFIX_MIN..PREFIX_MAX characters
- *   (and a one-character word under itself), so a prefix is an equality lookup and "hel" finds
- *   "hello". Longer query words are looked up by their first PREFIX_MAX characters and checked
- *   against the text afterwards.
+ * - Prefixes: a word is indexed under its prefixes of PREFIX_LENGTHS characters (3, 5, 8 and 12;
+ *   a word shorter than 3 under itself), so a prefix is an equality lookup: "hel" and "hell" are
+ *   both looked up as "hel" and find "hello"; the text of every candidate is then checked, so
+ *   "hell" does not return "help". Indexing every length instead cost 39 keys for the storage
+ *   bench's message against 17 (docs/search.md).
  */
 export const SEARCH_TERMS = {
-  /** Shortest indexed prefix; shorter query words only filter what a longer one found. */
-  prefixMin: 2,
-  /** Longest indexed prefix (measured: see docs/search.md for what each prefix costs on the write path). */
-  prefixMax: 15,
+  /** Prefix lengths indexed; a query word is looked up by the longest of them it reaches. */
+  prefixLengths: [3, 5, 8, 12] as readonly number[],
+  /** Shortest indexed prefix; shorter words are indexed (and looked up) whole. */
+  prefixMin: 3,
+  /** Longest indexed prefix. */
+  prefixMax: 12,
   /**
    * At most this many distinct terms per text, in reading order. FerretDB keeps a btree index on
    * the whole `keys` array of an index entry, whose rows PostgreSQL caps at 2,704 bytes: 128 keys
@@ -62,13 +65,11 @@ export function words(text: string): string[] {
 /** Characters of a word (code points, so a surrogate pair is never cut in half). */
 const chars = (w: string) => Array.from(w);
 
-/** The terms a word is indexed under: its prefixes of prefixMin..prefixMax characters, or itself when shorter. */
+/** The terms a word is indexed under: its prefixes of prefixLengths characters, or itself when shorter. */
 export function wordTerms(word: string): string[] {
   const c = chars(word);
   if (c.length < SEARCH_TERMS.prefixMin) return c.length ? [word] : [];
-  const out: string[] = [];
-  for (let n = SEARCH_TERMS.prefixMin; n <= Math.min(c.length, SEARCH_TERMS.prefixMax); n++) out.push(c.slice(0, n).join(''));
-  return out;
+  return SEARCH_TERMS.prefixLengths.filter((n) => n <= c.length).map((n) => c.slice(0, n).join(''));
 }
 
 /** Every distinct term of a text, at most termsMax, in reading order. */
@@ -83,13 +84,18 @@ export function indexTerms(text: string): string[] {
   return [...seen];
 }
 
-/** The term a query word is looked up by: itself, cut to prefixMax characters. */
-export const lookupTerm = (word: string): string => chars(word).slice(0, SEARCH_TERMS.prefixMax).join('');
+/** The term a query word is looked up by: its longest indexed prefix (itself when shorter than prefixMin). */
+export function lookupTerm(word: string): string {
+  const c = chars(word);
+  if (c.length < SEARCH_TERMS.prefixMin) return word;
+  const n = Math.max(...SEARCH_TERMS.prefixLengths.filter((l) => l <= c.length));
+  return c.slice(0, n).join('');
+}
 
 export interface ParsedQuery {
   /** Distinct normalised words of the query; empty when it has no letters or digits. */
   words: string[];
-  /** The word to look up in the index: the longest (the most selective), cut to prefixMax. */
+  /** The term to look up in the index: that of the longest word (the most selective). */
   lookup: string | null;
 }
 
@@ -109,8 +115,8 @@ export function matches(text: string, query: ParsedQuery): boolean {
 
 /**
  * Whether an index entry can match every query word, before the text is read: a word of
- * prefixMin characters or more must be among its terms (cut to prefixMax); `has` answers for one
- * term. Shorter words are left to `matches` on the text, since a one-letter prefix is not indexed.
+ * prefixMin characters or more must have its lookup term among the entry's; `has` answers for one
+ * term. Shorter words are left to `matches` on the text, since their prefixes are not indexed.
  */
 export function termsCover(has: (term: string) => boolean, query: ParsedQuery): boolean {
   return query.words.every((w) => chars(w).length < SEARCH_TERMS.prefixMin || has(lookupTerm(w)));

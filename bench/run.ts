@@ -15,6 +15,7 @@ import { lineChart } from './lib/svg.ts';
 import { connections } from './scenarios/connections.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { functions } from './scenarios/functions.ts';
+import { history } from './scenarios/history.ts';
 import { storage } from './scenarios/storage.ts';
 
 /**
@@ -22,10 +23,11 @@ import { storage } from './scenarios/storage.ts';
  * Redis prefix), runs the scenarios against it and their baselines, and writes
  * bench/results/<date>.json, the SVG charts and BENCHMARKS.md.
  */
-const SCENARIOS = { connections, fanout, storage, functions } as const;
+const SCENARIOS = { connections, fanout, storage, functions, history } as const;
 type Name = keyof typeof SCENARIOS;
 // Connections first: it kills and restarts a gateway, so every later scenario sees fresh instances.
-const ORDER: Name[] = ['connections', 'fanout', 'storage', 'functions'];
+// History last: it seeds up to a million messages, which would slow every scenario after it.
+const ORDER: Name[] = ['connections', 'fanout', 'storage', 'functions', 'history'];
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const quick = values.quick!;

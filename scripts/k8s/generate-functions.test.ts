@@ -51,7 +51,7 @@ describe('stack.yml', () => {
   });
 
   it('subscribes db and notification to their routing keys through the topic annotation', () => {
-    expect(stack.functions.db!.annotations?.topic).toBe('message.created,message.updated,message.deleted');
+    expect(stack.functions.db!.annotations?.topic).toBe('message.created,message.updated,message.deleted,message.read');
     expect(stack.functions.notification!.annotations?.topic).toBe('message.created');
     expect(stack.functions.auth!.annotations?.topic).toBeUndefined();
     expect(stack.functions.file!.annotations?.topic).toBeUndefined();

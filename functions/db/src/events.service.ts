@@ -54,9 +54,9 @@ export class EventsService {
   }
 
   /**
-   * Per conversation: chunks first (the placer records any chunk it opens before a message
-   * names it), then one insertMany for the batch, then one coalesced write per conversation that
-   * moves its last message and adds the fresh inserts to its counters.
+   * Per conversation: chunks first (the placer inserts any chunk it opens before a message names
+   * it), then one insertMany for the batch, then one coalesced write per conversation that moves
+   * its last message, adds the fresh inserts to its counters and records its open chunk.
    */
   private async storeMessages(messages: Message[]): Promise<number> {
     if (messages.length === 0) return 0;
@@ -67,10 +67,12 @@ export class EventsService {
       else byConversation.set(m.conversationId, [i]);
     });
     const chunks = new Array<number>(messages.length);
+    const open = new Map<string, { no: number; start: string; base: number }>();
     await Promise.all(
       [...byConversation].map(async ([conv, idx]) => {
         const placed = await this.deps.placer.place(conv, idx.map((i) => messages[i]!.id));
-        idx.forEach((i, k) => (chunks[i] = placed[k]!));
+        idx.forEach((i, k) => (chunks[i] = placed.chunks[k]!));
+        open.set(conv, placed.open);
       }),
     );
     // The batch's search entries go in one insertMany beside the messages' (duplicates ignored,
@@ -92,7 +94,7 @@ export class EventsService {
           stored++;
           sent[m.senderId] = (sent[m.senderId] ?? 0) + 1;
         }
-        return this.touches.touch(newest.conversationId, { messageId: newest.id, at: new Date(newest.createdAt), stored, sent });
+        return this.touches.touch(newest.conversationId, { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, open: open.get(newest.conversationId) });
       }),
     );
     return fresh.size;

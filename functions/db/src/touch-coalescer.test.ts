@@ -48,6 +48,17 @@ describe('TouchCoalescer', () => {
     expect(calls).toHaveLength(3);
   });
 
+  it('a merged follow-up records the newest open chunk of the batches it stands for', async () => {
+    const { calls, write } = controlledWrites();
+    const c = new TouchCoalescer(write);
+    void c.touch('c1', { ...one('m1', 1), open: { no: 1, start: 'a', base: 100 } });
+    void c.touch('c1', { ...one('m3', 3), open: { no: 3, start: 'c', base: 300 } });
+    void c.touch('c1', { ...one('m2', 2), open: { no: 2, start: 'b', base: 200 } });
+    calls[0]!.finish();
+    await tick();
+    expect(calls[1]!.open).toEqual({ no: 3, start: 'c', base: 300 });
+  });
+
   it('a failed write fails exactly its own callers; the merged follow-up still runs', async () => {
     const { calls, write } = controlledWrites();
     const c = new TouchCoalescer(write);

@@ -5,6 +5,8 @@ export interface TouchUpdate {
   /** Messages newly stored, in all and per sender (added to the counters). */
   stored: number;
   sent: Record<string, number>;
+  /** The open history chunk after the batch's placement, to record on the conversation. */
+  open?: { no: number; start: string; base: number } | undefined;
 }
 
 /** Moves a conversation's last message forward and adds to its counters, in one write. */
@@ -39,13 +41,14 @@ export class TouchCoalescer {
       // Counters add up: the merged write counts every batch it stands for, once.
       next.stored += t.stored;
       for (const [u, n] of Object.entries(t.sent)) next.sent[u] = (next.sent[u] ?? 0) + n;
+      if (t.open && (!next.open || t.open.no > next.open.no)) next.open = t.open;
       return next.done;
     }
     let settle!: Pending['settle'];
     const done = new Promise<void>((resolve, reject) => {
       settle = (err) => (err === undefined ? resolve() : reject(err));
     });
-    const pending: Pending = { messageId: t.messageId, at: t.at, stored: t.stored, sent: { ...t.sent }, done, settle };
+    const pending: Pending = { messageId: t.messageId, at: t.at, stored: t.stored, sent: { ...t.sent }, open: t.open, done, settle };
     if (slot) slot.next = pending;
     else {
       slot = { next: pending };
@@ -63,8 +66,8 @@ export class TouchCoalescer {
       return;
     }
     slot.next = null;
-    const { messageId, at, stored, sent } = current;
-    this.write(conversationId, { messageId, at, stored, sent })
+    const { messageId, at, stored, sent, open } = current;
+    this.write(conversationId, { messageId, at, stored, sent, open })
       .then(
         () => current.settle(),
         (err: unknown) => current.settle(err ?? new Error('touch failed')),

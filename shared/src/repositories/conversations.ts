@@ -142,14 +142,27 @@ export class ConversationsRepository {
 
   /**
    * After storing messages: moves the last message and activity time forward (never back, as
-   * events arrive out of order) and adds the fresh inserts to the counters, in one write.
+   * events arrive out of order), adds the fresh inserts to the counters and records the open
+   * history chunk, in one write. The chunk moves forward only: if the record is already past it
+   * (another replica), the write is made again without it, so the counters are never lost.
    */
-  async touchLastMessage(id: string, t: { messageId: string; at: Date; stored: number; sent: Record<string, number> }): Promise<void> {
+  async touchLastMessage(
+    id: string,
+    t: { messageId: string; at: Date; stored: number; sent: Record<string, number>; open?: { no: number; start: string; base: number } | undefined },
+  ): Promise<void> {
     if (!isValidObjectId(id)) return;
     const inc: Record<string, number> = {};
     if (t.stored) inc.msgCount = t.stored;
     for (const [u, n] of Object.entries(t.sent)) if (n && isValidObjectId(u)) inc[`sent.${u}`] = n;
-    await this.model.updateOne({ _id: id }, { $max: { lastMessageId: t.messageId, updatedAt: t.at }, ...(Object.keys(inc).length ? { $inc: inc } : {}) });
+    const update = { $max: { lastMessageId: t.messageId, updatedAt: t.at }, ...(Object.keys(inc).length ? { $inc: inc } : {}) };
+    if (t.open) {
+      const res = await this.model.updateOne(
+        { _id: id, $or: [{ chunkNo: { $lte: t.open.no } }, { chunkNo: null }] },
+        { ...update, $set: { chunkNo: t.open.no, chunkStart: t.open.start, chunkBase: t.open.base } },
+      );
+      if (res.matchedCount === 1) return;
+    }
+    await this.model.updateOne({ _id: id }, update);
   }
 
   /**
@@ -158,7 +171,11 @@ export class ConversationsRepository {
    */
   async setOpenChunk(id: string, open: { no: number; start: string; base: number }): Promise<void> {
     if (!isValidObjectId(id)) return;
-    await this.model.updateOne({ _id: id, chunkNo: { $lt: open.no } }, { $set: { chunkNo: open.no, chunkStart: open.start, chunkBase: open.base } });
+    // A record written without the chunk fields (seeded directly, say) has chunk 0 open.
+    await this.model.updateOne(
+      { _id: id, $or: [{ chunkNo: { $lt: open.no } }, { chunkNo: null }] },
+      { $set: { chunkNo: open.no, chunkStart: open.start, chunkBase: open.base } },
+    );
   }
 }
 

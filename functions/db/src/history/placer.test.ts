@@ -26,67 +26,70 @@ function memoryStore() {
   return store;
 }
 
+const chunksOf = async (p: ChunkPlacer, stream: string, ids: string[]) => (await p.place(stream, ids)).chunks;
+
 describe('ChunkPlacer', () => {
   it('writes the stream record only when a chunk closes', async () => {
     const store = memoryStore();
     const p = new ChunkPlacer(store, { size: 3 });
-    expect(await p.place('s', [1, 2].map(id))).toEqual([0, 0]);
+    expect(await chunksOf(p, 's', [1, 2].map(id))).toEqual([0, 0]);
     expect(store.cas).toBe(0);
-    expect(await p.place('s', [3, 4, 5].map(id))).toEqual([0, 1, 1]);
+    expect(await chunksOf(p, 's', [3, 4, 5].map(id))).toEqual([0, 1, 1]);
     expect(store.cas).toBe(1);
-    expect(store.rec).toMatchObject({ no: 1, start: id(4), base: 3 });
+    // The new open chunk is handed to the caller, who records it with the counters.
+    expect((await p.place('s', [id(6)])).open).toEqual({ no: 1, start: id(4), base: 3 });
     expect(store.chunks.get(1)).toEqual({ no: 1, start: id(4), base: 3 });
   });
 
   it('a chunk opened by someone who stopped before moving the record is adopted, not opened twice', async () => {
     const store = memoryStore();
     const p = new ChunkPlacer(store, { size: 2 });
-    await p.place('s', [id(1), id(2)]);
+    await chunksOf(p, 's', [id(1), id(2)]);
     store.chunks.set(1, { no: 1, start: id(3), base: 2 });
     Object.assign(store.rec, { stored: 3, last: id(3) });
     p.forget('s');
-    expect(await p.place('s', [id(4)])).toEqual([1]);
+    expect(await chunksOf(p, 's', [id(4)])).toEqual([1]);
     expect(store.rec).toMatchObject({ no: 1, start: id(3) });
   });
 
   it('opens several chunks in one batch, each with its base', async () => {
     const store = memoryStore();
     const p = new ChunkPlacer(store, { size: 2 });
-    expect(await p.place('s', [1, 2, 3, 4, 5].map(id))).toEqual([0, 0, 1, 1, 2]);
+    expect(await chunksOf(p, 's', [1, 2, 3, 4, 5].map(id))).toEqual([0, 0, 1, 1, 2]);
     expect([...store.chunks.values()]).toEqual([
       { no: 1, start: id(3), base: 2 },
       { no: 2, start: id(5), base: 4 },
     ]);
-    expect(store.rec).toMatchObject({ no: 2, start: id(5), base: 4 });
+    expect((await p.place('s', [])).open).toEqual({ no: 2, start: id(5), base: 4 });
   });
 
   it('a late message goes to the closed chunk whose range holds it', async () => {
     const store = memoryStore();
     const p = new ChunkPlacer(store, { size: 2 });
-    await p.place('s', [10, 20, 30, 40, 50].map(id));
-    expect(await p.place('s', [id(35), id(15), id(60)])).toEqual([1, 0, 2]);
+    await chunksOf(p, 's', [10, 20, 30, 40, 50].map(id));
+    expect(await chunksOf(p, 's', [id(35), id(15), id(60)])).toEqual([1, 0, 2]);
   });
 
   it('on a conflict (another replica opened the chunk first) reloads and places again', async () => {
     const store = memoryStore();
     const p = new ChunkPlacer(store, { size: 2, ttlMs: 60_000 });
-    await p.place('s', [id(1), id(2)]);
+    await chunksOf(p, 's', [id(1), id(2)]);
     // Another replica stored one more and opened chunk 1 at 0003 with it meanwhile.
     Object.assign(store.rec, { no: 1, start: id(3), base: 2, stored: 3, last: id(3) });
     store.chunks.set(1, { no: 1, start: id(3), base: 2 });
-    expect(await p.place('s', [id(5)])).toEqual([1]);
-    expect(await p.place('s', [id(6)])).toEqual([2]);
-    expect(store.rec).toMatchObject({ no: 2, start: id(6) });
+    expect(await chunksOf(p, 's', [id(5)])).toEqual([1]);
+    expect(await chunksOf(p, 's', [id(6)])).toEqual([2]);
+    expect(store.chunks.get(2)).toMatchObject({ no: 2, start: id(6) });
   });
 
   it('serialises placements of one stream, so concurrent batches never open the same chunk twice', async () => {
     const store = memoryStore();
     const p = new ChunkPlacer(store, { size: 2 });
-    const got = await Promise.all([p.place('s', [id(1), id(2), id(3)]), p.place('s', [id(4), id(5)])]);
+    const got = await Promise.all([chunksOf(p, 's', [id(1), id(2), id(3)]), chunksOf(p, 's', [id(4), id(5)])]);
     expect(got).toEqual([
       [0, 0, 1],
       [1, 2],
     ]);
-    expect(store.rec.no).toBe(2);
+    expect([...store.chunks.keys()]).toEqual([1, 2]);
   });
 });

@@ -13,7 +13,12 @@ export interface StreamStore {
   load(stream: string): Promise<{ open: OpenChunk; base: number }>;
   /** Opens chunk `next.no` unless it exists (atomically); returns the chunk as stored. */
   open(stream: string, next: OpenedChunk): Promise<OpenedChunk>;
-  /** Makes an opened chunk the record's open one (forward only; every writer writes the same). */
+  /**
+   * Makes an opened chunk the record's open one (forward only; every writer writes the same).
+   * Used to adopt a chunk someone else opened; the placer's own chunks are recorded by its caller
+   * with the counters. Until then a reader of the record sees the chunk before: a page misses
+   * messages that are a few milliseconds old, as the conversation list already does.
+   */
   setOpen(stream: string, chunk: OpenedChunk): Promise<void>;
   startOf(stream: string, no: number): Promise<string>;
 }
@@ -41,8 +46,12 @@ export class ChunkPlacer {
     private readonly opts: { size?: number; ttlMs?: number; now?: () => number } = {},
   ) {}
 
-  /** Chunk numbers for the ids (in the order given), once the chunks they open are stored. */
-  place(stream: string, ids: readonly string[]): Promise<number[]> {
+  /**
+   * Chunk numbers for the ids (in the order given), once the chunks they open exist, and the open
+   * chunk after them, which the caller records on the stream's record in the write it makes
+   * after inserting the messages anyway (see StreamStore.setOpen for why that may lag).
+   */
+  place(stream: string, ids: readonly string[]): Promise<{ chunks: number[]; open: OpenedChunk }> {
     const prev = this.chains.get(stream) ?? Promise.resolve();
     const run = prev.catch(() => undefined).then(() => this.placeNow(stream, ids));
     const tail = run.finally(() => {
@@ -57,7 +66,7 @@ export class ChunkPlacer {
     this.cache.delete(stream);
   }
 
-  private async placeNow(stream: string, ids: readonly string[]): Promise<number[]> {
+  private async placeNow(stream: string, ids: readonly string[]): Promise<{ chunks: number[]; open: OpenedChunk }> {
     const size = this.opts.size ?? CHUNK_SIZE;
     for (let attempt = 0; attempt < 10; attempt++) {
       const state = await this.state(stream);
@@ -85,12 +94,10 @@ export class ChunkPlacer {
           this.cache.delete(stream);
           continue;
         }
-        const newest = opened.at(-1)!;
-        await this.store.setOpen(stream, newest);
-        state.base = newest.base;
+        state.base = opened.at(-1)!.base;
       }
       state.open = placed.open;
-      return chunks;
+      return { chunks, open: { no: state.open.no, start: state.open.start, base: state.base } };
     }
     throw new Error(`history chunks of ${stream} kept conflicting`);
   }
@@ -98,7 +105,7 @@ export class ChunkPlacer {
   private async state(stream: string): Promise<Cached> {
     const now = (this.opts.now ?? Date.now)();
     const cached = this.cache.get(stream);
-    if (cached && now - cached.loadedAt < (this.opts.ttlMs ?? 2000)) return cached;
+    if (cached && now - cached.loadedAt < (this.opts.ttlMs ?? 10_000)) return cached;
     const loaded = { ...(await this.store.load(stream)), loadedAt: now };
     // Keep the local view of the open chunk if it is ahead of the stored one (our own placements).
     if (cached && cached.open.no === loaded.open.no && cached.open.start === loaded.open.start) {

@@ -48,8 +48,9 @@ export async function migrateChunksAndCounters(ctx: { models: Models; log: Logge
     });
     // Chunks from 1 on, each opened at its first message (same values on a rerun, so a
     // duplicate is ours from before the kill).
-    for (let i = 0; i < docs.length; i++)
-      if (placed.chunks[i]! > 0 && placed.chunks[i] !== placed.chunks[i - 1]) await chunks.open(convId, { no: placed.chunks[i]!, start: docs[i]!._id, base: i });
+    await Promise.all(
+      docs.flatMap((d, i) => (placed.chunks[i]! > 0 && placed.chunks[i] !== placed.chunks[i - 1] ? [chunks.open(convId, { no: placed.chunks[i]!, start: d._id, base: i })] : [])),
+    );
     for (let i = 0; i < ops.length; i += opts.batch ?? 1000) {
       await Message.bulkWrite(ops.slice(i, i + (opts.batch ?? 1000)), { ordered: false });
       await opts.checkpoint?.();

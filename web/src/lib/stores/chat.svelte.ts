@@ -18,7 +18,7 @@ import { firstUnread } from '../utils/anchor.ts';
 import { newClientMsgId } from '../utils/format.ts';
 import { api, auth } from './auth.svelte.ts';
 import { ConversationsStore } from './conversations.svelte.ts';
-import { incomingPatch } from './conversations.ts';
+import { incomingPatch, ownReadClears } from './conversations.ts';
 import { History } from './history.svelte.ts';
 import { Outbox, type SendResult } from './outbox.ts';
 import { PresenceStore } from './presence.svelte.ts';
@@ -566,7 +566,8 @@ class ChatStore {
 
   #readEvent(conversationId: string, userId: string, messageId: string) {
     this.conversations.setRead(conversationId, userId, messageId);
-    if (userId === this.me) this.conversations.patch(conversationId, { unreadCount: 0 });
+    const c = this.conversation(conversationId);
+    if (userId === this.me && c && ownReadClears(c, messageId)) this.conversations.patch(conversationId, { unreadCount: 0 });
   }
 
   #removeConversation(id: string, why: 'left' | 'removed') {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message } from '@chat/shared/models/types';
-import { incomingPatch, mergeFetchedList, neighbour, sortByActivity, totalUnread } from './conversations.ts';
+import { incomingPatch, mergeFetchedList, neighbour, ownReadClears, sortByActivity, totalUnread } from './conversations.ts';
 
 const msg = (id: string, senderId: string, at: string): Message => ({
   id,
@@ -61,6 +61,17 @@ describe('unread arithmetic (incomingPatch)', () => {
 
   it('totals unread over the list', () => {
     expect(totalUnread([conv('a', { unreadCount: 2 }), conv('b'), conv('c', { unreadCount: 5 })])).toBe(7);
+  });
+});
+
+describe('ownReadClears', () => {
+  it('clears the badge only for a read of the newest known message or later', () => {
+    const last = { id: 'm0005' } as Message;
+    expect(ownReadClears(conv('c1', { lastMessage: last, unreadCount: 3 }), 'm0005')).toBe(true);
+    expect(ownReadClears(conv('c1', { lastMessage: last, unreadCount: 3 }), 'm0009')).toBe(true);
+    // A late echo of an older read must not wipe messages that came after it.
+    expect(ownReadClears(conv('c1', { lastMessage: last, unreadCount: 3 }), 'm0004')).toBe(false);
+    expect(ownReadClears(conv('c1'), 'm0001')).toBe(true);
   });
 });
 

@@ -44,6 +44,15 @@ export function incomingPatch(
   return { patch, countsAsNew };
 }
 
+/**
+ * Whether the caller's own read position (from another device, or this one's read echoed back by
+ * the db function, which applies reads a few hundred ms later) covers everything known: only then
+ * does the badge clear. A message that arrived after the read message still counts.
+ */
+export function ownReadClears(c: Conversation, messageId: string): boolean {
+  return !c.lastMessage || c.lastMessage.id <= messageId;
+}
+
 /** Unread over every conversation (the tab title's count). */
 export function totalUnread(list: readonly Conversation[]): number {
   return list.reduce((n, c) => n + (c.unreadCount || 0), 0);

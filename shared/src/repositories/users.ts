@@ -98,7 +98,8 @@ export class UsersRepository {
     const doc = await this.model.findById(id, { username: 1 }).lean<UserDoc>();
     if (!doc) return null;
     const updated = await this.model
-      .findByIdAndUpdate(id, { $set: { displayName, searchKeys: userSearchKeys(doc.username, displayName) } }, { new: true, projection: PUBLIC })
+      // No projection: FerretDB 1.24 does not support one in findAndModify (toUser picks the public fields).
+      .findByIdAndUpdate(id, { $set: { displayName, searchKeys: userSearchKeys(doc.username, displayName) } }, { new: true })
       .lean<UserDoc>();
     return updated ? toUser(updated) : null;
   }
@@ -109,7 +110,7 @@ export class UsersRepository {
    */
   async setAvatarKey(id: string, avatarKey: string): Promise<{ user: User; previousKey: string | null } | null> {
     if (!isValidObjectId(id)) return null;
-    const before = await this.model.findByIdAndUpdate(id, { $set: { avatarKey } }, { new: false, projection: PUBLIC }).lean<UserDoc>();
+    const before = await this.model.findByIdAndUpdate(id, { $set: { avatarKey } }, { new: false }).lean<UserDoc>();
     if (!before) return null;
     return { user: toUser({ ...before, avatarKey }), previousKey: before.avatarKey ?? null };
   }

@@ -14,6 +14,8 @@ const INVALID_REFRESH = 'Invalid or expired refresh token.';
 const PROFILE_TTL_MS = 5000;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** Failed logins of one (lower-cased) username: wrong current passwords count there too. */
+const userFailuresKey = (username: string) => `auth:fail:user:${sha256(username)}`;
 
 /** Registration, login and token rotation; knows nothing of HTTP or cookies. */
 export class AuthService {
@@ -42,7 +44,7 @@ export class AuthService {
   async login(input: { username: string; password: string }, clientIp: string): Promise<AuthSession> {
     const { config, redis, users } = this.deps;
     const username = input.username.trim().toLowerCase();
-    const userKey = `auth:fail:user:${sha256(username)}`;
+    const userKey = userFailuresKey(username);
     const ipKey = `auth:fail:ip:${clientIp}`;
     const [byUser, byIp] = await Promise.all([
       peek(redis, userKey, config.LOGIN_MAX_FAILURES_PER_USER),
@@ -104,8 +106,7 @@ export class AuthService {
    */
   async changePassword(userId: string, input: { currentPassword: string; newPassword: string }, currentRefreshToken: string | undefined): Promise<void> {
     const { config, redis, users, tokens } = this.deps;
-    const username = (await this.me(userId)).username;
-    const userKey = `auth:fail:user:${sha256(username)}`;
+    const userKey = userFailuresKey((await this.me(userId)).username);
     const limit = await peek(redis, userKey, config.LOGIN_MAX_FAILURES_PER_USER);
     if (!limit.allowed) throw errors.rateLimited(limit.retryAfter);
     const hash = await users.findPasswordHash(userId);

@@ -10,8 +10,10 @@ import type { ObjectStorage } from './storage.repository.ts';
 
 type Config = Pick<FileConfig, 'AVATAR_PX' | 'AVATAR_MAX_BYTES' | 'UPLOAD_URL_TTL_SECONDS' | 'PREVIEW_MAX_INPUT_PIXELS'>;
 
-/** Where the uploaded original waits for completion; the user id in the key is the authorisation. */
-const uploadKey = (userId: string, uploadId: string) => `avatar-uploads/${userId}/${uploadId}`;
+/** Uploaded originals wait here for completion; ones never completed expire (bucket lifecycle). */
+export const AVATAR_UPLOADS_PREFIX = 'avatar-uploads/';
+/** The user id in the key is the authorisation: a user can only complete their own upload. */
+const uploadKey = (userId: string, uploadId: string) => `${AVATAR_UPLOADS_PREFIX}${userId}/${uploadId}`;
 /** The stored square WebP: `avatars/<avatarKey>.webp`, avatarKey = `<userId>/<uuid>`. */
 const avatarObject = (avatarKey: string) => `avatars/${avatarKey}.webp`;
 

@@ -12,7 +12,7 @@ describe('POST /register', () => {
     const name = uniqueName('Reg');
     const res = await api('POST', `${A}/register`, { body: { username: name, password: 'password123', displayName: 'Reggie' } });
     expect(res.status).toBe(201);
-    expect(res.body.user).toEqual({ id: expect.any(String), username: name.toLowerCase(), displayName: 'Reggie' });
+    expect(res.body.user).toEqual({ id: expect.any(String), username: name.toLowerCase(), displayName: 'Reggie', avatarUrl: null });
     expect(res.body).toMatchObject({ accessToken: expect.any(String), refreshToken: expect.any(String), expiresIn: expect.any(Number) });
     expect(res.body.expiresIn).toBeLessThanOrEqual(900);
     expect(JSON.stringify(res.body)).not.toMatch(/hash|password/i);

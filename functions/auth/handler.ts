@@ -2,6 +2,7 @@ import { createVerifier } from '@chat/shared/auth/verifier';
 import { readSecret } from '@chat/shared/config';
 import { createApp } from '@chat/shared/http/app';
 import { connectMongo } from '@chat/shared/infra/mongo';
+import { createPublisher, fireAndForget } from '@chat/shared/infra/rabbit';
 import { connectRedis } from '@chat/shared/infra/redis';
 import { createLogger } from '@chat/shared/log';
 import { UsersRepository } from '@chat/shared/repositories/users';
@@ -19,12 +20,18 @@ export default async function createHandler(): Promise<FunctionHandler> {
   const redis = connectRedis(config.REDIS_URL, config.REDIS_PREFIX);
   const [keys, mongo] = await Promise.all([loadSigningKeys(readSecret('jwt-signing-keys')), connectMongo(config.MONGO_URL)]);
 
+  // Not part of readiness: signing in works without the broker; a rename made meanwhile waits for
+  // a reconnecting broker (up to the confirm timeout), else others see it at their next load.
+  const publisher = createPublisher({ url: config.AMQP_URL, log, waitForBroker: true });
+  const publish = fireAndForget(publisher, log);
+
   const service = new AuthService({
     config,
     users: new UsersRepository(mongo.models.User),
     tokens: new RefreshTokensRepository(mongo.models.RefreshToken),
     keys,
     redis,
+    announce: (user) => publish('user.updated', { user }),
   });
   // auth owns the keys, so it verifies against them directly instead of fetching its own JWKS.
   const verifier = createVerifier({ jwks: keys.jwks, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
@@ -35,7 +42,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
   return {
     app,
     close: async () => {
-      await Promise.all([mongo.close(), redis.quit()]);
+      await Promise.all([mongo.close(), redis.quit(), publisher.close()]);
     },
   };
 }

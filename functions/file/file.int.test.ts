@@ -263,3 +263,11 @@ describe('pending-upload sweep', () => {
     expect((await complete(alice, stale.body.fileId)).status).toBe(404);
   });
 });
+
+describe('avatar uploads never completed', () => {
+  it('expire in the store a day after they were written (the bucket lifecycle the function sets)', async () => {
+    const config = await minio().getBucketLifecycle(stack().env.S3_BUCKET!);
+    // The client parses a single rule as an object, several as an array.
+    expect([config?.Rule].flat()).toEqual([expect.objectContaining({ Status: 'Enabled', Filter: expect.objectContaining({ Prefix: 'avatar-uploads/' }), Expiration: expect.objectContaining({ Days: 1 }) })]);
+  });
+});

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_QUEUE, EXCHANGE, ROUTING_KEYS, type ConversationCreatedEvent, type MembersChangedEvent, type ReadEvent } from '@chat/shared/events/bus';
+import { DEAD_LETTER_QUEUE, EXCHANGE, ROUTING_KEYS, type ConversationCreatedEvent, type MembersChangedEvent, type ReadEvent, type UserUpdatedEvent } from '@chat/shared/events/bus';
 import { busEventSchemas } from '@chat/shared/events/schemas';
 import { eventDispatcher, type EventHandler } from '@chat/shared/infra/amqp/dispatch';
 import type { AmqpManager } from '@chat/shared/infra/amqp/manager';
@@ -107,6 +107,16 @@ export function followMembership(deps: {
       schema: busEventSchemas[ROUTING_KEYS.conversationRead],
       apply: async (e: ReadEvent) => relayRead(io, rooms.conversation(e.conversationId), e),
     },
+    // A changed name or avatar reaches everyone who shares a conversation with the user (one
+    // equality lookup on memberIds) and the user's own other sessions; a socket in several of
+    // those rooms gets it once.
+    [ROUTING_KEYS.userUpdated]: {
+      schema: busEventSchemas[ROUTING_KEYS.userUpdated],
+      apply: async (e: UserUpdatedEvent) => {
+        const ids = await conversations.idsForMember(e.user.id);
+        io.local.to([rooms.user(e.user.id), ...ids.map(rooms.conversation)]).emit('user:updated', { user: e.user });
+      },
+    },
   };
   const dispatch = eventDispatcher({
     handlers,
@@ -129,6 +139,7 @@ export function followMembership(deps: {
         arguments: { 'x-expires': QUEUE_EXPIRES_MS, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': DEAD_LETTER_QUEUE },
       });
       await ch.bindQueue(queue, EXCHANGE, 'conversation.#');
+      await ch.bindQueue(queue, EXCHANGE, 'user.#');
       await ch.prefetch(64);
       await ch.consume(queue, (msg) => {
         if (msg) void dispatch(ch, msg);

@@ -14,6 +14,8 @@ const INVALID_REFRESH = 'Invalid or expired refresh token.';
 const PROFILE_TTL_MS = 5000;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** Failed logins of one (lower-cased) username: wrong current passwords count there too. */
+const userFailuresKey = (username: string) => `auth:fail:user:${sha256(username)}`;
 
 /** Registration, login and token rotation; knows nothing of HTTP or cookies. */
 export class AuthService {
@@ -24,6 +26,8 @@ export class AuthService {
       tokens: RefreshTokensRepository;
       keys: SigningKeys;
       redis: Redis;
+      /** Tells the gateways a user's public profile changed (user.updated). */
+      announce: (user: User) => void;
     },
   ) {}
 
@@ -40,7 +44,7 @@ export class AuthService {
   async login(input: { username: string; password: string }, clientIp: string): Promise<AuthSession> {
     const { config, redis, users } = this.deps;
     const username = input.username.trim().toLowerCase();
-    const userKey = `auth:fail:user:${sha256(username)}`;
+    const userKey = userFailuresKey(username);
     const ipKey = `auth:fail:ip:${clientIp}`;
     const [byUser, byIp] = await Promise.all([
       peek(redis, userKey, config.LOGIN_MAX_FAILURES_PER_USER),
@@ -82,6 +86,38 @@ export class AuthService {
     if (!refreshToken) return;
     const stored = await this.deps.tokens.find(sha256(refreshToken));
     if (stored) await this.deps.tokens.revokeFamily(stored.familyId);
+  }
+
+  /** Changes the user's public profile; others learn of it live (user.updated). */
+  async updateProfile(userId: string, input: { displayName?: string | undefined }): Promise<User> {
+    if (input.displayName === undefined) return this.me(userId);
+    const user = await this.deps.users.setDisplayName(userId, input.displayName);
+    if (!user) throw errors.unauthorized('The account no longer exists.');
+    this.profiles.delete(userId);
+    this.deps.announce(user);
+    return user;
+  }
+
+  /**
+   * Changes the password after checking the current one (wrong guesses count as failed logins
+   * of the user) and signs out every other session: each refresh-token family but the caller's
+   * (the refresh token it presented) is revoked. Access tokens already issued run out on their
+   * own (at most ACCESS_TOKEN_TTL_SECONDS).
+   */
+  async changePassword(userId: string, input: { currentPassword: string; newPassword: string }, currentRefreshToken: string | undefined): Promise<void> {
+    const { config, redis, users, tokens } = this.deps;
+    const userKey = userFailuresKey((await this.me(userId)).username);
+    const limit = await peek(redis, userKey, config.LOGIN_MAX_FAILURES_PER_USER);
+    if (!limit.allowed) throw errors.rateLimited(limit.retryAfter);
+    const hash = await users.findPasswordHash(userId);
+    if (!hash || !(await verifyPassword(input.currentPassword, hash))) {
+      await hit(redis, userKey, config.LOGIN_MAX_FAILURES_PER_USER, config.LOGIN_FAILURE_WINDOW_SECONDS * 1000);
+      throw errors.unauthorized('The current password is wrong.');
+    }
+    await users.setPasswordHash(userId, await hashPassword(input.newPassword));
+    const current = currentRefreshToken ? await tokens.find(sha256(currentRefreshToken)) : null;
+    const keep = current && current.userId === userId && !current.revokedAt && !current.spentAt ? current.familyId : null;
+    await tokens.revokeOtherFamilies(userId, keep);
   }
 
   /**

@@ -6,6 +6,8 @@ export const authConfigShape = {
   MONGO_URL: commonConfig.MONGO_URL,
   REDIS_URL: commonConfig.REDIS_URL,
   REDIS_PREFIX: commonConfig.REDIS_PREFIX,
+  /** user.updated events (a changed display name) go to the gateways through RabbitMQ. */
+  AMQP_URL: commonConfig.AMQP_URL,
   JWT_ISSUER: commonConfig.JWT_ISSUER,
   JWT_AUDIENCE: commonConfig.JWT_AUDIENCE,
   ACCESS_TOKEN_TTL_SECONDS: env.int(LIMITS.accessTokenMaxSeconds, 30, LIMITS.accessTokenMaxSeconds),

@@ -30,6 +30,15 @@ export class RefreshTokensRepository {
     return res.modifiedCount === 1;
   }
 
+  /**
+   * Revokes every live token of the user outside one family (the session that asked), or all of
+   * them when keepFamilyId is null. The userId equality bounds what FerretDB reads.
+   */
+  async revokeOtherFamilies(userId: string, keepFamilyId: string | null): Promise<void> {
+    const filter = keepFamilyId ? { userId: { $eq: userId }, familyId: { $ne: keepFamilyId }, revokedAt: null } : { userId: { $eq: userId }, revokedAt: null };
+    await this.model.updateMany(filter, { $set: { revokedAt: new Date() } });
+  }
+
   async revokeFamily(familyId: string): Promise<void> {
     await this.model.updateMany({ familyId: { $eq: familyId }, revokedAt: null }, { $set: { revokedAt: new Date() } });
   }

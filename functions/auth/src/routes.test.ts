@@ -12,7 +12,7 @@ import { authRoutes } from './routes.ts';
 
 const ISS = 'chat-auth';
 const AUD = 'chat';
-const USER = { id: '665f1c2b9a7e4d0012345678', username: 'alice', displayName: 'Alice' };
+const USER = { id: '665f1c2b9a7e4d0012345678', username: 'alice', displayName: 'Alice', avatarUrl: null };
 
 async function setup() {
   const secret = (): string => {
@@ -29,6 +29,7 @@ async function setup() {
     tokens: {} as RefreshTokensRepository,
     keys,
     redis: {} as never,
+    announce: () => {},
   });
   const verifier = createVerifier({ jwks: keys.jwks, issuer: ISS, audience: AUD });
   const app = createApp({ log: createLogger('test', 'error'), ready: async () => undefined });

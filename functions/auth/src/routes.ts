@@ -2,9 +2,9 @@ import type { Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { TokenVerifier } from '@chat/shared/auth/verifier';
 import { AppError } from '@chat/shared/errors';
-import { clientAddress, readJson, requestBearerToken, type AppEnv } from '@chat/shared/http/app';
+import { clientAddress, readJson, requestBearerToken, requireUser, type AppEnv } from '@chat/shared/http/app';
 import { buildOpenApi, type RouteDoc } from '@chat/shared/http/openapi';
-import { loginRequest, refreshRequest, registerRequest } from '@chat/shared/models/validation';
+import { changePasswordRequest, loginRequest, refreshRequest, registerRequest, updateMeRequest } from '@chat/shared/models/validation';
 import type { AuthService } from './auth.service.ts';
 import type { AuthConfig } from './config.ts';
 import type { SigningKeys } from './keys.ts';
@@ -28,6 +28,8 @@ export const docs: RouteDoc[] = [
   { method: 'post', path: '/refresh', summary: 'Rotate the refresh token (body or cookie)', body: refreshRequest, responses: { 200: 'New tokens', 401: 'Invalid, spent or revoked token' } },
   { method: 'post', path: '/logout', summary: 'Revoke the refresh token and its family (body or cookie)', body: refreshRequest, responses: { 204: 'Signed out' } },
   { method: 'get', path: '/me', summary: 'The signed-in user', auth: true, responses: { 200: 'The user', 401: 'Not signed in' } },
+  { method: 'patch', path: '/me', summary: 'Change the display name; others get user:updated', auth: true, body: updateMeRequest, responses: { 200: 'The user', 400: 'Invalid input', 401: 'Not signed in' } },
+  { method: 'post', path: '/password', summary: 'Change the password and sign out every other session (the refresh token in the cookie or body is kept)', auth: true, body: changePasswordRequest, responses: { 204: 'Changed', 400: 'Invalid input', 401: 'Not signed in, or a wrong current password', 429: 'Too many wrong passwords' } },
   { method: 'get', path: '/.well-known/jwks.json', summary: 'Public keys that verify access tokens', responses: { 200: 'JWKS' } },
 ];
 
@@ -89,6 +91,15 @@ export function authRoutes(app: Hono<AppEnv>, deps: { service: AuthService; keys
     const user = claims && service.cachedProfile(claims.userId);
     if (user) return c.json({ user });
     return (async () => c.json({ user: await service.me((await verifier.verify(token)).userId) }))();
+  });
+
+  const auth = requireUser(verifier);
+  app.patch('/me', auth, async (c) => c.json({ user: await service.updateProfile(c.var.userId, await readJson(c, updateMeRequest)) }));
+
+  app.post('/password', auth, async (c) => {
+    const input = await readJson(c, changePasswordRequest);
+    await service.changePassword(c.var.userId, input, getCookie(c, REFRESH_COOKIE));
+    return c.body(null, 204);
   });
 
   app.get('/.well-known/jwks.json', (c) => {

@@ -29,6 +29,11 @@ export const fileConfigShape = {
   PREVIEW_MAX_PX: env.int(320, 16, 2048),
   /** Images above this many pixels get no preview (decompression bombs stay cheap). */
   PREVIEW_MAX_INPUT_PIXELS: env.int(50_000_000, 1),
+  /** Side of the square WebP an uploaded avatar becomes. */
+  AVATAR_PX: env.int(256, 32, 1024),
+  AVATAR_MAX_BYTES: env.int(10 * 1024 * 1024, 1024),
+  /** user.updated events (a new avatar) go to the gateways through RabbitMQ. */
+  AMQP_URL: commonConfig.AMQP_URL,
   LOG_LEVEL: commonConfig.LOG_LEVEL,
 };
 

@@ -46,6 +46,13 @@ export const uploadRequest = z.strictObject({
 });
 export type UploadRequest = z.output<typeof uploadRequest>;
 
+/** An avatar is any image the preview maker reads; it is stored only as its square WebP. */
+export const avatarUploadRequest = z.strictObject({
+  size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  contentType: contentType.refine((t) => INLINE_IMAGE_TYPES.has(t), 'must be image/png, image/jpeg, image/gif or image/webp'),
+});
+export type AvatarUploadRequest = z.output<typeof avatarUploadRequest>;
+
 export const isInlineImage = (type: string) => INLINE_IMAGE_TYPES.has(type);
 
 /** The Content-Type a download is served with: its own only when that cannot render as a page. */

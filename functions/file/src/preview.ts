@@ -5,6 +5,8 @@ let sharpModule: Promise<typeof import('sharp')> | undefined;
 export interface PreviewOptions {
   maxPx: number;
   maxInputPixels: number;
+  /** An avatar: exactly maxPx × maxPx, cropped to the centre (and enlarged when smaller). */
+  square?: boolean;
 }
 
 export const PREVIEW_CONTENT_TYPE = 'image/webp';
@@ -31,7 +33,8 @@ export async function makePreview(input: Buffer, o: PreviewOptions): Promise<Pre
     if (!meta.width || !meta.height) return null;
     // EXIF orientations 5 to 8 turn the picture a quarter, swapping its sides.
     const turned = (meta.orientation ?? 1) >= 5;
-    const data = await image.rotate().resize(o.maxPx, o.maxPx, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 72 }).toBuffer();
+    const fit = o.square ? ({ fit: 'cover' } as const) : ({ fit: 'inside', withoutEnlargement: true } as const);
+    const data = await image.rotate().resize(o.maxPx, o.maxPx, fit).webp({ quality: 72 }).toBuffer();
     return { data, width: turned ? meta.height : meta.width, height: turned ? meta.width : meta.height };
   } catch {
     return null;

@@ -68,6 +68,16 @@ export class ObjectStorage {
     });
   }
 
+  /**
+   * Objects under the prefix are deleted by the store itself this many days after they were
+   * written (the bucket's lifecycle: this is its only rule, set again at every start).
+   */
+  async expireUnder(prefix: string, days: number): Promise<void> {
+    await guard('set lifecycle', () =>
+      this.s3.setBucketLifecycle(this.o.bucket, { Rule: [{ ID: `expire-${prefix.replace(/\W+/g, '-').replace(/-$/, '')}`, Status: 'Enabled', Filter: { Prefix: prefix }, Expiration: { Days: days } }] }),
+    );
+  }
+
   async ping(): Promise<void> {
     if (!(await guard('ping', () => this.s3.bucketExists(this.o.bucket)))) throw new Error(`bucket ${this.o.bucket} is missing`);
   }

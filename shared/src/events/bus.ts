@@ -1,4 +1,4 @@
-import type { Attachment, Message } from '../models/types.ts';
+import type { Attachment, Message, User } from '../models/types.ts';
 
 /**
  * Events on RabbitMQ (docs/api/events.md, "RabbitMQ"): topic exchange chat.events,
@@ -17,6 +17,8 @@ export const ROUTING_KEYS = {
   messageRead: 'message.read',
   /** A member's read position moved (published by the db function, its only writer). */
   conversationRead: 'conversation.read',
+  /** A user's public profile (name, avatar) changed; published by auth and file, relayed by the gateways. */
+  userUpdated: 'user.updated',
 } as const;
 export type RoutingKey = (typeof ROUTING_KEYS)[keyof typeof ROUTING_KEYS];
 
@@ -62,6 +64,10 @@ export interface ReadEvent {
   messageId: string;
 }
 
+export interface UserUpdatedEvent {
+  user: User;
+}
+
 export interface BusEvents {
   'message.created': MessageCreatedEvent;
   'message.updated': MessageUpdatedEvent;
@@ -70,6 +76,7 @@ export interface BusEvents {
   'conversation.members.changed': MembersChangedEvent;
   'message.read': ReadEvent;
   'conversation.read': ReadEvent;
+  'user.updated': UserUpdatedEvent;
 }
 
 /** Header carrying the connector's shared secret; functions refuse event calls without it. */

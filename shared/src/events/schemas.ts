@@ -35,6 +35,9 @@ export const messageSchema = z.object({
   deletedAt: isoTime.nullable().default(null),
 });
 
+/** A public User (shared with the socket events' schema). */
+export const userSchema = z.object({ id, username: z.string(), displayName: z.string(), avatarUrl: z.string().nullable() });
+
 const readEvent = z.object({ conversationId: id, userId: id, messageId: id });
 
 export const busEventSchemas = {
@@ -55,6 +58,7 @@ export const busEventSchemas = {
   [ROUTING_KEYS.membersChanged]: z.object({ conversationId: id, added: z.array(id), removed: z.array(id), memberIds: z.array(id) }),
   [ROUTING_KEYS.messageRead]: readEvent,
   [ROUTING_KEYS.conversationRead]: readEvent,
+  [ROUTING_KEYS.userUpdated]: z.object({ user: userSchema }),
 } satisfies { [K in RoutingKey]: z.ZodType<BusEvents[K], any> };
 
 export const isRoutingKey = (s: string): s is RoutingKey => Object.prototype.hasOwnProperty.call(busEventSchemas, s);

@@ -80,9 +80,12 @@ describe('socket events on the wire match their schemas', () => {
     const removed = nextEvent(b, 'conversation:removed');
     expect((await api('DELETE', `/api/db/conversations/${conversationId}/members/${bob.user.id}`, { token: alice.accessToken })).status).toBe(204);
     await removed;
+    const renamed = nextEvent(a, 'user:updated');
+    expect((await api('PATCH', '/api/auth/me', { token: alice.accessToken, body: { displayName: 'Alice Schemas' } })).status).toBe(200);
+    await renamed;
 
     const seen = new Set(received.map((r) => r.event));
-    for (const e of ['presence', 'conversation:new', 'typing', 'message:new', 'read', 'message:updated', 'message:deleted', 'conversation:updated', 'conversation:removed']) expect(seen, e).toContain(e);
+    for (const e of ['presence', 'conversation:new', 'typing', 'message:new', 'read', 'message:updated', 'message:deleted', 'conversation:updated', 'conversation:removed', 'user:updated']) expect(seen, e).toContain(e);
     for (const r of received) {
       const schema = serverEventSchemas[r.event as keyof typeof serverEventSchemas];
       expect(schema, `an event without a schema: ${r.event}`).toBeDefined();

@@ -9,7 +9,7 @@ import {
   sendMessagePayload,
   typingPayload,
 } from '../models/validation.ts';
-import { messageSchema } from './schemas.ts';
+import { messageSchema, userSchema } from './schemas.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from './socket.ts';
 
 /**
@@ -21,7 +21,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from './socket.ts';
  */
 const isoTime = z.iso.datetime({ offset: true });
 
-export const userSchema = z.object({ id, username: z.string(), displayName: z.string() });
+export { userSchema };
 
 export const conversationSchema = z.object({
   id,
@@ -82,5 +82,6 @@ export const serverEventSchemas = {
   'conversation:new': { summary: 'A conversation was created with the user in it, or the user was added', payload: z.object({ conversation: conversationSchema }) },
   'conversation:updated': { summary: "The conversation's members or settings changed (extension)", payload: z.object({ conversation: conversationSchema }) },
   'conversation:removed': { summary: 'The user left or was removed from the conversation (extension)', payload: z.object({ conversationId: id }) },
+  'user:updated': { summary: 'A user who shares a conversation (or the user, on another session) changed display name or avatar', payload: z.object({ user: userSchema }) },
   'auth:expiring': { summary: 'The access token expires soon: renew with auth:renew or be disconnected (extension)', payload: z.object({ expiresAt: isoTime }) },
 } satisfies { [K in keyof ServerToClientEvents]: { summary: string; payload: z.ZodType<Payload<ServerToClientEvents[K]>, any> } };

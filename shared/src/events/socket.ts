@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../errors.ts';
-import type { Conversation, Message } from '../models/types.ts';
+import type { Conversation, Message, User } from '../models/types.ts';
 
 /**
  * The Socket.IO event maps shared by the gateway and the web app: renaming an event or changing
@@ -42,6 +42,8 @@ export interface ServerToClientEvents {
   /** Extension: the conversation's member list changed, or the user was removed from it. */
   'conversation:updated': (payload: { conversation: Conversation }) => void;
   'conversation:removed': (payload: { conversationId: string }) => void;
+  /** A user who shares a conversation (or the user, on another session) changed name or avatar. */
+  'user:updated': (payload: { user: User }) => void;
   /** Extension: the access token is about to expire; renew with auth:renew or be disconnected. */
   'auth:expiring': (payload: { expiresAt: string }) => void;
 }

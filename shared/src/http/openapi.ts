@@ -5,7 +5,7 @@ import { z } from 'zod';
  * so the document cannot drift from what the code accepts.
  */
 export interface RouteDoc {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   summary: string;
   body?: z.ZodType;

@@ -97,3 +97,13 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     },
   };
 }
+
+/**
+ * Publishing for writers whose store write is the source of truth and whose event only makes a
+ * live update (a renamed user, say): the publish is not awaited, and a failure is logged, never
+ * surfaced to the request that made the change.
+ */
+export const fireAndForget =
+  (publisher: Publisher, log: Logger) =>
+  <K extends RoutingKey>(key: K, event: BusEvents[K]): void =>
+    void publisher.publish(key, event).catch((e) => log.error('event publish failed', { key, err: e }));

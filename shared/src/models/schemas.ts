@@ -15,6 +15,8 @@ export const userSchema = new Schema(
     createdAt: { type: Date, required: true, default: () => new Date() },
     /** Normalised prefixes of the username and display-name words (shared/src/search/terms.ts): `GET /users?q=` by equality. */
     searchKeys: { type: [String], default: [] },
+    /** `<userId>/<uuid>` of the current avatar object (functions/file, avatars/ prefix); null without one. */
+    avatarKey: { type: String, default: null },
   },
   opts,
 );

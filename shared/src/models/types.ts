@@ -3,6 +3,8 @@ export interface User {
   id: string;
   username: string;
   displayName: string;
+  /** Same-origin path of the user's square WebP avatar (immutable per version), or null. */
+  avatarUrl: string | null;
 }
 
 export type ConversationType = 'direct' | 'group';

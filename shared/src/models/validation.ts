@@ -25,6 +25,9 @@ export const displayName = trimmed(1, LIMITS.displayNameMax);
 
 export const registerRequest = z.strictObject({ username, password, displayName: displayName.optional() });
 export const loginRequest = z.strictObject({ username: z.string().max(256), password: z.string().max(LIMITS.passwordMax) });
+export const updateMeRequest = z.strictObject({ displayName: displayName.optional() });
+/** The current password is only compared, so any string up to the limit is accepted for it. */
+export const changePasswordRequest = z.strictObject({ currentPassword: z.string().min(1).max(LIMITS.passwordMax), newPassword: password });
 export const refreshRequest = z.strictObject({ refreshToken: z.string().min(1).max(512).optional() });
 
 export const createConversationRequest = z.discriminatedUnion('type', [

@@ -5,11 +5,21 @@ import type { UserDoc } from '../models/schemas.ts';
 import type { User } from '../models/types.ts';
 import { normalize, words } from '../search/terms.ts';
 
-export const toUser = (d: Pick<UserDoc, '_id' | 'username' | 'displayName'>): User => ({
+/**
+ * Where an avatar object is served (functions/file, `GET /avatars/:userId/:name`): a same-origin
+ * path that changes with every new avatar, so it may be cached for good.
+ */
+export const avatarPath = (avatarKey: string) => `/api/file/avatars/${avatarKey}.webp`;
+
+export const toUser = (d: Pick<UserDoc, '_id' | 'username' | 'displayName'> & { avatarKey?: string | null | undefined }): User => ({
   id: d._id.toString(),
   username: d.username,
   displayName: d.displayName,
+  avatarUrl: d.avatarKey ? avatarPath(d.avatarKey) : null,
 });
+
+/** The public fields a User is built from: what reads project (never the password hash). */
+const PUBLIC = { username: 1, displayName: 1, avatarKey: 1 } as const;
 
 /** Longest indexed user prefix: a whole username fits (LIMITS.usernameMax). */
 const USER_PREFIX_MAX = 32;
@@ -54,7 +64,7 @@ export class UsersRepository {
 
   async findById(id: string): Promise<User | null> {
     if (!isValidObjectId(id)) return null;
-    const doc = await this.model.findById(id, { username: 1, displayName: 1 }).lean<UserDoc>();
+    const doc = await this.model.findById(id, PUBLIC).lean<UserDoc>();
     return doc ? toUser(doc) : null;
   }
 
@@ -73,13 +83,46 @@ export class UsersRepository {
   async searchByPrefix(prefix: string, limit: number, excludeId?: string): Promise<User[]> {
     const q = userQuery(prefix);
     if (!q) return [];
-    const docs = await this.model.find({ searchKeys: { $eq: q } }, { username: 1, displayName: 1 }).lean<UserDoc[]>();
+    const docs = await this.model.find({ searchKeys: { $eq: q } }, PUBLIC).lean<UserDoc[]>();
     const full = normalize(prefix.trim());
     return docs
       .filter((d) => d._id.toString() !== excludeId && (full === q || userMatches(d, full)))
       .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
       .slice(0, limit)
       .map(toUser);
+  }
+
+  /** Renames a user (and re-keys the prefix search); null when the user is gone. */
+  async setDisplayName(id: string, displayName: string): Promise<User | null> {
+    if (!isValidObjectId(id)) return null;
+    const doc = await this.model.findById(id, { username: 1 }).lean<UserDoc>();
+    if (!doc) return null;
+    const updated = await this.model
+      // No projection: FerretDB 1.24 does not support one in findAndModify (toUser picks the public fields).
+      .findByIdAndUpdate(id, { $set: { displayName, searchKeys: userSearchKeys(doc.username, displayName) } }, { new: true })
+      .lean<UserDoc>();
+    return updated ? toUser(updated) : null;
+  }
+
+  /**
+   * Points the user at a new avatar object; returns the user and the key it replaced (for the
+   * caller to delete), or null when the user is gone.
+   */
+  async setAvatarKey(id: string, avatarKey: string): Promise<{ user: User; previousKey: string | null } | null> {
+    if (!isValidObjectId(id)) return null;
+    const before = await this.model.findByIdAndUpdate(id, { $set: { avatarKey } }, { new: false }).lean<UserDoc>();
+    if (!before) return null;
+    return { user: toUser({ ...before, avatarKey }), previousKey: before.avatarKey ?? null };
+  }
+
+  async findPasswordHash(id: string): Promise<string | null> {
+    if (!isValidObjectId(id)) return null;
+    const doc = await this.model.findById(id, { passwordHash: 1 }).lean<UserDoc>();
+    return doc?.passwordHash ?? null;
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.model.updateOne({ _id: id }, { $set: { passwordHash } });
   }
 
   /** Sets the prefix keys of users stored before they existed (the search-index migration). */

@@ -87,6 +87,9 @@ export class ApiClient {
   put<T>(path: string, body: unknown) {
     return this.request<T>(path, { method: 'PUT', body });
   }
+  patch<T>(path: string, body: unknown) {
+    return this.request<T>(path, { method: 'PATCH', body });
+  }
   del<T>(path: string, body?: unknown) {
     return this.request<T>(path, { method: 'DELETE', body });
   }

@@ -27,6 +27,9 @@ export function endpoints(api: ApiClient) {
       refresh: () => api.post<RefreshResponse>('/auth/refresh', {}, { anonymous: true }),
       logout: () => api.post<void>('/auth/logout', {}, { anonymous: true }),
       me: () => api.get<{ user: User }>('/auth/me'),
+      updateMe: (patch: { displayName?: string }) => api.patch<{ user: User }>('/auth/me', patch),
+      /** The refresh cookie goes along, so this session stays signed in and the others are revoked. */
+      changePassword: (currentPassword: string, newPassword: string) => api.post<void>('/auth/password', { currentPassword, newPassword }),
     },
     db: {
       searchUsers: (q: string, signal?: AbortSignal) => api.get<{ users: User[] }>('/db/users', { q }, signal),
@@ -56,6 +59,9 @@ export function endpoints(api: ApiClient) {
           contentType: file.type || 'application/octet-stream',
         }),
       complete: (fileId: string) => api.post<{ file: Attachment }>(`/file/uploads/${encodeURIComponent(fileId)}/complete`, {}),
+      avatarStart: (file: { size: number; type: string }) =>
+        api.post<Omit<UploadTicket, 'fileId'> & { uploadId: string }>('/file/avatar', { size: file.size, contentType: file.type }),
+      avatarComplete: (uploadId: string) => api.post<{ user: User }>(`/file/avatar/${encodeURIComponent(uploadId)}/complete`, {}),
       link: (fileId: string) => api.get<FileLink>(`/file/files/${encodeURIComponent(fileId)}`),
     },
     notification: {

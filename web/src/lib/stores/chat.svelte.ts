@@ -127,6 +127,10 @@ class ChatStore {
     s.on('read', ({ conversationId, userId, messageId }) => this.#readEvent(conversationId, userId, messageId));
     s.on('conversation:new', ({ conversation }) => this.conversations.upsert(conversation));
     s.on('conversation:updated', ({ conversation }) => this.conversations.upsert(conversation));
+    s.on('user:updated', ({ user }) => {
+      this.conversations.updateUser(user);
+      if (auth.user?.id === user.id) auth.user = user;
+    });
     s.on('conversation:removed', ({ conversationId }) => this.#removeConversation(conversationId, 'removed'));
     this.#cleanup.push(
       socket.onDisconnect(() => {

@@ -1,6 +1,6 @@
 import { SvelteMap } from 'svelte/reactivity';
 import type { Conversation, NotificationLevel, User } from '@chat/shared/models/types';
-import { mergeFetchedList, sortByActivity, totalUnread } from './conversations.ts';
+import { mergeFetchedList, sortByActivity, totalUnread, withUser } from './conversations.ts';
 
 /** Why a conversation left the list while this client had it. */
 export type Departure = 'left' | 'removed';
@@ -66,6 +66,11 @@ export class ConversationsStore {
 
   patch(id: string, patch: Partial<Conversation>) {
     this.list = this.list.map((c) => (c.id === id ? { ...c, ...patch } : c));
+  }
+
+  /** A member's new name or avatar (user:updated), in every conversation they are in. */
+  updateUser(user: User) {
+    this.list = withUser(this.list, user);
   }
 
   remove(id: string, why: Departure, listSeq: number) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message } from '@chat/shared/models/types';
-import { incomingPatch, mergeFetchedList, neighbour, ownReadClears, sortByActivity, totalUnread } from './conversations.ts';
+import { incomingPatch, mergeFetchedList, neighbour, ownReadClears, sortByActivity, totalUnread, withUser } from './conversations.ts';
 
 const msg = (id: string, senderId: string, at: string): Message => ({
   id,
@@ -108,5 +108,19 @@ describe('order and neighbours', () => {
     expect(neighbour(list, 'old', 1)?.id).toBe('new');
     expect(neighbour(list, null, 1)?.id).toBe('new');
     expect(neighbour([], null, 1)).toBeUndefined();
+  });
+});
+
+describe('a member renamed or given an avatar (withUser)', () => {
+  const alice = { id: 'a', username: 'alice', displayName: 'Alice', avatarUrl: null };
+  const bob = { id: 'b', username: 'bob', displayName: 'Bob', avatarUrl: null };
+
+  it('replaces the member in every conversation they are in and leaves the others untouched', () => {
+    const withAlice = conv('c1', { members: [alice, bob] });
+    const without = conv('c2', { members: [bob] });
+    const renamed = { ...alice, displayName: 'Alice L.', avatarUrl: '/api/file/avatars/a/x.webp' };
+    const next = withUser([withAlice, without], renamed);
+    expect(next[0]!.members).toEqual([renamed, bob]);
+    expect(next[1]).toBe(without);
   });
 });

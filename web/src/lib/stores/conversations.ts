@@ -1,4 +1,4 @@
-import type { Conversation, Message } from '@chat/shared/models/types';
+import type { Conversation, Message, User } from '@chat/shared/models/types';
 
 /**
  * The conversation list's rules, as plain functions (the rune store in conversations.svelte.ts
@@ -64,4 +64,12 @@ export function neighbour(list: readonly Conversation[], activeId: string | null
   const at = list.findIndex((c) => c.id === activeId);
   if (at < 0) return step > 0 ? list[0] : list[list.length - 1];
   return list[(at + step + list.length) % list.length];
+}
+
+/**
+ * The list with a user's new profile (user:updated) in every conversation they are a member of;
+ * conversations without them keep their identity, so nothing else re-renders.
+ */
+export function withUser(list: readonly Conversation[], user: User): Conversation[] {
+  return list.map((c) => (c.members.some((m) => m.id === user.id) ? { ...c, members: c.members.map((m) => (m.id === user.id ? user : m)) } : c));
 }

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTOR_SECRET_HEADER } from '@chat/shared/events/bus';
 import type { Conversation, Message } from '@chat/shared/models/types';
 import { toMessageDoc } from '@chat/shared/repositories/messages';
-import { toSearchEntry } from '@chat/shared/repositories/search';
 import { userSearchKeys } from '@chat/shared/repositories/users';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -61,7 +60,6 @@ async function seed(): Promise<void> {
   const convIds = convs.map((c) => c._id.toString());
   const others = Array.from({ length: SEED * 2 }, (_, i) => makeMessage(convIds[i % convIds.length]!, pick(i), `seeded ${i} ${tag} the quick brown fox`));
   await models.Message.insertMany(others.map(toMessageDoc), { ordered: false, lean: true });
-  await models.SearchEntry.insertMany(others.map(toSearchEntry), { ordered: false, lean: true });
   await models.ReadPosition.insertMany(others.slice(0, SEED).map((m) => ({ conversationId: m.conversationId, userId: m.senderId, messageId: m.id })), { ordered: false, lean: true });
   await models.File.insertMany(
     Array.from({ length: SEED }, (_, i) => ({ conversationId: convIds[i]!, uploaderId: pick(i), name: `f${i}.txt`, size: 1, contentType: 'text/plain', status: 'complete', objectKey: `${convIds[i]}/${randomUUID()}`, createdAt: now, completedAt: now })),

@@ -9,7 +9,6 @@ import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/r
 import { ChunksRepository } from '@chat/shared/repositories/chunks';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { NotificationPreferencesRepository } from '@chat/shared/repositories/notifications';
-import { SearchIndexRepository } from '@chat/shared/repositories/search';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import type { FunctionHandler } from '@chat/shared/runtime/serve';
 import { loadDbConfig } from './src/config.ts';
@@ -48,7 +47,6 @@ export default async function createHandler(): Promise<FunctionHandler> {
   // The only writer of read positions: every move is announced, whichever path it came by.
   const readsService = new ReadsService({ messages, chunks, reads, announce: (e) => publish('conversation.read', e) });
   const placer = new ChunkPlacer(conversationStreams(conversations, chunks));
-  const searchIndex = new SearchIndexRepository(mongo.models.SearchEntry);
   const service = new ConversationsService({
     users: new UsersRepository(mongo.models.User),
     conversations,
@@ -62,11 +60,11 @@ export default async function createHandler(): Promise<FunctionHandler> {
       membersChanged: (e) => publish('conversation.members.changed', e),
     },
   });
-  const search = new SearchService({ conversations, messages, index: searchIndex, limit: config.SEARCH_RESULTS_MAX });
+  const search = new SearchService({ conversations, messages, limit: config.SEARCH_RESULTS_MAX });
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
   const app = createApp({ log, ready: () => mongo.ping() });
-  eventRoutes(app, { service: new EventsService({ messages, conversations, placer, reads: readsService, search: searchIndex, log }), secret, log, batchMax: config.EVENT_BATCH_MAX });
+  eventRoutes(app, { service: new EventsService({ messages, conversations, placer, reads: readsService, log }), secret, log, batchMax: config.EVENT_BATCH_MAX });
   conversationRoutes(app, { service, search, verifier });
 
   return {

@@ -8,7 +8,6 @@ import type { ConversationsRepository } from '@chat/shared/repositories/conversa
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import type { ChunkPlacer } from './history/placer.ts';
 import type { ReadsService } from './reads.service.ts';
-import type { SearchIndexRepository } from '@chat/shared/repositories/search';
 import { TouchCoalescer } from './touch-coalescer.ts';
 
 /** Routing keys this function stores; the rest of the bus is not its business. */
@@ -32,7 +31,7 @@ export class EventsService {
   private readonly touches: TouchCoalescer;
 
   constructor(
-    private readonly deps: { messages: MessagesRepository; conversations: ConversationsRepository; placer: ChunkPlacer; reads: ReadsService; search: SearchIndexRepository; log: Logger },
+    private readonly deps: { messages: MessagesRepository; conversations: ConversationsRepository; placer: ChunkPlacer; reads: ReadsService; log: Logger },
   ) {
     this.touches = new TouchCoalescer((id, t) => deps.conversations.touchLastMessage(id, t));
   }
@@ -75,10 +74,8 @@ export class EventsService {
         open.set(conv, placed.open);
       }),
     );
-    // The batch's search entries go in one insertMany beside the messages' (duplicates ignored,
-    // so a redelivered batch indexes nothing twice); an entry whose message was refused is never
-    // found, as search reads every result by id.
-    const [stored] = await Promise.all([this.deps.messages.insertIdempotent(messages, chunks), this.deps.search.indexMany(messages)]);
+    // Each message carries its search keys, so the batch is indexed by the same insertMany.
+    const stored = await this.deps.messages.insertIdempotent(messages, chunks);
     const fresh = new Set(stored);
     // Touch even for redelivered messages: a crash may have come between the insert and this.
     // The counters add only what this call stored, so a redelivery counts nothing twice.
@@ -113,16 +110,14 @@ export class EventsService {
   private async update(e: BusEvents['message.updated']): Promise<void> {
     const { messages } = this.deps;
     if (e.kind === 'edit') {
-      const r = await messages.applyEditIfNewer(e.messageId, e.body, new Date(e.editedAt));
+      // The update replaces the search keys with the body (one write, nothing to heal).
+      const r = await messages.applyEditIfNewer(e.messageId, e.conversationId, e.body, new Date(e.editedAt));
       if (r === 'missing') throw notStoredYet(e.messageId);
-      // Re-indexed on every applied delivery, so a crash between the two writes heals on redelivery.
-      if (r === 'applied') await this.deps.search.reindex({ id: e.messageId, conversationId: e.conversationId, body: e.body, editedAt: e.editedAt });
     } else if (!(await messages.applyReactionAtomic(e.messageId, e.emoji, e.userId, e.op))) throw notStoredYet(e.messageId);
   }
 
   private async remove(e: BusEvents['message.deleted']): Promise<void> {
     if (!(await this.deps.messages.applyDelete(e.messageId, new Date(e.deletedAt)))) throw notStoredYet(e.messageId);
-    await this.deps.search.remove(e.messageId);
   }
 }
 

@@ -81,11 +81,18 @@ export const messageSchema = new Schema(
     /** History chunk number, and "<conversationId>:<chunk>": a page reads whole chunks by equality. */
     chunk: { type: Number },
     chunkId: { type: String },
+    /**
+     * Search keys: termKey(conversationId, term) of each term of the body (shared/src/search/terms.ts),
+     * empty once deleted, so a term in one conversation is one equality lookup on this field.
+     * No default: a message stored before search has none until the search-keys migration runs.
+     */
+    searchKeys: { type: [String], default: undefined },
   },
   opts,
 );
 messageSchema.index({ conversationId: 1, _id: 1 });
 messageSchema.index({ chunkId: 1 });
+messageSchema.index({ searchKeys: 1 });
 // Storage idempotency's last line: the same (sender, clientMsgId) can never be stored twice.
 messageSchema.index({ senderId: 1, clientMsgId: 1 }, { unique: true });
 
@@ -130,22 +137,6 @@ export const migrationSchema = new Schema(
   opts,
 );
 
-/**
- * The search index: one entry per stored message, `keys` holding "<conversationId> <term>" for
- * each of its terms (shared/src/search/terms.ts), so a term in one conversation is one equality
- * lookup on `keys`, whatever the size of the store. `_id` is the message id, so a redelivered
- * message is indexed once; `editedAt` lets an older edit never overwrite a newer one's terms.
- */
-export const searchEntrySchema = new Schema(
-  {
-    _id: { type: String, required: true },
-    conversationId: { type: String, required: true },
-    keys: { type: [String], default: [] },
-    editedAt: { type: Date, default: null },
-  },
-  opts,
-);
-searchEntrySchema.index({ keys: 1 });
 
 /** An uploaded file: pending until its object is confirmed in storage, then complete. */
 export const fileSchema = new Schema(
@@ -207,7 +198,6 @@ export type PushSubscriptionDoc = InferSchemaType<typeof pushSubscriptionSchema>
 export type NotificationPreferenceDoc = InferSchemaType<typeof notificationPreferenceSchema>;
 export type ChunkDoc = InferSchemaType<typeof chunkSchema>;
 export type MigrationDoc = InferSchemaType<typeof migrationSchema>;
-export type SearchEntryDoc = InferSchemaType<typeof searchEntrySchema> & { _id: string };
 
 const definitions = {
   User: [userSchema, 'users'],
@@ -220,7 +210,6 @@ const definitions = {
   NotificationPreference: [notificationPreferenceSchema, 'notification_preferences'],
   Chunk: [chunkSchema, 'chunks'],
   Migration: [migrationSchema, 'migrations'],
-  SearchEntry: [searchEntrySchema, 'search_index'],
 } as const;
 
 export interface Models {
@@ -234,7 +223,6 @@ export interface Models {
   NotificationPreference: Model<NotificationPreferenceDoc>;
   Chunk: Model<ChunkDoc>;
   Migration: Model<MigrationDoc>;
-  SearchEntry: Model<SearchEntryDoc>;
 }
 
 /** Binds the schemas to one connection (idempotent per connection). */

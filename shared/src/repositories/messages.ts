@@ -2,6 +2,7 @@ import type { Model } from 'mongoose';
 import { hasOnlyDuplicateErrors, isDuplicateKey } from '../infra/mongo.ts';
 import type { MessageDoc } from '../models/schemas.ts';
 import type { Message } from '../models/types.ts';
+import { messageSearchKeys, termKey } from '../search/terms.ts';
 import { chunkId } from './chunks.ts';
 
 type Lean = MessageDoc & { _id: string };
@@ -20,7 +21,10 @@ export const toMessage = (d: Lean): Message => ({
   deletedAt: d.deletedAt ? new Date(d.deletedAt).toISOString() : null,
 });
 
-/** The stored document of a message (what insertIdempotent writes). */
+/**
+ * The stored document of a message (what insertIdempotent writes), with its search keys, so a
+ * message and its index entry are one insert. Not on the wire: toMessage picks its fields.
+ */
 export const toMessageDoc = (m: Message) => ({
   _id: m.id,
   conversationId: m.conversationId,
@@ -33,7 +37,14 @@ export const toMessageDoc = (m: Message) => ({
   createdAt: new Date(m.createdAt),
   editedAt: m.editedAt ? new Date(m.editedAt) : null,
   deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,
+  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body),
 });
+
+/** A message found by a search key, with its keys (to rule out a multi-word query's misses). */
+export interface SearchHit {
+  message: Message;
+  keys: Set<string>;
+}
 
 /** Both chunk fields: the number, and the key a page reads by equality (one GIN/btree index). */
 export const chunkFields = (conversationId: string, no: number) => ({ chunk: no, chunkId: chunkId(conversationId, no) });
@@ -102,12 +113,13 @@ export class MessagesRepository {
 
   /**
    * Applies an edit unless a later edit is already stored, so edits redelivered out of order
-   * settle on the newest. 'missing' means the message is not stored (yet).
+   * settle on the newest. 'missing' means the message is not stored (yet). The search keys are
+   * replaced in the same update, so they always belong to the body stored.
    */
-  async applyEditIfNewer(messageId: string, body: string, editedAt: Date): Promise<'applied' | 'stale' | 'missing'> {
+  async applyEditIfNewer(messageId: string, conversationId: string, body: string, editedAt: Date): Promise<'applied' | 'stale' | 'missing'> {
     const res = await this.model.updateOne(
       { _id: { $eq: messageId }, deletedAt: null, $or: [{ editedAt: null }, { editedAt: { $lte: editedAt } }] },
-      { $set: { body, editedAt } },
+      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body) } },
     );
     if (res.matchedCount === 1) return 'applied';
     return (await this.model.exists({ _id: { $eq: messageId } })) ? 'stale' : 'missing';
@@ -136,9 +148,33 @@ export class MessagesRepository {
     throw new Error(`reaction on ${messageId} kept conflicting`);
   }
 
+  /** Deletes a message's content; its search keys go in the same update, so search never finds it. */
   async applyDelete(messageId: string, deletedAt: Date): Promise<boolean> {
-    const res = await this.model.updateOne({ _id: { $eq: messageId } }, { $set: { deletedAt, body: '', attachments: [] } });
+    const res = await this.model.updateOne({ _id: { $eq: messageId } }, { $set: { deletedAt, body: '', attachments: [], searchKeys: [] } });
     return res.matchedCount === 1;
+  }
+
+  /**
+   * The messages of one conversation holding a search term: one equality lookup on `searchKeys`
+   * (its cost is the number of matches, never the size of the store), whole documents, so search
+   * needs no second read. Deleted messages hold no keys; one of another conversation is a hash
+   * collision and left out.
+   */
+  async findBySearchTerm(conversationId: string, term: string): Promise<SearchHit[]> {
+    const docs = await this.model.find({ searchKeys: { $eq: termKey(conversationId, term) } }).lean<Lean[]>();
+    return docs.filter((d) => d.conversationId === conversationId && !d.deletedAt).map((d) => ({ message: toMessage(d), keys: new Set(d.searchKeys ?? []) }));
+  }
+
+  /**
+   * Sets the search keys of messages stored without them (the search-keys migration), unless an
+   * edit or delete gave them keys meanwhile. One bulk write of updates by `_id`.
+   */
+  async setMissingSearchKeys(messages: Array<{ id: string; keys: string[] }>): Promise<void> {
+    if (messages.length === 0) return;
+    await this.model.bulkWrite(
+      messages.map((m) => ({ updateOne: { filter: { _id: { $eq: m.id }, searchKeys: { $exists: false } }, update: { $set: { searchKeys: m.keys } } } })),
+      { ordered: false },
+    );
   }
 
   /** Case-insensitive substring search; the text is escaped, never a regex from the user. */

@@ -125,7 +125,7 @@ export class UsersRepository {
     await this.model.updateOne({ _id: id }, { $set: { passwordHash } });
   }
 
-  /** Sets the prefix keys of users stored before they existed (the search-index migration). */
+  /** Sets the prefix keys of users stored before they existed (the search-keys migration). */
   async setSearchKeys(id: string, username: string, displayName: string): Promise<void> {
     await this.model.updateOne({ _id: id }, { $set: { searchKeys: userSearchKeys(username, displayName) } });
   }

@@ -151,3 +151,10 @@ export function termKey(scope: string, term: string): string {
   for (let i = 0; i < 5; i++) out += B64[(b >>> (i * 6)) & 63];
   return out + B64[((a >>> 30) << 2) | (b >>> 30)];
 }
+
+/**
+ * The search keys of a message's text within its conversation: termKey of each of its terms. A
+ * message carries them in its own document (`searchKeys`), written in the same insert or update
+ * as its body, so indexing costs the storage path no extra write (docs/search.md).
+ */
+export const messageSearchKeys = (conversationId: string, body: string): string[] => indexTerms(body).map((t) => termKey(conversationId, t));

@@ -54,9 +54,14 @@ export class ChunkPlacer {
   place(stream: string, ids: readonly string[]): Promise<{ chunks: number[]; open: OpenedChunk }> {
     const prev = this.chains.get(stream) ?? Promise.resolve();
     const run = prev.catch(() => undefined).then(() => this.placeNow(stream, ids));
-    const tail = run.finally(() => {
-      if (this.chains.get(stream) === tail) this.chains.delete(stream);
-    });
+    // The chain's own copy swallows the failure (the caller gets it from `run`): left unhandled,
+    // one failed placement (a lost database connection) was an unhandled rejection that exited the
+    // process, measured in the storage bench.
+    const tail = run
+      .finally(() => {
+        if (this.chains.get(stream) === tail) this.chains.delete(stream);
+      })
+      .catch(() => undefined);
     this.chains.set(stream, tail);
     return run;
   }

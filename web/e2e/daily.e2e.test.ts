@@ -320,7 +320,10 @@ describe('2. a cold load is fast', () => {
       const one = find(new RegExp(`/api/db/conversations/${big}$`));
       const list = find(/\/api\/db\/conversations$/);
       for (const call of [page, one, list]) expect(call.start).toBeLessThan(me.end);
-      if (page.end < one.end - 50) expect(f.newestMs).toBeLessThan(Math.max(one.end, list.end));
+      // When the page answered well before the conversation or the list (half a second: rendering
+      // 300 rows on a loaded 2-core host takes a few hundred ms), it must have rendered without
+      // waiting for them.
+      if (page.end < Math.max(one.end, list.end) - 500) expect(f.newestMs).toBeLessThan(Math.max(one.end, list.end));
     }
   }, 180_000);
 
@@ -440,6 +443,9 @@ describe('4. state survives and stays true', () => {
   it('"Seen by" and the mute state come back after a reload', async () => {
     await pageA.goto(`/c/${direct}`);
     await send(pageA, 'Dave, seen this?');
+    // Storage follows the ack by a connector batch (up to 200 ms); a page loaded inside that window
+    // and connected after the send would not see the message until its next catch-up (in the note).
+    await stored(alice.accessToken, direct, 1);
     await pageD.goto(`/c/${direct}`);
     await message(pageD, 'Dave, seen this?').waitFor();
     await message(pageA, 'Dave, seen this?').getByTestId('seen-by').waitFor();

@@ -352,6 +352,8 @@ describe('3. a phone can act on messages', () => {
     const direct = await api('POST', '/api/db/conversations', { token: alice.accessToken, body: { type: 'direct', memberIds: [carol.user.id] } });
     await pageA.goto(`/c/${direct.body.conversation.id}`);
     await send(pageA, 'Carol, can you see this on your phone?');
+    // As in the reload test below: the phone's page loads only once the message is stored.
+    await stored(alice.accessToken, direct.body.conversation.id, 1);
     await pageP.goto(`/c/${direct.body.conversation.id}`);
     await message(pageP, 'Carol, can you see this on your phone?').waitFor();
     await pageP.getByTestId('conversation-title').getByText(alice.user.displayName).waitFor();

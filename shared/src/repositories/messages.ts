@@ -49,8 +49,6 @@ export interface SearchHit {
 /** Both chunk fields: the number, and the key a page reads by equality (one GIN/btree index). */
 export const chunkFields = (conversationId: string, no: number) => ({ chunk: no, chunkId: chunkId(conversationId, no) });
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-
 /**
  * Message storage. Ids sort in createdAt order within a conversation; history is read in whole
  * chunks by equality (functions/db/src/history), never by an id range FerretDB would scan for.
@@ -175,16 +173,5 @@ export class MessagesRepository {
       messages.map((m) => ({ updateOne: { filter: { _id: { $eq: m.id }, searchKeys: { $exists: false } }, update: { $set: { searchKeys: m.keys } } } })),
       { ordered: false },
     );
-  }
-
-  /** Case-insensitive substring search; the text is escaped, never a regex from the user. */
-  async search(conversationIds: string[], text: string, limit: number): Promise<Message[]> {
-    if (conversationIds.length === 0) return [];
-    const docs = await this.model
-      .find({ conversationId: { $in: conversationIds }, deletedAt: null, body: { $regex: escapeRegex(text), $options: 'i' } })
-      .sort({ _id: -1 })
-      .limit(limit)
-      .lean<Lean[]>();
-    return docs.map(toMessage);
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { messageId as sharedMessageId } from '@chat/shared/ids';
-import type { Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Message } from '@chat/shared/models/types';
 
 /** Test data in the contract's shapes, with no servers involved (usable from unit tests too). */
 let lastMs = 0;
@@ -30,6 +30,7 @@ export function makeMessage(conversationId: string, senderId: string, body: stri
     createdAt: new Date().toISOString(),
     editedAt: null,
     deletedAt: null,
+    ...plainMessageFields(),
     ...extra,
   };
 }

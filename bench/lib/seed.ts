@@ -4,7 +4,7 @@ import mongoose from 'mongoose';
 import { loadSigningKeys, type SigningKeys } from '../../functions/auth/src/keys.ts';
 import { messageId } from '@chat/shared/ids';
 import type { Mongo } from '@chat/shared/infra/mongo';
-import type { Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Message } from '@chat/shared/models/types';
 import { toMessageDoc } from '@chat/shared/repositories/messages';
 
 /**
@@ -78,6 +78,7 @@ export function buildMessages(groups: SeededGroup[], count: number, tag: string)
       createdAt: new Date(createdAtMs).toISOString(),
       editedAt: null,
       deletedAt: null,
+      ...plainMessageFields(),
     });
   }
   return out;

@@ -7,7 +7,7 @@ import { messageId } from '@chat/shared/ids';
 import { createPublisher, type Publisher } from '@chat/shared/infra/rabbit';
 import { connectRedis } from '@chat/shared/infra/redis';
 import { createLogger } from '@chat/shared/log';
-import type { Attachment, AuthSession, Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Attachment, type AuthSession, type Message } from '@chat/shared/models/types';
 import { PresenceStore } from '@chat/shared/presence';
 import { api, registerUser } from '../../test/api.ts';
 import { closeTestDb, createConversation, testDb } from '../../test/db.ts';
@@ -57,6 +57,7 @@ const message = (conversationId: string, sender: AuthSession, over: Partial<Mess
     createdAt: new Date(now).toISOString(),
     editedAt: null,
     deletedAt: null,
+    ...plainMessageFields(),
     ...over,
   };
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Message } from '@chat/shared/models/types';
 import { MessagingService } from './messaging.service.ts';
 import type { SendLedger } from './send-ledger.ts';
 
@@ -15,6 +15,7 @@ const stored: Message = {
   createdAt: new Date(1_700_000_000_000).toISOString(),
   editedAt: null,
   deletedAt: null,
+  ...plainMessageFields(),
 };
 
 /** The service with its boundaries faked: a ledger that misses, a store that may hold the message. */

@@ -3,7 +3,7 @@ import { errors } from '@chat/shared/errors';
 import { messageId } from '@chat/shared/ids';
 import { LIMITS } from '@chat/shared/models/limits';
 import type { Publisher } from '@chat/shared/infra/rabbit';
-import type { Attachment, Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Attachment, type Message } from '@chat/shared/models/types';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import type { MembershipCache } from './membership.ts';
 import type { SendLedger } from './send-ledger.ts';
@@ -86,6 +86,7 @@ export class MessagingService {
       createdAt: new Date(earlier.createdAtMs).toISOString(),
       editedAt: null,
       deletedAt: null,
+      ...plainMessageFields(),
     };
     // The recipients travel with the event, so the notification function needs no conversation
     // lookup for the usual message, whose recipients are all online or have no device. A list

@@ -4,6 +4,7 @@ import { createLogger } from '@chat/shared/log';
 import type { ConversationRecord } from '@chat/shared/repositories/conversations';
 import type { PushSubscriptionRecord } from '@chat/shared/repositories/notifications';
 import { NotificationService } from './notification.service.ts';
+import { plainMessageFields } from '@chat/shared/models/types';
 import { parseAllowedOrigins } from './origins.ts';
 
 /**
@@ -37,6 +38,7 @@ const event = (conversationId: string, senderId: string, n: number, memberIds?: 
     createdAt: new Date(0).toISOString(),
     editedAt: null,
     deletedAt: null,
+    ...plainMessageFields(),
   },
   memberIds,
 });

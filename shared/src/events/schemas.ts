@@ -21,6 +21,16 @@ const attachment = z.object({
   height: dimension,
 });
 
+const systemEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('conversation_created'), actorId: id }),
+  z.object({ type: z.literal('members_added'), actorId: id, userIds: z.array(id).min(1).max(LIMITS.groupMembersMax) }),
+  z.object({ type: z.literal('member_removed'), actorId: id, userId: id }),
+  z.object({ type: z.literal('member_left'), actorId: id }),
+  z.object({ type: z.literal('renamed'), actorId: id, title: z.string().max(LIMITS.titleMax), previousTitle: z.string().max(LIMITS.titleMax).nullable() }),
+  z.object({ type: z.literal('admin_added'), actorId: id, userId: id }),
+  z.object({ type: z.literal('admin_removed'), actorId: id, userId: id }),
+]);
+
 export const messageSchema = z.object({
   id,
   conversationId: id,
@@ -33,6 +43,15 @@ export const messageSchema = z.object({
   createdAt: isoTime,
   editedAt: isoTime.nullable().default(null),
   deletedAt: isoTime.nullable().default(null),
+  // Defaults: events published before these fields existed are plain top-level user messages.
+  kind: z.enum(['user', 'system']).default('user'),
+  system: systemEvent.nullable().default(null),
+  mentions: z.array(id).max(LIMITS.groupMembersMax).default([]),
+  threadRootId: id.nullable().default(null),
+  thread: z
+    .object({ replyCount: z.number().int().min(0), lastReplyAt: isoTime.nullable(), participantIds: z.array(id).max(5) })
+    .nullable()
+    .default(null),
 });
 
 /** A public User (shared with the socket events' schema). */

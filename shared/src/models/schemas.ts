@@ -78,6 +78,11 @@ export const messageSchema = new Schema(
     createdAt: { type: Date, required: true },
     editedAt: { type: Date, default: null },
     deletedAt: { type: Date, default: null },
+    kind: { type: String, default: 'user' },
+    system: { type: Schema.Types.Mixed, default: null },
+    mentions: { type: [String], default: [] },
+    threadRootId: { type: String, default: null },
+    thread: { type: Schema.Types.Mixed, default: null },
     /** History chunk number, and "<conversationId>:<chunk>": a page reads whole chunks by equality. */
     chunk: { type: Number },
     chunkId: { type: String },

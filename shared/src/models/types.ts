@@ -24,6 +24,29 @@ export interface Reaction {
   userIds: string[];
 }
 
+/** "user": sent by a person; "system": a record of a membership or settings change. */
+export type MessageKind = 'user' | 'system';
+
+/**
+ * What a system message records. actorId is who did it; system messages are stored through the
+ * same pipeline as others (exactly once), order like any message and never count as unread.
+ */
+export type SystemEvent =
+  | { type: 'conversation_created'; actorId: string }
+  | { type: 'members_added'; actorId: string; userIds: string[] }
+  | { type: 'member_removed'; actorId: string; userId: string }
+  | { type: 'member_left'; actorId: string }
+  | { type: 'renamed'; actorId: string; title: string; previousTitle: string | null }
+  | { type: 'admin_added'; actorId: string; userId: string }
+  | { type: 'admin_removed'; actorId: string; userId: string };
+
+/** A thread root's summary: replies so far, the newest reply's time, and up to 5 repliers. */
+export interface ThreadSummary {
+  replyCount: number;
+  lastReplyAt: string | null;
+  participantIds: string[];
+}
+
 export interface Message {
   id: string;
   conversationId: string;
@@ -36,6 +59,15 @@ export interface Message {
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;
+  kind: MessageKind;
+  /** Set on system messages only. */
+  system: SystemEvent | null;
+  /** Ids of the members mentioned with @username (only members), in order of first mention. */
+  mentions: string[];
+  /** The thread this message replies in, or null for a top-level message. */
+  threadRootId: string | null;
+  /** On a thread root: its summary; null on any message without replies. */
+  thread: ThreadSummary | null;
 }
 
 export interface Conversation {
@@ -101,3 +133,12 @@ export interface FileLink extends Attachment {
   /** Extension: a small (about 320 px) WebP rendition of an image, for inline display. */
   previewUrl?: string;
 }
+
+/** The fields of a plain top-level user message (no thread, no mentions), fresh for each message built. */
+export const plainMessageFields = (): Pick<Message, 'kind' | 'system' | 'mentions' | 'threadRootId' | 'thread'> => ({
+  kind: 'user',
+  system: null,
+  mentions: [],
+  threadRootId: null,
+  thread: null,
+});

@@ -19,6 +19,12 @@ export const toMessage = (d: Lean): Message => ({
   createdAt: new Date(d.createdAt).toISOString(),
   editedAt: d.editedAt ? new Date(d.editedAt).toISOString() : null,
   deletedAt: d.deletedAt ? new Date(d.deletedAt).toISOString() : null,
+  // Documents stored before these fields existed read as plain top-level user messages.
+  kind: d.kind === 'system' ? 'system' : 'user',
+  system: (d.system as Message['system']) ?? null,
+  mentions: [...(d.mentions ?? [])],
+  threadRootId: d.threadRootId ?? null,
+  thread: (d.thread as Message['thread']) ?? null,
 });
 
 /**
@@ -37,6 +43,11 @@ export const toMessageDoc = (m: Message) => ({
   createdAt: new Date(m.createdAt),
   editedAt: m.editedAt ? new Date(m.editedAt) : null,
   deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,
+  kind: m.kind,
+  system: m.system,
+  mentions: m.mentions,
+  threadRootId: m.threadRootId,
+  thread: m.thread,
   searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body),
 });
 

@@ -1,5 +1,5 @@
 import type { Ack, SendMessagePayload } from '@chat/shared/events/socket';
-import type { Attachment, Conversation, HistoryPage as Page, Message, NotificationLevel, User } from '@chat/shared/models/types';
+import { plainMessageFields, type Attachment, type Conversation, type HistoryPage as Page, type Message, type NotificationLevel, type User } from '@chat/shared/models/types';
 import { errorMessage } from '../api/errors.ts';
 import {
   applyDeleted,
@@ -335,6 +335,7 @@ class ChatStore {
       createdAt: new Date().toISOString(),
       editedAt: null,
       deletedAt: null,
+      ...plainMessageFields(),
     };
     const h = this.history(conversationId);
     h.items = upsertPending(h.items, { key: itemKey(message), message, state: 'pending' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Conversation, Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Conversation, type Message } from '@chat/shared/models/types';
 import { incomingPatch, mergeFetchedList, neighbour, ownReadClears, sortByActivity, totalUnread, withUser } from './conversations.ts';
 
 const msg = (id: string, senderId: string, at: string): Message => ({
@@ -14,6 +14,7 @@ const msg = (id: string, senderId: string, at: string): Message => ({
   createdAt: at,
   editedAt: null,
   deletedAt: null,
+  ...plainMessageFields(),
 });
 const conv = (id: string, extra: Partial<Conversation> = {}): Conversation => ({
   id,

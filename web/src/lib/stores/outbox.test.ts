@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SendMessagePayload } from '@chat/shared/events/socket';
-import type { Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Message } from '@chat/shared/models/types';
 import { Outbox, type SendResult } from './outbox.ts';
 
 const payload = (n: number): SendMessagePayload => ({ conversationId: 'c1', clientMsgId: `cm${n}`, body: `hello ${n}` });
@@ -16,6 +16,7 @@ const serverMessage = (p: SendMessagePayload, id: string): Message => ({
   createdAt: new Date(2024, 0, 1, 0, 0, Number(id.slice(1))).toISOString(),
   editedAt: null,
   deletedAt: null,
+  ...plainMessageFields(),
 });
 
 /** A fake server: idempotent on clientMsgId, can be switched offline. */

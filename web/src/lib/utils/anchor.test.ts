@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Message } from '@chat/shared/models/types';
 import { countNewBelow, firstUnread } from './anchor.ts';
 import { buildRows } from './rows.ts';
 import type { ChatItem } from './messages.ts';
@@ -19,6 +19,7 @@ const msg = (id: string, senderId: string, extra: Partial<Message> = {}): ChatIt
     createdAt: `2026-01-01T10:00:0${id}.000Z`,
     editedAt: null,
     deletedAt: null,
+    ...plainMessageFields(),
     ...extra,
   },
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Message } from '@chat/shared/models/types';
 import { applyDeleted, catchUp, itemKey, lastServerId, mergeFirstPage, mergeMessages, upsertPending, type ChatItem } from './messages.ts';
 
 let seq = 0;
@@ -16,6 +16,7 @@ function msg(n: number, over: Partial<Message> = {}): Message {
     createdAt: new Date(Date.UTC(2024, 0, 1, 10, 0, n)).toISOString(),
     editedAt: null,
     deletedAt: null,
+    ...plainMessageFields(),
     ...over,
   };
 }

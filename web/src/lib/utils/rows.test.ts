@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Message } from '@chat/shared/models/types';
 import { buildRows } from './rows.ts';
 import type { ChatItem } from './messages.ts';
 
 const item = (id: string, senderId: string, createdAt: string, over: Partial<Message> = {}): ChatItem => ({
   key: id,
   state: 'sent',
-  message: { id, conversationId: 'c', senderId, clientMsgId: id, body: id, attachments: [], replyToId: null, reactions: [], createdAt, editedAt: null, deletedAt: null, ...over },
+  message: { id, conversationId: 'c', senderId, clientMsgId: id, body: id, attachments: [], replyToId: null, reactions: [], createdAt, editedAt: null, deletedAt: null, ...plainMessageFields(), ...over },
 });
 
 describe('buildRows', () => {

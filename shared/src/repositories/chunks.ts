@@ -33,6 +33,15 @@ export class ChunksRepository {
     return d.start;
   }
 
+  /** Chunk `no` as stored, or null when it was never opened (chunk 0 always exists). */
+  async find(stream: string, no: number): Promise<ChunkRecord | null> {
+    if (no <= 0) return { no: 0, start: '', base: 0 };
+    const d = await this.model.findById(chunkId(stream, no)).lean<ChunkDoc>();
+    if (!d) return null;
+    this.remember(chunkId(stream, no), d.start);
+    return { no: d.no, start: d.start, base: d.base };
+  }
+
   /**
    * Opens chunk `next.no` unless someone already did: an insert on a unique _id, the one write
    * FerretDB makes atomic. Returns the chunk as stored, ours or the one that won. Calls made in

@@ -16,6 +16,7 @@ export function conversationStreams(conversations: ConversationsRepository, chun
     open: (id, next) => chunks.open(id, next),
     setOpen: (id, chunk) => conversations.setOpenChunk(id, chunk),
     startOf: (id, no) => chunks.startOf(id, no),
+    find: (id, no) => chunks.find(id, no),
   };
 }
 

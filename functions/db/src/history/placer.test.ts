@@ -22,6 +22,7 @@ function memoryStore() {
       if (c.no > rec.no) Object.assign(rec, { no: c.no, start: c.start, base: c.base });
     },
     startOf: async (_s, no) => chunks.get(no)?.start ?? '',
+    find: async (_s, no) => chunks.get(no) ?? null,
   };
   return store;
 }
@@ -50,6 +51,18 @@ describe('ChunkPlacer', () => {
     p.forget('s');
     expect(await chunksOf(p, 's', [id(4)])).toEqual([1]);
     expect(store.rec).toMatchObject({ no: 1, start: id(3) });
+  });
+
+  it('after a process died between opening a chunk and recording it, places into that chunk, not the one before', async () => {
+    const store = memoryStore();
+    await chunksOf(new ChunkPlacer(store, { size: 3 }), 's', [id(1), id(2)]);
+    Object.assign(store.rec, { stored: 2, last: id(2) });
+    // The dead process stored 0003 in chunk 0 and 0004 in chunk 1, which it opened, then died
+    // before its counter write: the record still says chunk 0 with two messages.
+    store.chunks.set(1, { no: 1, start: id(4), base: 3 });
+    const restarted = new ChunkPlacer(store, { size: 3 });
+    expect(await chunksOf(restarted, 's', [id(5)])).toEqual([1]);
+    expect(store.rec).toMatchObject({ no: 1, start: id(4) });
   });
 
   it('opens several chunks in one batch, each with its base', async () => {

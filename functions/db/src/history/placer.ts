@@ -21,6 +21,8 @@ export interface StreamStore {
    */
   setOpen(stream: string, chunk: OpenedChunk): Promise<void>;
   startOf(stream: string, no: number): Promise<string>;
+  /** Chunk `no` if it was ever opened, else null. */
+  find(stream: string, no: number): Promise<OpenedChunk | null>;
 }
 
 interface Cached {
@@ -107,11 +109,30 @@ export class ChunkPlacer {
     throw new Error(`history chunks of ${stream} kept conflicting`);
   }
 
+  /**
+   * The stream's record, moved to its newest opened chunk first. A process that dies after
+   * opening a chunk and storing messages in it, but before its counter write records that chunk,
+   * leaves the record one chunk behind, with counters that miss what it stored; placing by that
+   * record would fill the old chunk with ids of the new one's range, and the pager, which reads up
+   * to the record's chunk, would not list the new chunk's messages until it filled up again. One
+   * equality read per reload (about every ttlMs per busy stream) rules that out.
+   */
+  private async loadNewest(stream: string): Promise<{ open: OpenChunk; base: number }> {
+    let loaded = await this.store.load(stream);
+    for (let next = await this.store.find(stream, loaded.open.no + 1); next; next = await this.store.find(stream, loaded.open.no + 1)) {
+      await this.store.setOpen(stream, next);
+      loaded = await this.store.load(stream);
+      // A record that did not move (its write failed, or FerretDB is behind) must not loop forever.
+      if (loaded.open.no < next.no) return { open: { no: next.no, start: next.start, count: 0, max: loaded.open.max }, base: next.base };
+    }
+    return loaded;
+  }
+
   private async state(stream: string): Promise<Cached> {
     const now = (this.opts.now ?? Date.now)();
     const cached = this.cache.get(stream);
     if (cached && now - cached.loadedAt < (this.opts.ttlMs ?? 10_000)) return cached;
-    const loaded = { ...(await this.store.load(stream)), loadedAt: now };
+    const loaded = { ...(await this.loadNewest(stream)), loadedAt: now };
     // Keep the local view of the open chunk if it is ahead of the stored one (our own placements).
     if (cached && cached.open.no === loaded.open.no && cached.open.start === loaded.open.start) {
       loaded.open.count = Math.max(loaded.open.count, cached.open.count);

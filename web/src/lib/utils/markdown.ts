@@ -59,7 +59,7 @@ function mentionRule(md: MarkdownIt) {
     }
   });
   md.renderer.rules.mention = (tokens, idx) =>
-    `<span class="mention${tokens[idx]!.meta === 'me' ? ' mention-me' : ''}">${md.utils.escapeHtml(tokens[idx]!.content)}</span>`;
+    `<span class="mention${(tokens[idx]!.meta as { who?: string } | null)?.who === 'me' ? ' mention-me' : ''}">${md.utils.escapeHtml(tokens[idx]!.content)}</span>`;
 }
 
 function splitMentions(state: StateCore, t: Token, highlights: MentionHighlights): Token[] {
@@ -77,7 +77,7 @@ function splitMentions(state: StateCore, t: Token, highlights: MentionHighlights
     text(t.content.slice(at, s.index));
     const m = new state.Token('mention', '', 0);
     m.content = t.content.slice(s.index, s.index + s.length);
-    m.meta = highlights.get(s.name);
+    m.meta = { who: highlights.get(s.name) };
     out.push(m);
     at = s.index + s.length;
   }

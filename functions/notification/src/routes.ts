@@ -21,7 +21,7 @@ export const docs: RouteDoc[] = [
   {
     method: 'put',
     path: '/preferences/{conversationId}',
-    summary: 'Set the notification level of a conversation: {level: all|mentions|none}, or the older {muted} (true = none, false = all)',
+    summary: 'Set the notification level of a conversation: {level} (all, mentions or none), or the older {muted} (true = none, false = all)',
     auth: true,
     body: preferenceRequest,
     responses: { 204: 'Saved', 400: 'Neither or both of level and muted, or an unknown level', 404: 'Not a member' },

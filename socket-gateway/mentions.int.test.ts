@@ -4,17 +4,11 @@ import type { AuthSession, Conversation, Message } from '@chat/shared/models/typ
 import { allMessages, api, registerUser } from '../test/api.ts';
 import { busChannel, closeBus, eventually } from '../test/bus.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
-import { connectAs, nextEvent, request, type ClientSocket } from '../test/socket.ts';
+import { nextEvent, request, socketPool, type ClientSocket } from '../test/socket.ts';
 
-const sockets: ClientSocket[] = [];
-const open = async (s: AuthSession, instance?: number) => {
-  const socket = await connectAs(s.accessToken, instance === undefined ? {} : { instance });
-  sockets.push(socket);
-  return socket;
-};
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.disconnect();
-});
+const pool = socketPool();
+const open = (s: AuthSession, instance?: number) => pool.connect(s.accessToken, instance === undefined ? {} : { instance });
+afterEach(() => pool.closeAll());
 afterAll(() => Promise.all([closeTestDb(), closeBus()]));
 
 let n = 0;

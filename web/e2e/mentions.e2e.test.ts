@@ -53,7 +53,7 @@ describe('@mentions in the web app', () => {
     const picker = a.page.getByTestId('mention-picker');
     await picker.waitFor();
     // Everyone but me, then @here.
-    expect(await picker.getByTestId('mention-option').allTextContents()).toEqual([
+    expect(await picker.getByTestId('mention-option').locator('.name').allTextContents()).toEqual([
       ...[bob, carol].sort((x, y) => x.user.username.localeCompare(y.user.username)).map((u) => `${u.user.displayName}@${u.user.username}`),
       '@hereNotify everyone online in this conversation',
     ]);

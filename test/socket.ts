@@ -72,3 +72,18 @@ export function record<E extends keyof ServerToClientEvents>(socket: ClientSocke
   socket.on(event, ((p: any) => seen.push(p)) as never);
   return seen;
 }
+
+/** Sockets a test file opens, all closed after each test: `afterEach(pool.closeAll)`. */
+export function socketPool() {
+  const open: ClientSocket[] = [];
+  return {
+    async connect(token: string, opts: Parameters<typeof connect>[1] = {}): Promise<ClientSocket> {
+      const s = await connectAs(token, opts);
+      open.push(s);
+      return s;
+    },
+    closeAll(): void {
+      for (const s of open.splice(0)) s.disconnect();
+    },
+  };
+}

@@ -143,8 +143,8 @@ describe('keys and subscriptions', () => {
     expect((await mute(a, 'aaaaaaaaaaaaaaaaaaaaaaaa', true)).status).toBe(404);
     expect((await api('PUT', `${N}/preferences/${conv.id}`, { token: a.accessToken, body: { muted: 'yes' } })).status).toBe(400);
     expect((await mute(a, conv.id, true)).status).toBe(204);
-    expect((await api('GET', `${N}/preferences/${conv.id}`, { token: a.accessToken })).body).toEqual({ muted: true });
-    expect((await api('GET', `${N}/preferences/${conv.id}`, { token: b.accessToken })).body).toEqual({ muted: false });
+    expect((await api('GET', `${N}/preferences/${conv.id}`, { token: a.accessToken })).body).toEqual({ level: 'none', muted: true });
+    expect((await api('GET', `${N}/preferences/${conv.id}`, { token: b.accessToken })).body).toEqual({ level: 'all', muted: false });
   });
 });
 
@@ -274,6 +274,76 @@ describe('pushes for new messages', () => {
     const m = message(conv.id, alice, { body: 'psst' });
     await deliver({ message: m });
     expect((await receiver.waitFor(subs.bob.id, (p) => p.payload.messageId === m.id))[0]!.payload.title).toBe(alice.user.displayName);
+  });
+});
+
+describe('notification levels', () => {
+  const setLevel = (s: AuthSession, conversationId: string, body: unknown) => api('PUT', `${N}/preferences/${conversationId}`, { token: s.accessToken, body });
+  const levelOf = async (s: AuthSession, conversationId: string) => (await api('GET', `${N}/preferences/${conversationId}`, { token: s.accessToken })).body;
+  /** A group of more than 10 members: the three users plus made-up member ids. */
+  const bigGroup = (ids: string[]) => createConversation('group', [...ids, ...Array.from({ length: 9 }, (_, i) => `65a${String(i).padStart(21, '0')}`)], 'Big room');
+
+  it('defaults to all in a direct conversation and mentions in a group of more than 10', async () => {
+    const [a, b, c] = await Promise.all([registerUser(), registerUser(), registerUser()]);
+    const direct = await createConversation('direct', [a.user.id, b.user.id]);
+    const small = await createConversation('group', [a.user.id, b.user.id, c.user.id]);
+    const big = await bigGroup([a.user.id, b.user.id, c.user.id]);
+    expect(await levelOf(a, direct.id)).toEqual({ level: 'all', muted: false });
+    expect(await levelOf(a, small.id)).toEqual({ level: 'all', muted: false });
+    expect(await levelOf(a, big.id)).toEqual({ level: 'mentions', muted: false });
+    // The conversation list says the same.
+    const list = (await api('GET', '/api/db/conversations', { token: a.accessToken })).body.conversations as Array<{ id: string; notificationLevel: string }>;
+    expect(list.find((x) => x.id === big.id)?.notificationLevel).toBe('mentions');
+    expect(list.find((x) => x.id === direct.id)?.notificationLevel).toBe('all');
+  });
+
+  it('sets a level for members only; bad bodies get 400 with the error shape and change nothing', async () => {
+    const [a, b, outsider] = await Promise.all([registerUser(), registerUser(), registerUser()]);
+    const conv = await createConversation('direct', [a.user.id, b.user.id]);
+    expect((await setLevel(a, conv.id, { level: 'mentions' })).status).toBe(204);
+    expect(await levelOf(a, conv.id)).toEqual({ level: 'mentions', muted: false });
+    for (const body of [{ level: 'loud' }, {}, { level: 'all', muted: true }, { level: 'all', extra: 1 }, { level: null }]) {
+      const res = await setLevel(a, conv.id, body);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error: { code: 'invalid_request', message: expect.any(String) } });
+    }
+    expect(await levelOf(a, conv.id)).toEqual({ level: 'mentions', muted: false });
+    const denied = await setLevel(outsider, conv.id, { level: 'none' });
+    expect(denied.status).toBe(404);
+    expect(denied.body.error.code).toBe('not_found');
+    expect((await api('GET', `${N}/preferences/${conv.id}`, { token: outsider.accessToken })).status).toBe(404);
+    expect((await api('PUT', `${N}/preferences/${conv.id}`, { body: { level: 'none' } })).status).toBe(401);
+    // The older body keeps working: true is none, false is all.
+    expect((await setLevel(a, conv.id, { muted: true })).status).toBe(204);
+    expect(await levelOf(a, conv.id)).toEqual({ level: 'none', muted: true });
+    expect((await setLevel(a, conv.id, { muted: false })).status).toBe(204);
+    expect(await levelOf(a, conv.id)).toEqual({ level: 'all', muted: false });
+    expect(await levelOf(b, conv.id)).toEqual({ level: 'all', muted: false });
+  });
+
+  it('pushes every message at all, only mentions at mentions (the big-group default), nothing at none', async () => {
+    const [alice, bob, carol, dave] = await Promise.all([registerUser(), registerUser(), registerUser(), registerUser()]);
+    const conv = await bigGroup([alice.user.id, bob.user.id, carol.user.id, dave.user.id]);
+    const subs = { bob: receiver.subscription(), carol: receiver.subscription(), dave: receiver.subscription() };
+    for (const [who, sub] of [[bob, subs.bob], [carol, subs.carol], [dave, subs.dave]] as const) expect((await subscribe(who, sub)).status).toBe(201);
+    expect((await setLevel(bob, conv.id, { level: 'all' })).status).toBe(204);
+    expect((await setLevel(dave, conv.id, { level: 'none' })).status).toBe(204);
+
+    const plain = message(conv.id, alice, { body: 'lunch?' });
+    const mentioning = message(conv.id, alice, { body: '@carol @dave look', mentions: [carol.user.id, dave.user.id] });
+    await deliver({ message: plain });
+    await deliver({ message: mentioning });
+    const [mentionPush] = await receiver.waitFor(subs.carol.id, (p) => p.payload.messageId === mentioning.id);
+    expect(mentionPush!.payload.body).toBe('@carol @dave look');
+    await receiver.waitFor(subs.bob.id, (p) => p.payload.messageId === plain.id);
+    await receiver.waitFor(subs.bob.id, (p) => p.payload.messageId === mentioning.id);
+    // A marker pushed to everyone at all after both: whatever those two caused has arrived.
+    expect((await setLevel(carol, conv.id, { level: 'all' })).status).toBe(204);
+    const marker = message(conv.id, alice, { body: 'marker' });
+    await deliver({ message: marker });
+    await receiver.waitFor(subs.carol.id, (p) => p.payload.messageId === marker.id);
+    expect(receiver.pushesFor(subs.carol.id, (p) => p.payload.messageId === plain.id)).toHaveLength(0);
+    expect(receiver.pushesFor(subs.dave.id)).toHaveLength(0);
   });
 });
 

@@ -21,6 +21,7 @@ import { loadGatewayConfig } from './config.ts';
 import { createHandlers, TypingTracker, type ChatServer, type ChatSocket } from './handlers.ts';
 import { releaseHandshakeRequests, RoomNames, shareAnyListener } from './lean.ts';
 import { MembershipCache } from './membership.ts';
+import { MentionResolver } from './mentions.ts';
 import { MessagingService } from './messaging.service.ts';
 import { PresenceService } from './presence.ts';
 import { followMembership, rooms } from './rooms.ts';
@@ -57,6 +58,7 @@ async function main() {
   const messages = new MessagesRepository(mongo.models.Message);
   const ledger = new SendLedger(redis, { rateLimit: config.SEND_RATE_LIMIT, rateWindowMs: config.SEND_RATE_WINDOW_MS, ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS });
   await ledger.initEpoch(() => messages.any());
+  const presenceStore = new PresenceStore(redis);
   const service = new MessagingService({
     ledger,
     membership,
@@ -65,6 +67,7 @@ async function main() {
     // Only completed uploads of the same conversation may be attached.
     resolveAttachments: (ids, conversationId) => files.requireCompletedInConversation(ids, conversationId),
     ledgerRecoveryMs: config.LEDGER_RECOVERY_SECONDS * 1000,
+    mentions: new MentionResolver({ users, presence: presenceStore }),
   });
 
   const ready = async () => {
@@ -94,7 +97,6 @@ async function main() {
 
   const typing = new TypingTracker(io);
   const expiry = new TokenExpiry();
-  const presenceStore = new PresenceStore(redis);
   const presence = new PresenceService({ io, store: presenceStore, instanceId: config.GATEWAY_ID, conversations, log });
   await presence.start();
   const roomNames = new RoomNames(io, (room) => rooms.conversationOf(room) !== null);

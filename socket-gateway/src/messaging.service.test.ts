@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { plainMessageFields, type Message } from '@chat/shared/models/types';
+import { MentionResolver } from './mentions.ts';
 import { MessagingService } from './messaging.service.ts';
 import type { SendLedger } from './send-ledger.ts';
 
@@ -32,6 +33,7 @@ function service(epochAgoMs: number, inStore: Message | null, recoveryMs = 900_0
     publisher,
     messages: messages as never,
     resolveAttachments: async () => [],
+    mentions: { resolve: async () => [] },
     ledgerRecoveryMs: recoveryMs,
   });
   return { svc, ledger, messages, publisher };
@@ -66,5 +68,63 @@ describe('MessagingService.send after the send ledger lost its data', () => {
     const { svc, publisher } = service(5_000, { ...stored, conversationId: 'c9' });
     expect((await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' })).fresh).toBe(true);
     expect(publisher.publish).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('MessagingService mentions', () => {
+  const members = {
+    get: async () => ({ members: new Set(['u1', 'u2', 'u3']), admins: new Set(), type: 'group', expires: Infinity }),
+    isMember: async (_c: string, u: string) => ['u1', 'u2', 'u3'].includes(u),
+  } as never;
+  const users = [
+    { id: 'u1', username: 'ann' },
+    { id: 'u2', username: 'bob' },
+    { id: 'u3', username: 'cy' },
+    { id: 'u9', username: 'outsider' },
+  ];
+
+  function withResolver(online: string[] = []) {
+    const lookups: string[][] = [];
+    const mentions = new MentionResolver({
+      users: { findByIds: async (ids) => (lookups.push(ids), users.filter((u) => ids.includes(u.id))) },
+      presence: { onlineAmong: async (ids) => new Set(ids.filter((i) => online.includes(i))) },
+    });
+    const publisher = { publish: vi.fn(async () => undefined), connected: () => true, close: async () => undefined };
+    const ledger = {
+      reserve: vi.fn(async () => ({ kind: 'new' as const, record: 'r', createdAtMs: Date.now(), suffix: 'abcdefabcdef' })),
+      complete: vi.fn(async (_s: string, _c: string, _r: string, m: Message) => ({ won: true, message: m })),
+      recent: vi.fn(async () => stored),
+      remember: vi.fn(async () => undefined),
+    };
+    const svc = new MessagingService({ ledger: ledger as never, membership: members, publisher, messages: {} as never, resolveAttachments: async () => [], mentions });
+    return { svc, publisher, lookups };
+  }
+
+  it('puts the members it mentions on the message and its event, not outsiders', async () => {
+    const { svc, publisher } = withResolver();
+    const { message } = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k', body: '@cy @outsider and @Bob' });
+    expect(message.mentions).toEqual(['u3', 'u2']);
+    expect(publisher.publish).toHaveBeenCalledWith('message.created', expect.objectContaining({ message: expect.objectContaining({ mentions: ['u3', 'u2'] }) }), expect.anything());
+  });
+
+  it('gives @here the members online now', async () => {
+    const { svc } = withResolver(['u1', 'u3']);
+    expect((await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k', body: 'hey @here' })).message.mentions).toEqual(['u3']);
+  });
+
+  it('re-reads mentions on an edit and publishes them with it', async () => {
+    const { svc, publisher } = withResolver();
+    const updated = await svc.edit('u1', { messageId: stored.id, body: 'now @bob' });
+    expect(updated.mentions).toEqual(['u2']);
+    expect(publisher.publish).toHaveBeenCalledWith('message.updated', expect.objectContaining({ kind: 'edit', mentions: ['u2'] }));
+  });
+
+  it('looks usernames up once, and not at all for a body without "@"', async () => {
+    const { svc, lookups } = withResolver();
+    await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'no mention' });
+    expect(lookups).toEqual([]);
+    await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k2', body: '@bob' });
+    await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k3', body: '@cy' });
+    expect(lookups).toEqual([['u1', 'u2', 'u3']]);
   });
 });

@@ -6,6 +6,7 @@ import type { Publisher } from '@chat/shared/infra/rabbit';
 import { plainMessageFields, type Attachment, type Message } from '@chat/shared/models/types';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import type { MembershipCache } from './membership.ts';
+import type { MentionResolver } from './mentions.ts';
 import type { SendLedger } from './send-ledger.ts';
 
 /** Resolves attachment file ids to completed files of the conversation; throws invalid_request otherwise. */
@@ -32,6 +33,7 @@ export class MessagingService {
       publisher: Publisher;
       messages: MessagesRepository;
       resolveAttachments: AttachmentResolver;
+      mentions: Pick<MentionResolver, 'resolve'>;
       /**
        * For this long after the send ledger lost its data (a Redis restart), a send the ledger
        * does not know is looked up in the store first: it may be the resend of a message acked
@@ -70,9 +72,10 @@ export class MessagingService {
       }
     }
 
-    const [attachments, replyToId] = await Promise.all([
+    const [attachments, replyToId, mentions] = await Promise.all([
       input.attachments?.length ? this.deps.resolveAttachments(input.attachments, input.conversationId) : Promise.resolve([]),
       input.replyToId ? this.checkReplyTarget(input.replyToId, input.conversationId) : Promise.resolve(null),
+      this.deps.mentions.resolve(input.body, members, senderId),
     ]);
     const message: Message = {
       id: messageId(earlier.createdAtMs, earlier.suffix),
@@ -87,6 +90,7 @@ export class MessagingService {
       editedAt: null,
       deletedAt: null,
       ...plainMessageFields(),
+      mentions,
     };
     // The recipients travel with the event, so the notification function needs no conversation
     // lookup for the usual message, whose recipients are all online or have no device. A list
@@ -102,8 +106,11 @@ export class MessagingService {
     if (current.senderId !== userId) throw errors.forbidden('Only the sender can edit a message.');
     if (current.deletedAt) throw errors.notFound('Message');
     const editedAt = new Date().toISOString();
-    await this.deps.publisher.publish('message.updated', { kind: 'edit', messageId: current.id, conversationId: current.conversationId, body: input.body, editedAt });
-    const updated = { ...current, body: input.body, editedAt };
+    // An edit is read again for mentions, against the members of now.
+    const members = await this.membersOf(current.conversationId, userId);
+    const mentions = await this.deps.mentions.resolve(input.body, members, userId);
+    await this.deps.publisher.publish('message.updated', { kind: 'edit', messageId: current.id, conversationId: current.conversationId, body: input.body, editedAt, mentions });
+    const updated = { ...current, body: input.body, editedAt, mentions };
     await this.deps.ledger.remember(updated);
     return updated;
   }

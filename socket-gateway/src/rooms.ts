@@ -31,6 +31,7 @@ export const conversationView = (rec: ConversationRecord, members: User[]): Conv
     members,
     lastMessage: null,
     unreadCount: 0,
+    unreadMentionCount: 0,
     notificationLevel: notificationLevel(undefined, { type: rec.type, memberCount: rec.memberIds.length }),
     readPositions: [],
   });

@@ -452,7 +452,7 @@ describe('4. state survives and stays true', () => {
     await message(pageD, 'Dave, seen this?').waitFor();
     await message(pageA, 'Dave, seen this?').getByTestId('seen-by').waitFor();
     await pageA.getByTestId('details').click();
-    await pageA.getByTestId('mute-toggle').check();
+    await pageA.getByTestId('level-none').check();
     await pageA.keyboard.press('Escape');
     await pageA.getByTestId('conversation-view').getByText('· muted').waitFor();
 

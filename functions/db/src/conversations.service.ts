@@ -10,7 +10,7 @@ import type { NotificationPreferencesRepository } from '@chat/shared/repositorie
 import type { UsersRepository } from '@chat/shared/repositories/users';
 import { conversationSource } from './history/conversation-stream.ts';
 import { pageAfter, pageAround, pageBefore } from './history/pager.ts';
-import { unreadCount, type ReadsService } from './reads.service.ts';
+import { unreadCount, unreadMentionCount, type ReadsService } from './reads.service.ts';
 
 /** What the service tells the rest of the system; publishing failures never undo a stored change. */
 export interface ConversationEvents {
@@ -159,10 +159,12 @@ export class ConversationsService {
     return convs.map((c, i) => {
       const members = new Set(c.memberIds);
       const readPositions = positions[i]!.filter((p) => members.has(p.userId));
+      const own = readPositions.find((p) => p.userId === callerId);
       return toConversation(c, {
         members: c.memberIds.map((m) => userById.get(m)).filter((u): u is User => u !== undefined),
         lastMessage: lasts[i] ?? null,
-        unreadCount: unreadCount(c, callerId, readPositions.find((p) => p.userId === callerId)),
+        unreadCount: unreadCount(c, callerId, own),
+        unreadMentionCount: unreadMentionCount(c, callerId, own),
         notificationLevel: notificationLevel(prefs.get(c.id), { type: c.type, memberCount: c.memberIds.length }),
         readPositions: readPositions.map((p) => ({ userId: p.userId, messageId: p.messageId })),
       });

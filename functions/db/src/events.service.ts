@@ -2,6 +2,7 @@ import { errors } from '@chat/shared/errors';
 import { ROUTING_KEYS, type BusEvents, type RoutingKey } from '@chat/shared/events/bus';
 import { busEventSchemas, isRoutingKey } from '@chat/shared/events/schemas';
 import type { Logger } from '@chat/shared/log';
+import { mentionedOthers } from '@chat/shared/mentions/mentions';
 import { describeIssue } from '@chat/shared/models/validation';
 import type { Message } from '@chat/shared/models/types';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
@@ -83,6 +84,7 @@ export class EventsService {
       [...byConversation.values()].map((idx) => {
         let newest = messages[idx[0]!]!;
         const sent: Record<string, number> = {};
+        const mentioned: Record<string, number> = {};
         let stored = 0;
         for (const i of idx) {
           const m = messages[i]!;
@@ -90,8 +92,9 @@ export class EventsService {
           if (!fresh.has(m.id)) continue;
           stored++;
           sent[m.senderId] = (sent[m.senderId] ?? 0) + 1;
+          for (const u of mentionedOthers(m)) mentioned[u] = (mentioned[u] ?? 0) + 1;
         }
-        return this.touches.touch(newest.conversationId, { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, open: open.get(newest.conversationId) });
+        return this.touches.touch(newest.conversationId, { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, mentioned, open: open.get(newest.conversationId) });
       }),
     );
     return fresh.size;
@@ -111,7 +114,7 @@ export class EventsService {
     const { messages } = this.deps;
     if (e.kind === 'edit') {
       // The update replaces the search keys with the body (one write, nothing to heal).
-      const r = await messages.applyEditIfNewer(e.messageId, e.conversationId, e.body, new Date(e.editedAt));
+      const r = await messages.applyEditIfNewer(e.messageId, e.conversationId, e.body, new Date(e.editedAt), e.mentions);
       if (r === 'missing') throw notStoredYet(e.messageId);
     } else if (!(await messages.applyReactionAtomic(e.messageId, e.emoji, e.userId, e.op))) throw notStoredYet(e.messageId);
   }

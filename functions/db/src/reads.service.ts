@@ -3,6 +3,7 @@ import type { Message } from '@chat/shared/models/types';
 import type { ChunksRepository } from '@chat/shared/repositories/chunks';
 import type { ConversationRecord, ReadPositionRecord, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
+import { mentionedOthers } from '@chat/shared/mentions/mentions';
 import { conversationSource } from './history/conversation-stream.ts';
 
 /**
@@ -40,23 +41,30 @@ export class ReadsService {
    * reader marks what they just saw, so that is one or two chunks). Stored messages the
    * counters do not include yet (their batch is between insert and counter write) count too.
    */
-  private async positionAt(conv: ConversationRecord, m: Message, chunk: number | null, userId: string): Promise<{ messageId: string; count: number; sent: number }> {
+  private async positionAt(conv: ConversationRecord, m: Message, chunk: number | null, userId: string): Promise<{ messageId: string; count: number; sent: number; mentioned: number }> {
     const mine = conv.sent[userId] ?? 0;
     const last = conv.lastMessageId ?? '';
-    if (m.id === last) return { messageId: m.id, count: conv.msgCount, sent: mine };
+    if (m.id === last) return { messageId: m.id, count: conv.msgCount, sent: mine, mentioned: conv.mentioned[userId] ?? 0 };
     const src = conversationSource(conv, this.deps);
     const from = chunk ?? (await src.locate(m.id));
     let count = conv.msgCount;
     let sent = mine;
+    let mentioned = conv.mentioned[userId] ?? 0;
     for (let no = from; no <= Math.max(src.openNo, from); no++) {
       for (const x of await src.read(no)) {
         const delta = x.id > m.id && x.id <= last ? -1 : x.id <= m.id && x.id > last ? 1 : 0;
         count += delta;
         if (x.senderId === userId) sent += delta;
+        if (mentionedOthers(x).includes(userId)) mentioned += delta;
       }
     }
-    return { messageId: m.id, count: Math.max(0, count), sent: Math.max(0, sent) };
+    return { messageId: m.id, count: Math.max(0, count), sent: Math.max(0, sent), mentioned: Math.max(0, mentioned) };
   }
+}
+
+/** Others' messages after the position that mention userId (the sidebar's mention badge). */
+export function unreadMentionCount(conv: ConversationRecord, userId: string, pos: ReadPositionRecord | undefined): number {
+  return Math.max(0, (conv.mentioned[userId] ?? 0) - (pos?.mentioned ?? 0));
 }
 
 /** Others' messages after the position (all of them when the member never read). */

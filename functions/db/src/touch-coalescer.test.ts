@@ -31,7 +31,7 @@ describe('TouchCoalescer', () => {
     const { calls, write } = controlledWrites();
     const c = new TouchCoalescer(write);
     const first = c.touch('c1', one('m1', 1));
-    const later = [c.touch('c1', one('m3', 3)), c.touch('c1', one('m2', 2)), c.touch('c1', one('m4', 4))];
+    const later = [c.touch('c1', { ...one('m3', 3), mentioned: { u2: 1 } }), c.touch('c1', one('m2', 2)), c.touch('c1', { ...one('m4', 4), mentioned: { u2: 2, u3: 1 } })];
     expect(calls).toHaveLength(1);
     calls[0]!.finish();
     expect(await state(first)).toBe('resolved');
@@ -40,7 +40,7 @@ describe('TouchCoalescer', () => {
     expect(calls).toHaveLength(2);
     expect([calls[1]!.messageId, calls[1]!.at.getTime()]).toEqual(['m4', 4]);
     // The follow-up adds up the counters of all three batches it stands for.
-    expect([calls[1]!.stored, calls[1]!.sent]).toEqual([3, { u1: 3 }]);
+    expect([calls[1]!.stored, calls[1]!.sent, calls[1]!.mentioned]).toEqual([3, { u1: 3 }, { u2: 3, u3: 1 }]);
     calls[1]!.finish();
     expect(await Promise.all(later.map(state))).toEqual(['resolved', 'resolved', 'resolved']);
     // Idle again: the next request writes at once.

@@ -21,6 +21,7 @@ const group = (id: string, memberIds: string[]): ConversationRecord => ({
   chunk: { no: 0, start: '', base: 0 },
   msgCount: 0,
   sent: {},
+  mentioned: {},
   createdAt: new Date(0),
   updatedAt: new Date(0),
 });
@@ -58,7 +59,7 @@ function setup(opts: { conversations: ConversationRecord[]; online: string[]; de
     },
     presence: { onlineAmong: async (ids: string[]) => new Set(ids.filter((u) => opts.online.includes(u))) },
     subscriptions: { findForUsers: async (ids: string[]) => ids.filter((u) => opts.devices.includes(u)).map(device) },
-    preferences: { mutedPairs: async () => new Set<string>() },
+    preferences: { forPairs: async () => new Map() },
     users: { findByIds: async () => [] },
     redis: { pipeline: () => ({ set() {}, exec: async () => pushedClaims }) },
     sender: {
@@ -104,5 +105,24 @@ describe('NotificationService.onMessagesCreated', () => {
     expect(await service.onMessagesCreated([event('g1', 'a', 1, ['a', 'b', 'c'])])).toEqual([1]);
     await service.drain(1000);
     expect(pushed).toEqual(['b']);
+  });
+});
+
+describe('NotificationService push levels', () => {
+  it('follows each recipient level: all pushes, mentions only when mentioned, none never', async () => {
+    const big = group('g1', ['a', 'b', 'c', 'd', ...Array.from({ length: 10 }, (_, i) => `x${i}`)]);
+    const { service, pushed } = setup({ conversations: [big], online: [], devices: ['b', 'c', 'd'] });
+    const levels = new Map([
+      ['g1:b', { muted: false, level: 'all' }],
+      ['g1:d', { muted: true, level: 'none' }],
+    ]);
+    (service as unknown as { deps: { preferences: unknown } }).deps.preferences = { forPairs: async () => levels };
+    const plain = event('g1', 'a', 1, big.memberIds);
+    const mentioning = { ...event('g1', 'a', 2, big.memberIds) };
+    mentioning.message = { ...mentioning.message, mentions: ['c', 'd'] };
+    expect(await service.onMessagesCreated([plain, mentioning])).toEqual([1, 2]);
+    await service.drain(1000);
+    // b chose all; c has the default of a group over 10 members (mentions); d muted it.
+    expect(pushed.sort()).toEqual(['b', 'b', 'c']);
   });
 });

@@ -5,7 +5,9 @@ import type { MessageCreatedEvent } from '@chat/shared/events/bus';
 import type { Logger } from '@chat/shared/log';
 import type { PresenceStore } from '@chat/shared/presence';
 import type { ConversationRecord, ConversationsRepository } from '@chat/shared/repositories/conversations';
-import { mutedKey, type NotificationPreferencesRepository, type PushSubscriptionRecord, type PushSubscriptionsRepository } from '@chat/shared/repositories/notifications';
+import { notificationLevel, pushesAtLevel } from '@chat/shared/models/notification-level';
+import type { NotificationLevel } from '@chat/shared/models/types';
+import { prefKey, type NotificationPreferencesRepository, type PushSubscriptionRecord, type PushSubscriptionsRepository } from '@chat/shared/repositories/notifications';
 import type { UsersRepository } from '@chat/shared/repositories/users';
 import type { NotificationConfig } from './config.ts';
 import { isAllowedEndpoint } from './origins.ts';
@@ -59,19 +61,21 @@ export class NotificationService {
     await this.deps.subscriptions.removeForUser(userId, endpoint);
   }
 
-  async setMuted(userId: string, conversationId: string, muted: boolean): Promise<void> {
+  async setLevel(userId: string, conversationId: string, level: NotificationLevel): Promise<void> {
     if (!(await this.deps.conversations.findForMember(conversationId, userId))) throw errors.notFound('Conversation');
-    await this.deps.preferences.setMuted(conversationId, userId, muted);
+    await this.deps.preferences.setLevel(conversationId, userId, level);
   }
 
-  async isMuted(userId: string, conversationId: string): Promise<boolean> {
-    if (!(await this.deps.conversations.findForMember(conversationId, userId))) throw errors.notFound('Conversation');
-    return this.deps.preferences.isMuted(conversationId, userId);
+  /** The caller's level (the default for the conversation when they never chose one). */
+  async level(userId: string, conversationId: string): Promise<NotificationLevel> {
+    const conv = await this.deps.conversations.findForMember(conversationId, userId);
+    if (!conv) throw errors.notFound('Conversation');
+    return notificationLevel(await this.deps.preferences.find(conversationId, userId), { type: conv.type, memberCount: conv.memberIds.length });
   }
 
   /**
-   * Queues one push per device of every member who is not the sender, not connected and has not
-   * muted the conversation. Returns how many were queued (0 for a redelivered event).
+   * Queues one push per device of every member who is not the sender, not connected and whose
+   * level for the conversation asks for this message (pushesAtLevel). Returns how many were queued (0 for a redelivered event).
    */
   async onMessageCreated(event: MessageCreatedEvent): Promise<number> {
     return (await this.onMessagesCreated([event]))[0]!;
@@ -120,7 +124,7 @@ export class NotificationService {
     for (const c of await Promise.all([...new Set(reachable.map(({ i }) => events[i]!.message.conversationId))].map(conversation))) {
       if (c) current.set(c.id, { conversation: c, members: new Set(c.memberIds) });
     }
-    const muted = await preferences.mutedPairs(
+    const prefs = await preferences.forPairs(
       [...current.keys()],
       [...new Set(reachable.flatMap((r) => r.devices.map((d) => d.userId)))],
     );
@@ -130,7 +134,9 @@ export class NotificationService {
       const now = current.get(events[i]!.message.conversationId);
       if (!now) return [];
       const { conversation, members } = now;
-      return devices.filter((d) => members.has(d.userId) && !muted.has(mutedKey(conversation.id, d.userId))).map((sub) => ({ i, sub, conversation }));
+      const kind = { type: conversation.type, memberCount: conversation.memberIds.length };
+      const wants = (u: string) => members.has(u) && pushesAtLevel(notificationLevel(prefs.get(prefKey(conversation.id, u)), kind), events[i]!.message, u);
+      return devices.filter((d) => wants(d.userId)).map((sub) => ({ i, sub, conversation }));
     });
     if (wanted.length === 0) return counts;
     const pipe = redis.pipeline();

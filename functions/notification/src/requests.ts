@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { NOTIFICATION_LEVELS } from '@chat/shared/models/notification-level';
+import type { NotificationLevel } from '@chat/shared/models/types';
 
 const base64url = (bytes: number, what: string) =>
   z
@@ -19,4 +21,12 @@ export const subscribeRequest = z.strictObject({
 export type SubscribeRequest = z.output<typeof subscribeRequest>;
 
 export const unsubscribeRequest = z.strictObject({ endpoint });
-export const muteRequest = z.strictObject({ muted: z.boolean() });
+/**
+ * `{level}`, or the older `{muted}` (true: none, false: all); exactly one of them. One object
+ * rather than a union, so a bad body gets a message naming the field.
+ */
+export const preferenceRequest = z
+  .strictObject({ level: z.enum(NOTIFICATION_LEVELS).optional(), muted: z.boolean().optional() })
+  .refine((b) => (b.level === undefined) !== (b.muted === undefined), 'give either level ("all", "mentions" or "none") or muted');
+
+export const levelOf = (b: z.output<typeof preferenceRequest>): NotificationLevel => b.level ?? (b.muted ? 'none' : 'all');

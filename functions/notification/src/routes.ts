@@ -9,7 +9,7 @@ import { readJson, requireUser, type AppEnv } from '@chat/shared/http/app';
 import { buildOpenApi, type RouteDoc } from '@chat/shared/http/openapi';
 import { describeIssue } from '@chat/shared/models/validation';
 import type { NotificationService } from './notification.service.ts';
-import { muteRequest, subscribeRequest, unsubscribeRequest } from './requests.ts';
+import { levelOf, preferenceRequest, subscribeRequest, unsubscribeRequest } from './requests.ts';
 
 export const openApiInfo = { title: 'Chat notification function', version: '1.0.0', serverUrl: '/api/notification' };
 
@@ -18,8 +18,21 @@ export const docs: RouteDoc[] = [
   { method: 'get', path: '/vapid-public-key', summary: 'The VAPID public key for PushManager.subscribe', responses: { 200: '{publicKey}' } },
   { method: 'post', path: '/subscriptions', summary: 'Register (or update) this device for Web Push', auth: true, body: subscribeRequest, responses: { 201: 'Registered', 400: 'Invalid, or not an allowed push service' } },
   { method: 'delete', path: '/subscriptions', summary: 'Unregister a device', auth: true, body: unsubscribeRequest, responses: { 204: 'Gone' } },
-  { method: 'put', path: '/preferences/{conversationId}', summary: 'Mute or unmute a conversation', auth: true, body: muteRequest, responses: { 204: 'Saved', 404: 'Not a member' } },
-  { method: 'get', path: '/preferences/{conversationId}', summary: 'Whether the caller muted a conversation', auth: true, responses: { 200: '{muted}', 404: 'Not a member' } },
+  {
+    method: 'put',
+    path: '/preferences/{conversationId}',
+    summary: 'Set the notification level of a conversation: {level} (all, mentions or none), or the older {muted} (true = none, false = all)',
+    auth: true,
+    body: preferenceRequest,
+    responses: { 204: 'Saved', 400: 'Neither or both of level and muted, or an unknown level', 404: 'Not a member' },
+  },
+  {
+    method: 'get',
+    path: '/preferences/{conversationId}',
+    summary: "The caller's notification level (the default when never set) and whether it is none",
+    auth: true,
+    responses: { 200: '{level, muted}', 404: 'Not a member' },
+  },
 ];
 
 export function notificationRoutes(
@@ -42,10 +55,13 @@ export function notificationRoutes(
     return c.body(null, 204);
   });
   app.put('/preferences/:conversationId', auth, async (c) => {
-    await service.setMuted(c.var.userId, c.req.param('conversationId'), (await readJson(c, muteRequest)).muted);
+    await service.setLevel(c.var.userId, c.req.param('conversationId'), levelOf(await readJson(c, preferenceRequest)));
     return c.body(null, 204);
   });
-  app.get('/preferences/:conversationId', auth, async (c) => c.json({ muted: await service.isMuted(c.var.userId, c.req.param('conversationId')) }));
+  app.get('/preferences/:conversationId', auth, async (c) => {
+    const level = await service.level(c.var.userId, c.req.param('conversationId'));
+    return c.json({ level, muted: level === 'none' });
+  });
 
   // The connector's entry: one event with X-Topic, or X-Batch: 1 with [{topic, event}].
   const batchBody = z.array(z.object({ topic: z.string().min(1).max(64), event: z.unknown() })).min(1).max(deps.batchMax);

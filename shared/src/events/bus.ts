@@ -35,7 +35,8 @@ export interface MessageCreatedEvent {
 
 /** An edit, a reaction change or a delete, as an operation the store applies idempotently. */
 export type MessageUpdatedEvent =
-  | { kind: 'edit'; messageId: string; conversationId: string; body: string; editedAt: string }
+  /** `mentions`: the edited body's, resolved again; absent in events published before edits carried it (the stored ones stay). */
+  | { kind: 'edit'; messageId: string; conversationId: string; body: string; editedAt: string; mentions?: string[] | undefined }
   | { kind: 'reaction'; messageId: string; conversationId: string; emoji: string; userId: string; op: 'add' | 'remove' };
 
 export interface MessageDeletedEvent {

@@ -62,7 +62,7 @@ const readEvent = z.object({ conversationId: id, userId: id, messageId: id });
 export const busEventSchemas = {
   [ROUTING_KEYS.messageCreated]: z.object({ message: messageSchema, memberIds: z.array(id).max(LIMITS.groupMembersMax).optional() }),
   [ROUTING_KEYS.messageUpdated]: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('edit'), messageId: id, conversationId: id, body: z.string().min(1).max(LIMITS.bodyMax), editedAt: isoTime }),
+    z.object({ kind: z.literal('edit'), messageId: id, conversationId: id, body: z.string().min(1).max(LIMITS.bodyMax), editedAt: isoTime, mentions: z.array(id).max(LIMITS.groupMembersMax).optional() }),
     z.object({
       kind: z.literal('reaction'),
       messageId: id,

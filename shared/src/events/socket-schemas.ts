@@ -31,6 +31,7 @@ export const conversationSchema = z.object({
   admins: z.array(id),
   lastMessage: messageSchema.nullable(),
   unreadCount: z.number().int().min(0),
+  unreadMentionCount: z.number().int().min(0),
   createdAt: isoTime,
   updatedAt: isoTime,
   notificationLevel: z.enum(['all', 'mentions', 'none']),

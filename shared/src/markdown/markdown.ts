@@ -51,8 +51,8 @@ export function createMarkdown(): MarkdownIt {
  * The body's tokens, or null when it nests deeper than the parser follows: the parser would
  * silently drop what lies below that depth, so such a body is shown as plain text instead.
  */
-export function parseBody(md: MarkdownIt, body: string): Token[] | null {
-  const tokens = md.parse(body, {});
+export function parseBody(md: MarkdownIt, body: string, env: Record<string, unknown> = {}): Token[] | null {
+  const tokens = md.parse(body, env);
   const tooDeep = (list: Token[]): boolean => list.some((t) => t.level >= MAX_NESTING - 1 || (t.children !== null && tooDeep(t.children)));
   return tooDeep(tokens) ? null : tokens;
 }

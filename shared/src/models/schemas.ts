@@ -53,6 +53,8 @@ export const conversationSchema = new Schema(
     /** Messages stored (fresh inserts only), and per sender, for unread counts without counting rows. */
     msgCount: { type: Number, default: 0 },
     sent: { type: Map, of: Number, default: {} },
+    /** Messages stored that mention each member (others' messages only), for the mention badge. */
+    mentioned: { type: Map, of: Number, default: {} },
   },
   opts,
 );
@@ -109,6 +111,8 @@ export const readPositionSchema = new Schema(
     /** The conversation's msgCount, and the reader's own sent count, at or before messageId. */
     count: { type: Number, default: 0 },
     sent: { type: Number, default: 0 },
+    /** The conversation's mentioned count of the reader at or before messageId. */
+    mentioned: { type: Number, default: 0 },
   },
   opts,
 );
@@ -185,6 +189,8 @@ export const notificationPreferenceSchema = new Schema(
     conversationId: { type: String, required: true },
     userId: { type: String, required: true },
     muted: { type: Boolean, required: true },
+    /** all | mentions | none, once the member chose one; null: the default (notification-level.ts). */
+    level: { type: String, default: null },
     updatedAt: { type: Date, required: true },
   },
   opts,

@@ -78,6 +78,8 @@ export interface Conversation {
   admins: string[];
   lastMessage: Message | null;
   unreadCount: number;
+  /** Extension: the unread messages that mention the caller (the sidebar's mention badge). */
+  unreadMentionCount: number;
   createdAt: string;
   updatedAt: string;
   /** The caller's notification level for this conversation. */

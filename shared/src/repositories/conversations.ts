@@ -18,6 +18,8 @@ export interface ConversationRecord {
   /** Messages stored in the conversation, in all and per sender. */
   msgCount: number;
   sent: Record<string, number>;
+  /** Messages stored that mention each member (never counting their own). */
+  mentioned: Record<string, number>;
 }
 
 /** Everything a member's view adds to the record. */
@@ -25,6 +27,7 @@ export interface ConversationView {
   members: User[];
   lastMessage: Message | null;
   unreadCount: number;
+  unreadMentionCount: number;
   notificationLevel: NotificationLevel;
   readPositions: ReadPosition[];
 }
@@ -44,6 +47,7 @@ const toRecord = (d: Lean): ConversationRecord => ({
   msgCount: d.msgCount ?? 0,
   // Lean reads give the Map as a plain object.
   sent: { ...((d.sent as unknown as Record<string, number> | undefined) ?? {}) },
+  mentioned: { ...((d.mentioned as unknown as Record<string, number> | undefined) ?? {}) },
 });
 
 /** The contract's Conversation for one member: the record plus what is specific to the reader. */
@@ -56,6 +60,7 @@ export function toConversation(rec: ConversationRecord, view: ConversationView):
     admins: rec.admins,
     lastMessage: view.lastMessage,
     unreadCount: view.unreadCount,
+    unreadMentionCount: view.unreadMentionCount,
     createdAt: rec.createdAt.toISOString(),
     updatedAt: rec.updatedAt.toISOString(),
     notificationLevel: view.notificationLevel,
@@ -148,12 +153,13 @@ export class ConversationsRepository {
    */
   async touchLastMessage(
     id: string,
-    t: { messageId: string; at: Date; stored: number; sent: Record<string, number>; open?: { no: number; start: string; base: number } | undefined },
+    t: { messageId: string; at: Date; stored: number; sent: Record<string, number>; mentioned?: Record<string, number> | undefined; open?: { no: number; start: string; base: number } | undefined },
   ): Promise<void> {
     if (!isValidObjectId(id)) return;
     const inc: Record<string, number> = {};
     if (t.stored) inc.msgCount = t.stored;
     for (const [u, n] of Object.entries(t.sent)) if (n && isValidObjectId(u)) inc[`sent.${u}`] = n;
+    for (const [u, n] of Object.entries(t.mentioned ?? {})) if (n && isValidObjectId(u)) inc[`mentioned.${u}`] = n;
     const update = { $max: { lastMessageId: t.messageId, updatedAt: t.at }, ...(Object.keys(inc).length ? { $inc: inc } : {}) };
     if (t.open) {
       const res = await this.model.updateOne(
@@ -185,6 +191,8 @@ export interface ReadPositionRecord {
   /** The conversation's msgCount and the reader's own sent count at or before messageId. */
   count: number;
   sent: number;
+  /** The reader's mentioned count at or before messageId. */
+  mentioned: number;
 }
 
 /** Per-member read positions (the newest message id a member has read, with its counters). */
@@ -195,14 +203,14 @@ export class ReadPositionsRepository {
    * Moves the position forward only: the id and each counter move only up, in one upsert.
    * True when the id moved (someone else's view of this member changed).
    */
-  async advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number }): Promise<boolean> {
+  async advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number }): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
         const prev = await this.model
           .findOneAndUpdate(
             // Plain values (ids validated by the callers), so an upsert copies them into the new doc.
             { conversationId, userId },
-            { $max: { messageId: at.messageId, count: at.count, sent: at.sent } },
+            { $max: { messageId: at.messageId, count: at.count, sent: at.sent, mentioned: at.mentioned } },
             { upsert: true, new: false },
           )
           .lean<ReadPositionDoc>();
@@ -217,6 +225,6 @@ export class ReadPositionsRepository {
   /** Every member's position in one equality read. */
   async forConversation(conversationId: string): Promise<ReadPositionRecord[]> {
     const docs = await this.model.find({ conversationId: { $eq: conversationId } }).lean<ReadPositionDoc[]>();
-    return docs.map((d) => ({ userId: d.userId, messageId: d.messageId, count: d.count ?? 0, sent: d.sent ?? 0 }));
+    return docs.map((d) => ({ userId: d.userId, messageId: d.messageId, count: d.count ?? 0, sent: d.sent ?? 0, mentioned: d.mentioned ?? 0 }));
   }
 }

@@ -125,10 +125,10 @@ export class MessagesRepository {
    * settle on the newest. 'missing' means the message is not stored (yet). The search keys are
    * replaced in the same update, so they always belong to the body stored.
    */
-  async applyEditIfNewer(messageId: string, conversationId: string, body: string, editedAt: Date): Promise<'applied' | 'stale' | 'missing'> {
+  async applyEditIfNewer(messageId: string, conversationId: string, body: string, editedAt: Date, mentions?: string[]): Promise<'applied' | 'stale' | 'missing'> {
     const res = await this.model.updateOne(
       { _id: { $eq: messageId }, deletedAt: null, $or: [{ editedAt: null }, { editedAt: { $lte: editedAt } }] },
-      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body) } },
+      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body), ...(mentions ? { mentions } : {}) } },
     );
     if (res.matchedCount === 1) return 'applied';
     return (await this.model.exists({ _id: { $eq: messageId } })) ? 'stale' : 'missing';

@@ -1,5 +1,6 @@
 import type { Model } from 'mongoose';
 import type { NotificationPreferenceDoc, PushSubscriptionDoc } from '../models/schemas.ts';
+import type { NotificationLevel } from '../models/types.ts';
 
 export interface PushSubscriptionRecord {
   endpoint: string;
@@ -70,39 +71,42 @@ export class PushSubscriptionsRepository {
 export class NotificationPreferencesRepository {
   constructor(private readonly model: Model<NotificationPreferenceDoc>) {}
 
-  async setMuted(conversationId: string, userId: string, muted: boolean): Promise<void> {
+  /** Sets the member's level; `muted` is kept in step (true exactly at `none`) for older readers. */
+  async setLevel(conversationId: string, userId: string, level: NotificationLevel): Promise<void> {
     await this.model.updateOne(
       { conversationId: { $eq: conversationId }, userId: { $eq: userId } },
-      { $set: { muted, updatedAt: new Date() } },
+      { $set: { muted: level === 'none', level, updatedAt: new Date() } },
       { upsert: true },
     );
   }
 
-  async isMuted(conversationId: string, userId: string): Promise<boolean> {
+  async find(conversationId: string, userId: string): Promise<StoredPreference | undefined> {
     const d = await this.model.findOne({ conversationId: { $eq: conversationId }, userId: { $eq: userId } }).lean<NotificationPreferenceDoc>();
-    return d?.muted ?? false;
+    return d ? toStored(d) : undefined;
   }
 
   /** Every setting of one user, by conversation, in one equality read (the conversation list). */
   async forUser(userId: string): Promise<Map<string, StoredPreference>> {
-    const docs = await this.model.find({ userId: { $eq: userId } }).lean<Array<NotificationPreferenceDoc & { level?: unknown }>>();
-    return new Map(docs.map((d) => [d.conversationId, { muted: d.muted, level: typeof d.level === 'string' ? d.level : null }]));
+    const docs = await this.model.find({ userId: { $eq: userId } }).lean<NotificationPreferenceDoc[]>();
+    return new Map(docs.map((d) => [d.conversationId, toStored(d)]));
   }
 
-  /** Which of these members muted which of these conversations, as mutedKey(conversationId, userId). */
-  async mutedPairs(conversationIds: string[], userIds: string[]): Promise<Set<string>> {
-    if (conversationIds.length === 0 || userIds.length === 0) return new Set();
+  /** These members' settings in these conversations, by prefKey(conversationId, userId). */
+  async forPairs(conversationIds: string[], userIds: string[]): Promise<Map<string, StoredPreference>> {
+    if (conversationIds.length === 0 || userIds.length === 0) return new Map();
     // One equality lookup per conversation (at most its members' settings) instead of `$in`,
     // which FerretDB answers by reading every setting of every conversation.
     const wanted = new Set(userIds);
     const perConversation = await Promise.all(
       [...new Set(conversationIds)].map((conversationId) =>
-        this.model.find({ conversationId: { $eq: conversationId }, muted: true }, { conversationId: 1, userId: 1 }).lean<Array<{ conversationId: string; userId: string }>>(),
+        this.model.find({ conversationId: { $eq: conversationId } }).lean<NotificationPreferenceDoc[]>(),
       ),
     );
-    return new Set(perConversation.flat().filter((d) => wanted.has(d.userId)).map((d) => mutedKey(d.conversationId, d.userId)));
+    return new Map(perConversation.flat().filter((d) => wanted.has(d.userId)).map((d) => [prefKey(d.conversationId, d.userId), toStored(d)]));
   }
 
 }
 
-export const mutedKey = (conversationId: string, userId: string) => `${conversationId}:${userId}`;
+export const prefKey = (conversationId: string, userId: string) => `${conversationId}:${userId}`;
+
+const toStored = (d: { muted: boolean; level?: unknown }): StoredPreference => ({ muted: d.muted, level: typeof d.level === 'string' ? d.level : null });

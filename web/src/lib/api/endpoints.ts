@@ -69,13 +69,8 @@ export function endpoints(api: ApiClient) {
       subscribe: (sub: { endpoint: string; keys: { p256dh: string; auth: string } }) =>
         api.post<void>('/notification/subscriptions', sub),
       unsubscribe: (endpoint: string) => api.del<void>('/notification/subscriptions', { endpoint }),
-      // Muting and unmuting use the older {muted} body, which every version of the function
-      // takes (the contract keeps it: true = "none", false = "all"); "mentions" needs {level}.
       level: (conversationId: string, level: NotificationLevel) =>
-        api.put<void>(
-          `/notification/preferences/${encodeURIComponent(conversationId)}`,
-          level === 'mentions' ? { level } : { muted: level === 'none' },
-        ),
+        api.put<void>(`/notification/preferences/${encodeURIComponent(conversationId)}`, { level }),
     },
   };
 }

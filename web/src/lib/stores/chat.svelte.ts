@@ -473,7 +473,7 @@ class ChatStore {
     if (!h.loaded || (this.activeId === conversationId && !h.unreadResolved)) return;
     const last = lastServerId(h.items);
     const c = this.conversation(conversationId);
-    if (c && c.unreadCount) this.conversations.patch(conversationId, { unreadCount: 0 });
+    if (c && (c.unreadCount || c.unreadMentionCount)) this.conversations.patch(conversationId, { unreadCount: 0, unreadMentionCount: 0 });
     if (!last || this.#lastReadSent.get(conversationId) === last) return;
     this.#lastReadSent.set(conversationId, last);
     const me = this.me;
@@ -572,7 +572,7 @@ class ChatStore {
   #readEvent(conversationId: string, userId: string, messageId: string) {
     this.conversations.setRead(conversationId, userId, messageId);
     const c = this.conversation(conversationId);
-    if (userId === this.me && c && ownReadClears(c, messageId)) this.conversations.patch(conversationId, { unreadCount: 0 });
+    if (userId === this.me && c && ownReadClears(c, messageId)) this.conversations.patch(conversationId, { unreadCount: 0, unreadMentionCount: 0 });
   }
 
   #removeConversation(id: string, why: 'left' | 'removed') {

@@ -24,6 +24,7 @@ const conv = (id: string, extra: Partial<Conversation> = {}): Conversation => ({
   admins: [],
   lastMessage: null,
   unreadCount: 0,
+  unreadMentionCount: 0,
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
   notificationLevel: 'all',
@@ -37,6 +38,14 @@ describe('unread arithmetic (incomingPatch)', () => {
   it('a new message from someone else adds one unread and becomes the preview', () => {
     const m = msg('0003', 'bob', '2026-01-01T10:00:03.000Z');
     expect(incomingPatch(c, m, { me: 'me', isNew: true, watching: false })).toEqual({ patch: { lastMessage: m, unreadCount: 3 }, countsAsNew: true });
+  });
+
+  it('a new message that mentions me adds one unread mention too; one mentioning others does not', () => {
+    const m = { ...msg('0003', 'bob', '2026-01-01T10:00:03.000Z'), mentions: ['me'] };
+    expect(incomingPatch({ ...c, unreadMentionCount: 1 }, m, { me: 'me', isNew: true, watching: false }).patch).toEqual({ lastMessage: m, unreadCount: 3, unreadMentionCount: 2 });
+    const other = { ...m, mentions: ['carol'] };
+    expect(incomingPatch(c, other, { me: 'me', isNew: true, watching: false }).patch.unreadMentionCount).toBeUndefined();
+    expect(incomingPatch(c, m, { me: 'me', isNew: true, watching: true }).patch.unreadMentionCount).toBeUndefined();
   });
 
   it('adds none when I am watching the bottom, for my own message, or for an update', () => {

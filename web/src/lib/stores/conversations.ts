@@ -22,14 +22,15 @@ export function mergeFetchedList(known: readonly Conversation[], fetched: readon
   return fetched.map((c) => {
     const k = mine.get(c.id);
     return k?.lastMessage && (!c.lastMessage || k.lastMessage.id > c.lastMessage.id)
-      ? { ...c, lastMessage: k.lastMessage, unreadCount: Math.max(c.unreadCount, k.unreadCount) }
+      ? { ...c, lastMessage: k.lastMessage, unreadCount: Math.max(c.unreadCount, k.unreadCount), unreadMentionCount: Math.max(c.unreadMentionCount ?? 0, k.unreadMentionCount ?? 0) }
       : c;
   });
 }
 
 /**
  * What one incoming message (new or updated) changes in its conversation: the preview when it is
- * the newest, and one more unread when it is new, from someone else, and not being watched.
+ * the newest, and one more unread when it is new, from someone else, and not being watched (and
+ * one more unread mention when it also mentions me, as the server counts them).
  */
 export function incomingPatch(
   c: Conversation,
@@ -40,7 +41,10 @@ export function incomingPatch(
   const newest = !c.lastMessage || c.lastMessage.id === message.id || c.lastMessage.createdAt <= message.createdAt;
   if (newest) patch.lastMessage = message;
   const countsAsNew = o.isNew && newest && c.lastMessage?.id !== message.id && message.senderId !== o.me;
-  if (countsAsNew && !o.watching) patch.unreadCount = (c.unreadCount || 0) + 1;
+  if (countsAsNew && !o.watching) {
+    patch.unreadCount = (c.unreadCount || 0) + 1;
+    if (o.me && message.mentions?.includes(o.me)) patch.unreadMentionCount = (c.unreadMentionCount || 0) + 1;
+  }
   return { patch, countsAsNew };
 }
 

@@ -89,6 +89,32 @@ describe('renderMarkdown', () => {
     expect(root.textContent).toBe(body);
   });
 
+  it('highlights the mentions it is given, mine stronger, and nothing in code or links', () => {
+    const hl = new Map<string, 'me' | 'other'>([
+      ['bob', 'other'],
+      ['mia', 'me'],
+    ]);
+    const root = dom(render('**hi @Bob.**, @mia! @bob_ @nobody `@bob` [@bob](https://x.example.com) ann@bob', hl));
+    const spans = [...root.querySelectorAll('span')].map((x) => [x.className, x.textContent]);
+    expect(spans).toEqual([
+      ['mention', '@Bob'],
+      ['mention mention-me', '@mia'],
+    ]);
+    expect(root.textContent?.trim()).toBe('hi @Bob., @mia! @bob_ @nobody @bob @bob ann@bob');
+    // Without highlights the same text has no span at all.
+    expect(dom(render('hi @bob')).querySelector('span')).toBeNull();
+  });
+
+  it('keeps hostile input inert when highlighting mentions too', () => {
+    const hl = new Map<string, 'me' | 'other'>([['x', 'me']]);
+    for (const input of [...HOSTILE, '@x <span class="evil">@x</span>', '[@x](javascript:alert(1)) @x']) {
+      const root = dom(render(input, hl));
+      for (const el of root.querySelectorAll('span')) expect(['mention', 'mention mention-me']).toContain(el.className);
+      for (const el of root.querySelectorAll('span')) el.replaceWith(...el.childNodes);
+      expectInert(root.innerHTML, input);
+    }
+  });
+
   it('keeps line breaks and code fences', () => {
     expect(dom(render('one\ntwo')).querySelectorAll('br')).toHaveLength(1);
     const pre = dom(render('```\n  indented\n\n*not emphasis*\n```')).querySelector('pre');

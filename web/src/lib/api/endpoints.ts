@@ -11,6 +11,7 @@ import type {
   User,
 } from '@chat/shared/models/types';
 import type { ApiClient } from './client.ts';
+import type { ThreadEntry } from '../stores/threads.ts';
 
 // Response shapes come from the contract's types in shared/, the same ones the functions return.
 export type SessionResponse = AuthSession;
@@ -47,6 +48,13 @@ export function endpoints(api: ApiClient) {
         api.get<Page>(`/db/conversations/${encodeURIComponent(id)}/messages`, { before, limit }),
       after: (id: string, after: string, limit = 100) =>
         api.get<Page>(`/db/conversations/${encodeURIComponent(id)}/messages`, { after, limit }),
+      around: (id: string, around: string, limit = 50) =>
+        api.get<Page & { hasMoreBefore: boolean; hasMoreAfter: boolean }>(`/db/conversations/${encodeURIComponent(id)}/messages`, { around, limit }),
+      /** One thread's replies, paged like a conversation (before/after a reply id, or the newest). */
+      thread: (id: string, rootId: string, q: { before?: string | undefined; after?: string | undefined; limit: number }) =>
+        api.get<Page>(`/db/conversations/${encodeURIComponent(id)}/threads/${encodeURIComponent(rootId)}/messages`, q),
+      /** The threads I follow (with unread replies only, when asked). */
+      threads: (unread: boolean) => api.get<{ threads: ThreadEntry[] }>('/db/threads', unread ? { unread: 'true' } : {}),
       read: (id: string, messageId: string) => api.post<void>(`/db/conversations/${encodeURIComponent(id)}/read`, { messageId }),
       search: (q: string, conversationId?: string) => api.get<{ messages: Message[] }>('/db/search', { q, conversationId }),
     },

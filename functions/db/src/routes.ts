@@ -9,6 +9,7 @@ import {
   id,
   messageSearchQuery,
   readRequest,
+  threadsQuery,
   userSearchQuery,
 } from '@chat/shared/models/validation';
 import type { ConversationsService } from './conversations.service.ts';
@@ -33,6 +34,19 @@ export const docs: RouteDoc[] = [
     responses: { 200: '{messages, hasMore}; with around: {messages, hasMoreBefore, hasMoreAfter}, the message in it', 400: 'Invalid query', 404: 'Not a member, or around names no message of the conversation' },
   },
   { method: 'post', path: '/conversations/:id/read', summary: 'Move the read position forward', body: readRequest, auth: true, responses: { 204: 'Recorded', 404: 'Not a member or unknown message' } },
+  {
+    method: 'get',
+    path: '/conversations/:id/threads/:rootId/messages',
+    summary: "A thread's replies, paged like a conversation (before/after/around, at most one), with its root",
+    query: historyQuery,
+    auth: true,
+    responses: { 200: '{root, messages, hasMore}; with around: {root, messages, hasMoreBefore, hasMoreAfter}', 400: 'Invalid query', 404: 'Not a member, no such thread root, or around names no reply of the thread' },
+  },
+  { method: 'get', path: '/conversations/:id/threads/:rootId', summary: "A thread as the caller sees it: root, unreadCount, following, lastReadId", auth: true, responses: { 200: '{thread}', 404: 'Not a member or no such root' } },
+  { method: 'put', path: '/conversations/:id/threads/:rootId/follow', summary: 'Follow a thread (its replies count as unread and push)', auth: true, responses: { 204: 'Following', 404: 'Not a member or no such root' } },
+  { method: 'delete', path: '/conversations/:id/threads/:rootId/follow', summary: 'Stop following a thread', auth: true, responses: { 204: 'Not following', 404: 'Not a member or no such root' } },
+  { method: 'post', path: '/conversations/:id/threads/:rootId/read', summary: "Move the caller's read position in the thread forward (a reply of it)", body: readRequest, auth: true, responses: { 204: 'Recorded', 404: 'Not a member, no such root, or not a reply of it' } },
+  { method: 'get', path: '/threads', summary: "The caller's followed threads, most recent reply first; unread=true keeps those with unread replies", query: threadsQuery, auth: true, responses: { 200: '{threads: [{conversationId, root, unreadCount, following, lastReadId}]}', 400: 'Invalid query' } },
   { method: 'get', path: '/search', summary: "Messages of the caller's conversations holding every word of q (by word prefix, case- and accent-insensitive), newest first", query: messageSearchQuery, auth: true, responses: { 200: '{messages}', 400: 'Invalid query', 404: 'Not a member of conversationId' } },
 ];
 

@@ -24,8 +24,20 @@ export const toMessage = (d: Lean): Message => ({
   system: (d.system as Message['system']) ?? null,
   mentions: [...(d.mentions ?? [])],
   threadRootId: d.threadRootId ?? null,
-  thread: (d.thread as Message['thread']) ?? null,
+  alsoToChannel: d.alsoToChannel === true,
+  thread: threadSummary(d),
 });
+
+/** A root's summary from its counters (participants: the first repliers, in order of first reply). */
+function threadSummary(d: Lean): Message['thread'] {
+  if (!d.replyCount) return (d.thread as Message['thread']) ?? null;
+  const sent = d.replySent instanceof Map ? Object.fromEntries(d.replySent) : ((d.replySent ?? {}) as Record<string, number>);
+  return {
+    replyCount: d.replyCount,
+    lastReplyAt: d.lastReplyAt ? new Date(d.lastReplyAt).toISOString() : null,
+    participantIds: Object.keys(sent).filter((u) => (sent[u] ?? 0) > 0).slice(0, 5),
+  };
+}
 
 /**
  * The stored document of a message (what insertIdempotent writes), with its search keys, so a
@@ -47,6 +59,7 @@ export const toMessageDoc = (m: Message) => ({
   system: m.system,
   mentions: m.mentions,
   threadRootId: m.threadRootId,
+  alsoToChannel: m.alsoToChannel,
   thread: m.thread,
   searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body),
 });

@@ -125,9 +125,18 @@ class ChatStore {
     s.on('message:new', ({ message }) => this.#receive(message));
     s.on('message:updated', ({ message }) => this.#receive(message));
     s.on('message:deleted', ({ conversationId, messageId }) => this.#deleted(conversationId, messageId));
-    s.on('typing', ({ conversationId, threadRootId, userId, isTyping }) => userId !== this.me && this.presence.typing(streamKey(conversationId, threadRootId), userId, isTyping));
+    s.on('typing', (p) => {
+      // A typing event names its thread once the gateway relays one (see setTyping).
+      const threadRootId = (p as { threadRootId?: string | null }).threadRootId;
+      if (p.userId !== this.me) this.presence.typing(streamKey(p.conversationId, threadRootId), p.userId, p.isTyping);
+    });
     s.on('presence', ({ userId, status, lastSeen }) => this.presence.set(userId, status, lastSeen));
-    s.on('read', ({ conversationId, userId, messageId }) => this.#readEvent(conversationId, userId, messageId));
+    s.on('read', ({ conversationId, userId, messageId, threadRootId }) => {
+      // A thread's read position is its own: the conversation's is untouched. Mine, moved on
+      // another device, takes the thread off my unread list here too.
+      if (!threadRootId) this.#readEvent(conversationId, userId, messageId);
+      else if (userId === this.me) this.threads.read(streamKey(conversationId, threadRootId));
+    });
     s.on('conversation:new', ({ conversation }) => this.conversations.upsert(conversation));
     s.on('conversation:updated', ({ conversation }) => this.conversations.upsert(conversation));
     s.on('user:updated', ({ user }) => {
@@ -260,7 +269,11 @@ class ChatStore {
   /** A page of a stream: a conversation's channel or one of its threads (see threads.ts). */
   #page(key: string, q: { before?: string | undefined; after?: string | undefined; limit: number }): Promise<Page> {
     const id = conversationOf(key);
-    if (id !== key) return api.db.thread(id, key.slice(id.length + 1), q);
+    if (id !== key)
+      return api.db.thread(id, key.slice(id.length + 1), q).then((page) => {
+        this.threads.putRoot(page.root);
+        return page;
+      });
     return q.after ? api.db.after(id, q.after, q.limit) : api.db.before(id, q.before, q.limit);
   }
 
@@ -364,6 +377,8 @@ class ChatStore {
     });
     this.#syncOutbox();
     this.setTyping(stream, false);
+    // Replying in a thread follows it (the server records that with the reply).
+    if (thread && this.threads.following.has(stream)) this.threads.following.set(stream, true);
     if (socket.connected) void this.outbox.flush();
   }
 
@@ -470,7 +485,9 @@ class ChatStore {
     const cur = this.#myTyping.get(stream);
     const now = Date.now();
     const conversationId = conversationOf(stream);
-    const where = stream === conversationId ? { conversationId } : { conversationId, threadRootId: stream.slice(conversationId.length + 1) };
+    // The typing event has no thread yet (the gateway's schema refuses unknown fields): typing in a
+    // thread is announced for its conversation, and the thread's panel shows the conversation's typers.
+    const where = { conversationId };
     if (!isTyping) {
       if (cur) {
         clearTimeout(cur.stop);
@@ -522,17 +539,10 @@ class ChatStore {
     const h = this.history(key);
     // A thread has no "New messages" divider: reading may be reported as soon as it is on screen.
     h.unreadResolved = true;
-    const root = this.threadRoot(conversationId, rootId)
-      ? Promise.resolve()
-      : this.threads.fetchRoot(conversationId, rootId).then(
-          (r) => {
-            if (!r) h.error = 'This thread was not found.';
-          },
-          (e) => {
-            h.error = errorMessage(e);
-          },
-        );
-    await Promise.all([root, h.loaded ? Promise.resolve() : this.loadOlder(key)]);
+    const view = this.threads.view(conversationId, rootId).catch((e) => {
+      h.error = errorMessage(e);
+    });
+    await Promise.all([view, h.loaded ? Promise.resolve() : this.loadOlder(key)]);
   }
 
   closeThread(key: string) {
@@ -551,12 +561,12 @@ class ChatStore {
     this.#lastReadSent.set(key, last);
     const conversationId = conversationOf(key);
     const threadRootId = key.slice(conversationId.length + 1);
-    const forget = () => this.#lastReadSent.delete(key);
-    if (!socket.connected) return forget();
-    void socket
-      .request('read', { conversationId, messageId: last, threadRootId })
-      .then((a) => !a.ok && forget())
-      .catch(forget);
+    const viaSocket = socket.connected
+      ? socket.request('read', { conversationId, messageId: last, threadRootId }).then((a) => {
+          if (!a.ok) throw new Error(a.error.message);
+        })
+      : Promise.reject(new Error('offline'));
+    void viaSocket.catch(() => api.db.threadRead(conversationId, threadRootId, last).catch(() => this.#lastReadSent.delete(key)));
   }
 
   // ---- conversations ---------------------------------------------------------------------
@@ -647,7 +657,10 @@ class ChatStore {
     if (channel && root && isNew) channel.items = mergeMessages(channel.items, [{ ...root, thread: summaryWithReply(root.thread, reply) }]);
     this.threads.reply(reply, { me: this.me, isNew });
     const key = streamKey(reply.conversationId, rootId);
-    if (isNew) this.presence.typing(key, reply.senderId, false);
+    if (isNew) {
+      this.presence.typing(key, reply.senderId, false);
+      this.presence.typing(reply.conversationId, reply.senderId, false);
+    }
     if (isNew && reply.senderId !== this.me && this.threads.openKey === key && this.threads.viewingLatest && visible()) queueMicrotask(() => this.markThreadRead(key));
   }
 

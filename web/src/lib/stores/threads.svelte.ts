@@ -40,14 +40,29 @@ export class ThreadsStore {
     if (this.list.some((e) => e.root.id === root.id)) this.list = listWithRoot(this.list, next);
   }
 
-  /** A root the panel needs and the client does not hold: the page around it has it. */
-  async fetchRoot(conversationId: string, rootId: string): Promise<Message | undefined> {
-    const held = this.root(conversationId, rootId);
-    if (held) return held;
-    const page = await api.db.around(conversationId, rootId, 1);
-    const root = page.messages.find((m) => m.id === rootId);
-    if (root) this.putRoot(root);
-    return root;
+  /** Whether I follow each thread I opened (the panel's toggle). */
+  readonly following = new SvelteMap<string, boolean>();
+
+  /** A thread as I see it (its root and whether I follow it), when its panel opens. */
+  async view(conversationId: string, rootId: string) {
+    const { thread } = await api.db.threadView(conversationId, rootId);
+    this.putRoot(thread.root);
+    this.following.set(streamKey(conversationId, rootId), thread.following);
+  }
+
+  async setFollowing(conversationId: string, rootId: string, on: boolean) {
+    const key = streamKey(conversationId, rootId);
+    const before = this.following.get(key);
+    this.following.set(key, on);
+    try {
+      await api.db.follow(conversationId, rootId, on);
+      // An unfollowed thread leaves the unread list; a followed one may join it.
+      if (!on) this.read(key);
+    } catch (e) {
+      if (before === undefined) this.following.delete(key);
+      else this.following.set(key, before);
+      throw e;
+    }
   }
 
   async load() {
@@ -98,5 +113,6 @@ export class ThreadsStore {
     this.loaded = false;
     this.error = null;
     this.roots.clear();
+    this.following.clear();
   }
 }

@@ -52,7 +52,7 @@ describe('streams', () => {
     expect(streamsOf(msg('m1', 'bob', 1))).toEqual(['c1']);
     expect(streamsOf(reply('m2', 'bob', 2))).toEqual(['c1/r1']);
     expect(inChannel(reply('m2', 'bob', 2))).toBe(false);
-    const also = reply('m3', 'bob', 3, { alsoToChannel: true } as Partial<Message>);
+    const also = reply('m3', 'bob', 3, { alsoToChannel: true });
     expect(streamsOf(also)).toEqual(['c1/r1', 'c1']);
     expect(inChannel(also)).toBe(true);
   });

@@ -1,4 +1,4 @@
-import type { Message, ThreadSummary } from '@chat/shared/models/types';
+import type { Message, ThreadSummary, ThreadView } from '@chat/shared/models/types';
 
 /**
  * Threads' rules as plain functions (the rune store in threads.svelte.ts holds the state): which
@@ -22,7 +22,7 @@ export const conversationOf = (key: string) => {
 };
 
 /** Whether a message shows in its conversation's channel: top-level, or a reply also sent there. */
-export const inChannel = (m: Message) => !m.threadRootId || (m as Message & { alsoToChannel?: boolean }).alsoToChannel === true;
+export const inChannel = (m: Message) => !m.threadRootId || m.alsoToChannel;
 
 /** The streams a message is shown in: its thread's, and the channel's when it is top-level or also sent there. */
 export function streamsOf(m: Message): string[] {
@@ -59,12 +59,8 @@ export function summaryWithReply(summary: ThreadSummary | null, reply: Message):
   return { replyCount: s.replyCount + 1, lastReplyAt: reply.createdAt, participantIds };
 }
 
-/** One followed thread with unread replies, as `GET /threads?unread=true` lists it. */
-export interface ThreadEntry {
-  conversationId: string;
-  root: Message;
-  unreadCount: number;
-}
+/** One followed thread with unread replies, as `GET /threads?unread=true` lists it (the parts the list uses). */
+export type ThreadEntry = Pick<ThreadView, 'conversationId' | 'root' | 'unreadCount'>;
 
 export const entryKey = (e: Pick<ThreadEntry, 'conversationId' | 'root'>) => streamKey(e.conversationId, e.root.id);
 

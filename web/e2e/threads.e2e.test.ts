@@ -4,7 +4,7 @@ import { allMessages, api, registerUser } from '../../test/api.ts';
 import { eventually } from '../../test/bus.ts';
 import { connectAs, request, type ClientSocket } from '../../test/socket.ts';
 import type { Locator } from 'playwright-core';
-import { axe, launch, SCREENSHOTS, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, launch, SCREENSHOTS, signIn, type Browser, type BrowserContext, type Page } from './browser.ts';
 
 /**
  * Threads in the web app (issue 18): two people in one thread, at desktop and phone sizes.
@@ -21,17 +21,6 @@ let browser: Browser;
 let ann: Person, ben: Person;
 let conv: string;
 let rootId: string;
-
-async function signIn(context: BrowserContext, who: Person): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.log(`PAGEERROR ${who.user.username}: ${e.message}`));
-  await page.goto('/login');
-  await page.getByLabel('Username').fill(who.user.username);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
-  return page;
-}
 
 /** A message in one part of the page (the channel or the thread panel). */
 const msg = (scope: Locator, text: string) => scope.getByTestId('message').filter({ has: scope.page().getByTestId('message-body').getByText(text, { exact: true }) });

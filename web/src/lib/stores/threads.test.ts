@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { plainMessageFields, type Message, type ThreadSummary } from '@chat/shared/models/types';
+import type { Message, ThreadSummary } from '@chat/shared/models/types';
+import { makeMessage } from '../../../../test/fixtures.ts';
 import { mergeFirstPage, mergeMessages, type ChatItem } from '../utils/messages.ts';
 import {
   conversationOf,
@@ -19,21 +20,7 @@ import {
 } from './threads.ts';
 
 const at = (s: number) => `2026-01-01T10:00:${String(s).padStart(2, '0')}.000Z`;
-const msg = (id: string, senderId: string, s: number, extra: Partial<Message> = {}): Message => ({
-  id,
-  conversationId: 'c1',
-  senderId,
-  clientMsgId: `k${id}`,
-  body: id,
-  attachments: [],
-  replyToId: null,
-  reactions: [],
-  createdAt: at(s),
-  editedAt: null,
-  deletedAt: null,
-  ...plainMessageFields(),
-  ...extra,
-});
+const msg = (id: string, senderId: string, s: number, extra: Partial<Message> = {}): Message => makeMessage('c1', senderId, id, { id, createdAt: at(s), ...extra });
 const reply = (id: string, senderId: string, s: number, extra: Partial<Message> = {}) => msg(id, senderId, s, { threadRootId: 'r1', ...extra });
 const summary = (replyCount: number, s: number | null, participantIds: string[]): ThreadSummary => ({ replyCount, lastReplyAt: s === null ? null : at(s), participantIds });
 const ids = (items: ChatItem[]) => items.map((it) => it.message.id);

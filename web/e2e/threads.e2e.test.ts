@@ -230,7 +230,7 @@ describe('a thread on a phone', () => {
     expect(await axe(pageP)).toEqual([]);
 
     await panel(pageP).getByTestId('close-thread').tap();
-    await msg(channel(pageP), ROOT).getByTestId('thread-summary').getByText('7 replies').waitFor();
+    await msg(channel(pageP), ROOT).getByTestId('thread-summary').getByText('8 replies').waitFor();
     await pageP.screenshot({ path: `${SCREENSHOTS}phone-thread-summary.png` });
   });
 });

@@ -655,7 +655,7 @@ class ChatStore {
     const channel = this.#histories.get(reply.conversationId);
     const root = channel?.byId.get(rootId);
     if (channel && root && isNew) channel.items = mergeMessages(channel.items, [{ ...root, thread: summaryWithReply(root.thread, reply) }]);
-    this.threads.reply(reply, { me: this.me, isNew });
+    this.threads.reply(reply, { me: this.me, isNew, root: root ?? this.threads.root(reply.conversationId, rootId) });
     const key = streamKey(reply.conversationId, rootId);
     if (isNew) {
       this.presence.typing(key, reply.senderId, false);

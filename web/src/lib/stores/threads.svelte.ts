@@ -80,15 +80,15 @@ export class ThreadsStore {
   }
 
   /** A live thread reply: its root's summary and the list move on. */
-  reply(reply: Message, o: { me: string | null; isNew: boolean }) {
+  reply(reply: Message, o: { me: string | null; isNew: boolean; root: Message | undefined }) {
     if (!reply.threadRootId) return;
     const key = streamKey(reply.conversationId, reply.threadRootId);
     const watching = this.openKey === key && this.viewingLatest && (typeof document === 'undefined' || document.visibilityState === 'visible');
-    const root = this.roots.get(key);
-    if (root && o.isNew) this.roots.set(key, { ...root, thread: summaryWithReply(root.thread, reply) });
-    const { list, known } = listWithReply(this.list, reply, { ...o, watching });
+    const held = this.roots.get(key);
+    if (held && o.isNew) this.roots.set(key, { ...held, thread: summaryWithReply(held.thread, reply) });
+    const { list, known } = listWithReply(this.list, reply, { me: o.me, isNew: o.isNew, watching });
     if (known) this.list = list;
-    else if (o.isNew && !watching && mayFollow(reply, root, o.me)) this.#relistSoon();
+    else if (o.isNew && !watching && mayFollow(reply, o.root ?? held, o.me)) this.#relistSoon();
   }
 
   /** I read a thread to its end: it has no unread replies left. */

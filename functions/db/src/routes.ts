@@ -14,6 +14,7 @@ import {
 } from '@chat/shared/models/validation';
 import type { ConversationsService } from './conversations.service.ts';
 import type { SearchService } from './search.service.ts';
+import type { ThreadsService } from './threads.service.ts';
 
 export const openApiInfo = { title: 'Chat db function', version: '1.0.0', serverUrl: '/api/db' };
 
@@ -56,10 +57,10 @@ const pathId = (value: string) => {
 };
 
 /** The contract's DB routes; every one needs a valid access token. */
-export function conversationRoutes(app: Hono<AppEnv>, deps: { service: ConversationsService; search: SearchService; verifier: TokenVerifier }) {
-  const { service } = deps;
+export function conversationRoutes(app: Hono<AppEnv>, deps: { service: ConversationsService; search: SearchService; threads: ThreadsService; verifier: TokenVerifier }) {
+  const { service, threads } = deps;
   const auth = requireUser(deps.verifier);
-  for (const p of ['/users', '/users/*', '/conversations', '/conversations/*', '/search']) app.use(p, auth);
+  for (const p of ['/users', '/users/*', '/conversations', '/conversations/*', '/search', '/threads']) app.use(p, auth);
 
   app.get('/users', async (c) => c.json({ users: await service.searchUsers(c.var.userId, readQuery(c, userSearchQuery).q) }));
 
@@ -91,6 +92,24 @@ export function conversationRoutes(app: Hono<AppEnv>, deps: { service: Conversat
     await service.markRead(c.var.userId, pathId(c.req.param('id')), messageId);
     return c.body(null, 204);
   });
+
+  const thread = (c: { req: { param: (k: 'id' | 'rootId') => string } }) => [pathId(c.req.param('id')), pathId(c.req.param('rootId'))] as const;
+  app.get('/conversations/:id/threads/:rootId/messages', async (c) => c.json(await threads.page(c.var.userId, ...thread(c), readQuery(c, historyQuery))));
+  app.get('/conversations/:id/threads/:rootId', async (c) => c.json({ thread: await threads.view(c.var.userId, ...thread(c)) }));
+  app.put('/conversations/:id/threads/:rootId/follow', async (c) => {
+    await threads.follow(c.var.userId, ...thread(c), true);
+    return c.body(null, 204);
+  });
+  app.delete('/conversations/:id/threads/:rootId/follow', async (c) => {
+    await threads.follow(c.var.userId, ...thread(c), false);
+    return c.body(null, 204);
+  });
+  app.post('/conversations/:id/threads/:rootId/read', async (c) => {
+    const { messageId } = await readJson(c, readRequest);
+    await threads.markReadFor(c.var.userId, ...thread(c), messageId);
+    return c.body(null, 204);
+  });
+  app.get('/threads', async (c) => c.json({ threads: await threads.list(c.var.userId, readQuery(c, threadsQuery).unread) }));
 
   app.get('/search', async (c) => {
     const q = readQuery(c, messageSearchQuery);

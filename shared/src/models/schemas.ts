@@ -142,7 +142,8 @@ export const threadSubscriptionSchema = new Schema(
     userId: { type: String, required: true },
     conversationId: { type: String, required: true },
     rootId: { type: String, required: true },
-    following: { type: Boolean, default: true },
+    /** null until the user follows or unfollows (the root author follows on the first reply unless they decided). */
+    following: { type: Boolean, default: null },
     readId: { type: String, default: null },
     readCount: { type: Number, default: 0 },
     readSent: { type: Number, default: 0 },

@@ -190,6 +190,71 @@ describe('two people in one thread on desktops', () => {
   });
 });
 
+describe('a long thread pages like the channel', () => {
+  let ctx: BrowserContext;
+  let page: Page;
+  let longRoot: string;
+  const N = 70;
+
+  beforeAll(async () => {
+    const s = sockets[0]!;
+    const root = await request(s, 'message:send', { conversationId: conv, clientMsgId: `${ann.user.id}-long-root`, body: 'Retro notes, one reply each' });
+    if (!root.ok) throw new Error(JSON.stringify(root.error));
+    longRoot = root.message.id;
+    // Four writers, so that no one passes the gateway's send rate limit.
+    const more = await Promise.all([registerUser(undefined, PASSWORD), registerUser(undefined, PASSWORD)]);
+    expect((await api('POST', `/api/db/conversations/${conv}/members`, { token: ann.accessToken, body: { userIds: more.map((p) => p.user.id) } })).status).toBeLessThan(300);
+    const writers = [s, ...(await Promise.all([ben, ...more].map((p) => connectAs(p.accessToken))))];
+    sockets.push(...writers.slice(1));
+    for (let i = 0; i < N; i++) {
+      const ack = await request(writers[i % writers.length]!, 'message:send', { conversationId: conv, clientMsgId: `long-${longRoot}-${i}`, body: `note ${String(i).padStart(3, '0')}`, threadRootId: longRoot });
+      if (!ack.ok) throw new Error(JSON.stringify(ack.error));
+    }
+    await eventually(
+      async () => {
+        const res = await api('GET', `/api/db/conversations/${conv}/threads/${longRoot}/messages?limit=1`, { token: ben.accessToken });
+        return res.body.root?.thread?.replyCount === N ? true : undefined;
+      },
+      `${N} replies stored`,
+      60_000,
+      200,
+    );
+    ctx = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 } });
+    page = await signIn(ctx, ben);
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  it('opens at the newest reply; scrolling up pages older replies in under the root, each once, the view held in place', async () => {
+    await page.goto(`/c/${conv}?thread=${longRoot}`);
+    const list = panel(page).getByTestId('message-list');
+    await msg(panel(page), `note ${String(N - 1).padStart(3, '0')}`).waitFor();
+    expect(await list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThanOrEqual(24);
+    expect(await msg(panel(page), 'note 000').count()).toBe(0);
+    // Scrolled up to put one reply at the top, near enough to the start for the older page to
+    // load: it comes in above that reply, which stays exactly where it was on screen.
+    const target = msg(panel(page), 'note 030');
+    await target.evaluate((el) => {
+      const vp = el.closest('[data-testid="message-list"]')!;
+      vp.scrollTop += el.getBoundingClientRect().top - vp.getBoundingClientRect().top;
+    });
+    const before = (await target.boundingBox())!.y;
+    await msg(panel(page), 'note 000').waitFor({ state: 'attached' });
+    await list.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    expect(Math.abs((await target.boundingBox())!.y - before)).toBeLessThanOrEqual(2);
+    await list.evaluate((el) => (el.scrollTop = 0));
+    await panel(page).getByText('Retro notes, one reply each', { exact: true }).waitFor();
+    const bodies = (await panel(page).getByTestId('message-body').allTextContents()).map((t) => t.trim());
+    expect(bodies[0]).toBe('Retro notes, one reply each');
+    expect(bodies.slice(1)).toEqual(Array.from({ length: N }, (_, i) => `note ${String(i).padStart(3, '0')}`));
+    // The channel shows the root with its count, none of the replies.
+    await msg(channel(page), 'Retro notes, one reply each').getByTestId('thread-summary').getByText(`${N} replies`).waitFor();
+    expect(await msg(channel(page), 'note 000').count()).toBe(0);
+  });
+});
+
 describe('a thread on a phone', () => {
   let ctxP: BrowserContext, ctxA: BrowserContext;
   let pageP: Page, pageA: Page;

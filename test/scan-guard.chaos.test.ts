@@ -28,6 +28,7 @@ type Session = Awaited<ReturnType<typeof registerUser>>;
 let alice: Session, bob: Session;
 let conv: Conversation;
 let messages: Message[];
+let replies: Message[];
 let fileId: string;
 let counter: ScanCounter;
 const endpoint = `http://127.0.0.1:9555/push/${randomUUID()}`;
@@ -73,6 +74,10 @@ async function seed(): Promise<void> {
     Array.from({ length: SEED }, (_, i) => ({ conversationId: convIds[i]!, userId: pick(i), muted: i % 2 === 0, updatedAt: now })),
     { ordered: false, lean: true },
   );
+  await models.ThreadSubscription.insertMany(
+    others.slice(0, SEED).map((m, i) => ({ _id: `${pick(i)}|${m.conversationId}/${m.id}`, userId: pick(i), conversationId: m.conversationId, rootId: m.id, following: true, readId: null, readCount: 0, readSent: 0 })),
+    { ordered: false, lean: true },
+  );
   const file = await models.File.create({ conversationId: conv.id, uploaderId: alice.user.id, name: 'guard.txt', size: 1, contentType: 'text/plain', status: 'complete', objectKey: `${conv.id}/${randomUUID()}`, createdAt: now, completedAt: now });
   fileId = file._id.toString();
 }
@@ -93,6 +98,13 @@ const routes: Array<[string, () => Promise<void>]> = [
   ['GET /api/db/conversations/:id/messages?before=', () => ok(200)('GET', `/api/db/conversations/${conv.id}/messages?before=${messages[30]!.id}&limit=20`, alice)],
   ['GET /api/db/conversations/:id/messages?after=', () => ok(200)('GET', `/api/db/conversations/${conv.id}/messages?after=${messages[10]!.id}&limit=20`, alice)],
   ['GET /api/db/conversations/:id/messages?around=', () => ok(200)('GET', `/api/db/conversations/${conv.id}/messages?around=${messages[40]!.id}&limit=20`, alice)],
+  ['GET /api/db/conversations/:id/threads/:rootId/messages (newest)', () => ok(200)('GET', `/api/db/conversations/${conv.id}/threads/${messages[0]!.id}/messages?limit=20`, alice)],
+  ['GET /api/db/conversations/:id/threads/:rootId/messages?before=', () => ok(200)('GET', `/api/db/conversations/${conv.id}/threads/${messages[0]!.id}/messages?before=${replies[30]!.id}&limit=10`, alice)],
+  ['GET /api/db/conversations/:id/threads/:rootId/messages?around=', () => ok(200)('GET', `/api/db/conversations/${conv.id}/threads/${messages[0]!.id}/messages?around=${replies[20]!.id}&limit=10`, alice)],
+  ['GET /api/db/conversations/:id/threads/:rootId', () => ok(200)('GET', `/api/db/conversations/${conv.id}/threads/${messages[0]!.id}`, alice)],
+  ['PUT /api/db/conversations/:id/threads/:rootId/follow', () => ok(204)('PUT', `/api/db/conversations/${conv.id}/threads/${messages[0]!.id}/follow`, bob)],
+  ['POST /api/db/conversations/:id/threads/:rootId/read', () => ok(204)('POST', `/api/db/conversations/${conv.id}/threads/${messages[0]!.id}/read`, alice, { messageId: replies[35]!.id })],
+  ['GET /api/db/threads?unread=true', () => ok(200)('GET', '/api/db/threads?unread=true', alice)],
   ['GET /api/db/search', () => ok(200)('GET', `/api/db/search?q=${tag}%20quick`, alice)],
   ['GET /api/db/search?conversationId=', () => ok(200)('GET', `/api/db/search?q=${tag}&conversationId=${conv.id}`, alice)],
   ['GET /api/file/files/:id', () => ok(200)('GET', `/api/file/files/${fileId}`, alice)],
@@ -114,8 +126,10 @@ beforeAll(async () => {
   const res = await api('POST', '/api/db/conversations', { token: alice.accessToken, body: { type: 'group', title: 'guard', memberIds: [bob.user.id] } });
   conv = res.body.conversation;
   messages = Array.from({ length: 60 }, (_, i) => makeMessage(conv.id, i % 2 ? bob.user.id : alice.user.id, `${tag} message ${i} quick`));
+  // A thread of 40 on the first message, stored in the same batch as its root.
+  replies = Array.from({ length: 40 }, (_, i) => makeMessage(conv.id, i % 2 ? alice.user.id : bob.user.id, `${tag} reply ${i}`, { threadRootId: messages[0]!.id }));
   const stored = await api('POST', '/function/db', {
-    body: messages.map((message) => ({ topic: 'message.created', event: { message } })),
+    body: [...messages, ...replies].map((message) => ({ topic: 'message.created', event: { message } })),
     headers: { 'x-batch': '1', [CONNECTOR_SECRET_HEADER]: secret() },
   });
   expect(stored.status).toBe(200);

@@ -8,6 +8,7 @@ import { createLogger } from '@chat/shared/log';
 import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import { ChunksRepository } from '@chat/shared/repositories/chunks';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
+import { ThreadSubscriptionsRepository } from '@chat/shared/repositories/threads';
 import { NotificationPreferencesRepository } from '@chat/shared/repositories/notifications';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import type { FunctionHandler } from '@chat/shared/runtime/serve';
@@ -17,6 +18,8 @@ import { EventsService } from './src/events.service.ts';
 import { eventRoutes } from './src/events.routes.ts';
 import { conversationStreams } from './src/history/conversation-stream.ts';
 import { ChunkPlacer } from './src/history/placer.ts';
+import { threadStreams } from './src/history/thread-stream.ts';
+import { ThreadsService } from './src/threads.service.ts';
 import { runMigrations, steps } from './src/migrations/index.ts';
 import { ReadsService } from './src/reads.service.ts';
 import { conversationRoutes } from './src/routes.ts';
@@ -47,6 +50,9 @@ export default async function createHandler(): Promise<FunctionHandler> {
   // The only writer of read positions: every move is announced, whichever path it came by.
   const readsService = new ReadsService({ messages, chunks, reads, announce: (e) => publish('conversation.read', e) });
   const placer = new ChunkPlacer(conversationStreams(conversations, chunks));
+  const threadPlacer = new ChunkPlacer(threadStreams(messages, chunks));
+  const subscriptions = new ThreadSubscriptionsRepository(mongo.models.ThreadSubscription);
+  const threads = new ThreadsService({ conversations, messages, chunks, subscriptions, announce: (e) => publish('conversation.read', e) });
   const service = new ConversationsService({
     users: new UsersRepository(mongo.models.User),
     conversations,
@@ -64,8 +70,18 @@ export default async function createHandler(): Promise<FunctionHandler> {
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
   const app = createApp({ log, ready: () => mongo.ping() });
-  eventRoutes(app, { service: new EventsService({ messages, conversations, placer, reads: readsService, log }), secret, log, batchMax: config.EVENT_BATCH_MAX });
-  conversationRoutes(app, { service, search, verifier });
+  eventRoutes(app, { service: new EventsService({
+      messages,
+      conversations,
+      placer,
+      threadPlacer,
+      reads: readsService,
+      threads,
+      subscriptions,
+      announceThread: (message) => publish('conversation.thread.updated', { message }),
+      log,
+    }), secret, log, batchMax: config.EVENT_BATCH_MAX });
+  conversationRoutes(app, { service, search, threads, verifier });
 
   return {
     app,

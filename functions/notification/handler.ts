@@ -7,6 +7,8 @@ import { createLogger } from '@chat/shared/log';
 import { PresenceStore } from '@chat/shared/presence';
 import { ConversationsRepository } from '@chat/shared/repositories/conversations';
 import { NotificationPreferencesRepository, PushSubscriptionsRepository } from '@chat/shared/repositories/notifications';
+import { MessagesRepository } from '@chat/shared/repositories/messages';
+import { ThreadSubscriptionsRepository } from '@chat/shared/repositories/threads';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import type { FunctionHandler } from '@chat/shared/runtime/serve';
 import { loadNotificationConfig } from './src/config.ts';
@@ -29,6 +31,8 @@ export default async function createHandler(): Promise<FunctionHandler> {
     preferences: new NotificationPreferencesRepository(mongo.models.NotificationPreference),
     conversations: new ConversationsRepository(mongo.models.Conversation),
     users: new UsersRepository(mongo.models.User),
+    threads: new ThreadSubscriptionsRepository(mongo.models.ThreadSubscription),
+    messages: new MessagesRepository(mongo.models.Message),
     presence: new PresenceStore(redis),
     redis,
     sender: new PushSender({

@@ -347,6 +347,51 @@ describe('notification levels', () => {
   });
 });
 
+describe('pushes for thread replies', () => {
+  let alice: AuthSession, bob: AuthSession, carol: AuthSession, dave: AuthSession;
+  let subs: TestSubscription[];
+  let groupId: string;
+  beforeAll(async () => {
+    [alice, bob, carol, dave] = await Promise.all([registerUser(), registerUser(), registerUser(), registerUser()]);
+    groupId = (await createConversation('group', [alice.user.id, bob.user.id, carol.user.id, dave.user.id], 'Threads crew')).id;
+    subs = [alice, bob, carol, dave].map(() => receiver.subscription());
+    for (const [i, who] of [alice, bob, carol, dave].entries()) expect((await subscribe(who, subs[i]!)).status).toBe(201);
+  });
+  const view = async (s: AuthSession, rootId: string) => (await api('GET', `/api/db/conversations/${groupId}/threads/${rootId}`, { token: s.accessToken })).body.thread;
+  /** A top-level message pushes to every other member: once it has, any push sent before it has too. */
+  const marker = async () => {
+    const m = message(groupId, alice, { body: 'marker' });
+    await deliver({ message: m });
+    await Promise.all([1, 2, 3].map((i) => receiver.waitFor(subs[i]!.id, (p) => p.payload.messageId === m.id)));
+  };
+
+  it('a reply pushes to the thread’s followers only: the root author, then repliers and the mentioned, not who unfollowed', async () => {
+    const root = message(groupId, alice, { body: 'Shall we?' });
+    await deliver({ message: root });
+    await until('root stored', async () => (await testDb()).models.Message.findById(root.id).lean(), Boolean);
+    const r1 = message(groupId, bob, { body: 'Yes', threadRootId: root.id });
+    await deliver({ message: r1 });
+    const [push] = await receiver.waitFor(subs[0]!.id, (p) => p.payload.messageId === r1.id);
+    expect(push!.payload).toMatchObject({ conversationId: groupId, messageId: r1.id, threadRootId: root.id, body: 'Yes' });
+    await marker();
+    for (const i of [1, 2, 3]) expect(receiver.pushesFor(subs[i]!.id, (p) => p.payload.messageId === r1.id)).toHaveLength(0);
+
+    // bob follows by replying (once stored); alice unfollows; carol's reply mentions dave.
+    await until('bob follows', () => view(bob, root.id), (t) => t?.following === true);
+    expect((await api('DELETE', `/api/db/conversations/${groupId}/threads/${root.id}/follow`, { token: alice.accessToken })).status).toBe(204);
+    const r2 = message(groupId, carol, { body: '@dave?', threadRootId: root.id, mentions: [dave.user.id] });
+    await deliver({ message: r2 });
+    await Promise.all([1, 3].map((i) => receiver.waitFor(subs[i]!.id, (p) => p.payload.messageId === r2.id)));
+    await marker();
+    for (const i of [0, 2]) expect(receiver.pushesFor(subs[i]!.id, (p) => p.payload.messageId === r2.id)).toHaveLength(0);
+
+    // Also to the channel: every member, as for any message of the conversation.
+    const r3 = message(groupId, dave, { body: 'everyone', threadRootId: root.id, alsoToChannel: true });
+    await deliver({ message: r3 });
+    await Promise.all([0, 1, 2].map((i) => receiver.waitFor(subs[i]!.id, (p) => p.payload.messageId === r3.id)));
+  });
+});
+
 describe('push service answers', () => {
   let alice: AuthSession, bob: AuthSession;
   let convId: string;

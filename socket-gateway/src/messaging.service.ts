@@ -18,6 +18,8 @@ export interface SendInput {
   body: string;
   attachments?: string[] | undefined;
   replyToId?: string | null | undefined;
+  threadRootId?: string | null | undefined;
+  alsoToChannel?: boolean | undefined;
 }
 
 /**
@@ -72,9 +74,10 @@ export class MessagingService {
       }
     }
 
-    const [attachments, replyToId, mentions] = await Promise.all([
+    const [attachments, replyToId, threadRootId, mentions] = await Promise.all([
       input.attachments?.length ? this.deps.resolveAttachments(input.attachments, input.conversationId) : Promise.resolve([]),
       input.replyToId ? this.checkReplyTarget(input.replyToId, input.conversationId) : Promise.resolve(null),
+      input.threadRootId ? this.checkThreadRoot(input.threadRootId, input.conversationId) : Promise.resolve(null),
       this.deps.mentions.resolve(input.body, members, senderId),
     ]);
     const message: Message = {
@@ -91,6 +94,8 @@ export class MessagingService {
       deletedAt: null,
       ...plainMessageFields(),
       mentions,
+      threadRootId,
+      alsoToChannel: threadRootId !== null && input.alsoToChannel === true,
     };
     // The recipients travel with the event, so the notification function needs no conversation
     // lookup for the usual message, whose recipients are all online or have no device. A list
@@ -154,22 +159,38 @@ export class MessagingService {
    * RabbitMQ confirms. The db function stores it (forward only) and announces conversation.read,
    * which every gateway relays to the conversation's room (read-relay.ts), as for POST /read.
    */
-  async markRead(userId: string, input: { conversationId: string; messageId: string }): Promise<void> {
+  async markRead(userId: string, input: { conversationId: string; messageId: string; threadRootId?: string | null | undefined }): Promise<void> {
     await this.assertMember(input.conversationId, userId);
     const msg = await this.find(input.messageId);
     if (!msg || msg.conversationId !== input.conversationId) throw errors.notFound('Message');
-    await this.deps.publisher.publish('message.read', { conversationId: input.conversationId, userId, messageId: input.messageId });
+    const threadRootId = input.threadRootId ?? undefined;
+    // A thread's position moves on its replies; the conversation's on what its history shows.
+    if (threadRootId && msg.threadRootId !== threadRootId) throw errors.invalid('messageId: not a reply of that thread');
+    if (!threadRootId && msg.threadRootId && !msg.alsoToChannel) throw errors.invalid('messageId: a thread reply; read it with threadRootId');
+    await this.deps.publisher.publish('message.read', { conversationId: input.conversationId, userId, messageId: input.messageId, ...(threadRootId ? { threadRootId } : {}) });
   }
 
   /** The freshest known state: the recent cache (ahead of the store by a few ms), else the store. */
   private async find(messageId: string): Promise<Message | null> {
-    return (await this.deps.ledger.recent(messageId)) ?? (await this.deps.messages.findById(messageId));
+    const [recent, stored] = await Promise.all([this.deps.ledger.recent(messageId), this.deps.messages.findById(messageId)]);
+    // The thread summary has one writer, the db function, and only the store has it: an edit or a
+    // reaction on a root must not send the root out with the summary it had when it was cached.
+    return recent ? { ...recent, thread: stored?.thread ?? recent.thread } : stored;
   }
 
   private async load(messageId: string, userId: string): Promise<Message> {
     const msg = await this.find(messageId);
     if (!msg || !(await this.deps.membership.isMember(msg.conversationId, userId))) throw errors.notFound('Message');
     return msg;
+  }
+
+  /** A thread hangs off a top-level user message of the same conversation: not a reply, not a system record. */
+  private async checkThreadRoot(rootId: string, conversationId: string): Promise<string> {
+    const root = await this.find(rootId);
+    if (!root || root.conversationId !== conversationId) throw errors.invalid('threadRootId: no such message in this conversation');
+    if (root.threadRootId) throw errors.invalid('threadRootId: a reply cannot start a thread; reply in its thread instead');
+    if (root.kind === 'system') throw errors.invalid('threadRootId: a system message cannot start a thread');
+    return rootId;
   }
 
   private async checkReplyTarget(replyToId: string, conversationId: string): Promise<string> {

@@ -1,4 +1,4 @@
-import type { ReadEvent } from '@chat/shared/events/bus';
+import type { ReadEvent, ThreadUpdatedEvent } from '@chat/shared/events/bus';
 import type { ChatServer } from './handlers.ts';
 
 /**
@@ -7,5 +7,13 @@ import type { ChatServer } from './handlers.ts';
  * sockets only and nothing is fanned out twice.
  */
 export function relayRead(io: ChatServer, room: string, e: ReadEvent): void {
-  io.local.to(room).emit('read', { conversationId: e.conversationId, userId: e.userId, messageId: e.messageId });
+  io.local.to(room).emit('read', { conversationId: e.conversationId, userId: e.userId, messageId: e.messageId, ...(e.threadRootId ? { threadRootId: e.threadRootId } : {}) });
+}
+
+/**
+ * conversation.thread.updated (the db function stored replies) → `message:updated` with the root
+ * and its new summary, to the conversation's room, from each gateway to its local sockets.
+ */
+export function relayThread(io: ChatServer, room: string, e: ThreadUpdatedEvent): void {
+  io.local.to(room).emit('message:updated', { message: e.message });
 }

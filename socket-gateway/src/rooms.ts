@@ -1,4 +1,4 @@
-import { DEAD_LETTER_QUEUE, EXCHANGE, ROUTING_KEYS, type ConversationCreatedEvent, type MembersChangedEvent, type ReadEvent, type UserUpdatedEvent } from '@chat/shared/events/bus';
+import { DEAD_LETTER_QUEUE, EXCHANGE, ROUTING_KEYS, type ConversationCreatedEvent, type MembersChangedEvent, type ReadEvent, type ThreadUpdatedEvent, type UserUpdatedEvent } from '@chat/shared/events/bus';
 import { busEventSchemas } from '@chat/shared/events/schemas';
 import { eventDispatcher, type EventHandler } from '@chat/shared/infra/amqp/dispatch';
 import type { AmqpManager } from '@chat/shared/infra/amqp/manager';
@@ -10,7 +10,7 @@ import type { UsersRepository } from '@chat/shared/repositories/users';
 import type { ChatServer } from './handlers.ts';
 import type { RoomNames } from './lean.ts';
 import type { MembershipCache } from './membership.ts';
-import { relayRead } from './read-relay.ts';
+import { relayRead, relayThread } from './read-relay.ts';
 import { notificationLevel } from '@chat/shared/models/notification-level';
 
 const CONVERSATION = 'c:';
@@ -107,6 +107,10 @@ export function followMembership(deps: {
     [ROUTING_KEYS.conversationRead]: {
       schema: busEventSchemas[ROUTING_KEYS.conversationRead],
       apply: async (e: ReadEvent) => relayRead(io, rooms.conversation(e.conversationId), e),
+    },
+    [ROUTING_KEYS.threadUpdated]: {
+      schema: busEventSchemas[ROUTING_KEYS.threadUpdated],
+      apply: async (e: ThreadUpdatedEvent) => relayThread(io, rooms.conversation(e.message.conversationId), e),
     },
     // A changed name or avatar reaches everyone who shares a conversation with the user (one
     // equality lookup on memberIds) and the user's own other sessions; a socket in several of

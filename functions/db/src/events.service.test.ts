@@ -14,7 +14,7 @@ describe('parseEvent', () => {
   it('fills the optional message fields with their contract defaults', () => {
     expect(parseEvent('message.created', { message })).toEqual({
       topic: 'message.created',
-      event: { message: { ...message, attachments: [], replyToId: null, reactions: [], editedAt: null, deletedAt: null, kind: 'user', system: null, mentions: [], threadRootId: null, thread: null } },
+      event: { message: { ...message, attachments: [], replyToId: null, reactions: [], editedAt: null, deletedAt: null, kind: 'user', system: null, mentions: [], threadRootId: null, alsoToChannel: false, thread: null } },
     });
   });
   it('keeps an edit without mentions (published before edits carried them) as such, so stored mentions stay', () => {

@@ -6,9 +6,11 @@ import { mentionedOthers } from '@chat/shared/mentions/mentions';
 import { describeIssue } from '@chat/shared/models/validation';
 import type { Message } from '@chat/shared/models/types';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
-import type { MessagesRepository } from '@chat/shared/repositories/messages';
+import { threadStream, type MessagePlacement, type MessagesRepository } from '@chat/shared/repositories/messages';
+import type { ThreadSubscriptionsRepository } from '@chat/shared/repositories/threads';
 import type { ChunkPlacer } from './history/placer.ts';
 import type { ReadsService } from './reads.service.ts';
+import type { ThreadsService } from './threads.service.ts';
 import { TouchCoalescer } from './touch-coalescer.ts';
 
 /** Routing keys this function stores; the rest of the bus is not its business. */
@@ -30,74 +32,110 @@ export function parseEvent(topic: string, raw: unknown, where = ''): ParsedEvent
  */
 export class EventsService {
   private readonly touches: TouchCoalescer;
+  /** Thread roots' summaries and open chunks, one write per root at a time, as for conversations. */
+  private readonly threadTouches: TouchCoalescer;
 
   constructor(
-    private readonly deps: { messages: MessagesRepository; conversations: ConversationsRepository; placer: ChunkPlacer; reads: ReadsService; log: Logger },
+    private readonly deps: {
+      messages: MessagesRepository;
+      conversations: ConversationsRepository;
+      placer: ChunkPlacer;
+      /** Places thread replies in their thread's stream ("<conversationId>/<rootId>"). */
+      threadPlacer: ChunkPlacer;
+      reads: ReadsService;
+      threads: ThreadsService;
+      subscriptions: ThreadSubscriptionsRepository;
+      /** A root whose summary may have moved (published as conversation.thread.updated). */
+      announceThread: (root: Message) => void;
+      log: Logger;
+    },
   ) {
     this.touches = new TouchCoalescer((id, t) => deps.conversations.touchLastMessage(id, t));
+    this.threadTouches = new TouchCoalescer((id, t) => deps.messages.touchThread(id, t));
   }
 
   /**
    * Applies the events in order, except that every message.created of the batch is stored first in
    * one insertMany (the throughput path). An update or delete for a message not stored yet throws
-   * `unavailable`, which tells the connector to deliver again later.
+   * `unavailable`, which tells the connector to deliver again later. Thread roots whose summary
+   * moved are announced last, so the root sent out has every change of the batch.
    */
   async apply(events: ParsedEvent[]): Promise<{ stored: number }> {
     const created = events.flatMap((e) => (e.topic === ROUTING_KEYS.messageCreated ? [e.event.message] : []));
-    const stored = await this.storeMessages(created);
+    const { stored, threads } = await this.storeMessages(created);
     for (const e of events) {
       if (e.topic === ROUTING_KEYS.messageUpdated) await this.update(e.event);
       else if (e.topic === ROUTING_KEYS.messageDeleted) await this.remove(e.event);
       else if (e.topic === ROUTING_KEYS.messageRead) await this.read(e.event);
     }
+    await this.afterReplies(threads);
     return { stored };
   }
 
   /**
-   * Per conversation: chunks first (the placer inserts any chunk it opens before a message names
-   * it), then one insertMany for the batch, then one coalesced write per conversation that moves
-   * its last message, adds the fresh inserts to its counters and records its open chunk.
+   * Per stream (a conversation's channel, a thread's replies): chunks first (the placer inserts
+   * any chunk it opens before a message names it), then one insertMany for the batch, then one
+   * coalesced write per conversation and per thread root that moves its last message, adds the
+   * fresh inserts to its counters and records its open chunk. A reply without its root stored
+   * (nor in the batch) stores nothing of the batch: it is delivered again once the root is.
    */
-  private async storeMessages(messages: Message[]): Promise<number> {
-    if (messages.length === 0) return 0;
-    const byConversation = new Map<string, number[]>();
-    messages.forEach((m, i) => {
-      const list = byConversation.get(m.conversationId);
-      if (list) list.push(i);
-      else byConversation.set(m.conversationId, [i]);
-    });
-    const chunks = new Array<number>(messages.length);
-    const open = new Map<string, { no: number; start: string; base: number }>();
+  private async storeMessages(messages: Message[]): Promise<{ stored: number; threads: StoredReplies[] }> {
+    if (messages.length === 0) return { stored: 0, threads: [] };
+    const byConversation = groupBy(messages, (m) => (!m.threadRootId || m.alsoToChannel ? m.conversationId : null));
+    const byThread = groupBy(messages, (m) => (m.threadRootId ? threadStream(m.conversationId, m.threadRootId) : null));
+    const inBatch = new Set(messages.map((m) => m.id));
     await Promise.all(
-      [...byConversation].map(async ([conv, idx]) => {
-        const placed = await this.deps.placer.place(conv, idx.map((i) => messages[i]!.id));
-        idx.forEach((i, k) => (chunks[i] = placed.chunks[k]!));
-        open.set(conv, placed.open);
+      [...byThread.values()].map(async ([first]) => {
+        const rootId = messages[first!]!.threadRootId!;
+        if (!inBatch.has(rootId) && !(await this.deps.messages.findById(rootId))) throw notStoredYet(rootId);
       }),
     );
+    const placements: MessagePlacement[] = messages.map(() => ({}));
+    const place = (placer: ChunkPlacer, groups: Map<string, number[]>, field: keyof MessagePlacement) =>
+      [...groups].map(async ([stream, idx]) => {
+        const placed = await placer.place(stream, idx.map((i) => messages[i]!.id));
+        idx.forEach((i, k) => (placements[i]![field] = placed.chunks[k]!));
+        return [stream, placed.open] as const;
+      });
+    const [open, threadOpen] = await Promise.all([
+      Promise.all(place(this.deps.placer, byConversation, 'chunk')).then((e) => new Map(e)),
+      Promise.all(place(this.deps.threadPlacer, byThread, 'threadChunk')).then((e) => new Map(e)),
+    ]);
     // Each message carries its search keys, so the batch is indexed by the same insertMany.
-    const stored = await this.deps.messages.insertIdempotent(messages, chunks);
-    const fresh = new Set(stored);
+    const fresh = new Set(await this.deps.messages.insertIdempotent(messages, placements));
     // Touch even for redelivered messages: a crash may have come between the insert and this.
     // The counters add only what this call stored, so a redelivery counts nothing twice.
+    await Promise.all([
+      ...[...byConversation].map(([conv, idx]) => this.touches.touch(conv, { ...freshCounts(messages, idx, fresh), open: open.get(conv) })),
+      ...[...byThread].map(([stream, idx]) => this.threadTouches.touch(messages[idx[0]!]!.threadRootId!, { ...freshCounts(messages, idx, fresh), open: threadOpen.get(stream) })),
+    ]);
+    const threads = [...byThread.values()].map((idx) => {
+      const replies = idx.map((i) => messages[i]!).filter((m) => fresh.has(m.id));
+      return { conversationId: messages[idx[0]!]!.conversationId, rootId: messages[idx[0]!]!.threadRootId!, replies };
+    });
+    return { stored: fresh.size, threads };
+  }
+
+  /**
+   * Follows (the repliers and whoever a reply mentions; the root's author unless they decided
+   * before), then the root as it is now to every gateway, which relays it as message:updated.
+   * Redelivered replies follow nobody again but still announce the root (a crash may have come
+   * before the announcement; clients take the same root twice without harm).
+   */
+  private async afterReplies(threads: StoredReplies[]): Promise<void> {
+    const { messages, subscriptions, announceThread } = this.deps;
     await Promise.all(
-      [...byConversation.values()].map((idx) => {
-        let newest = messages[idx[0]!]!;
-        const sent: Record<string, number> = {};
-        const mentioned: Record<string, number> = {};
-        let stored = 0;
-        for (const i of idx) {
-          const m = messages[i]!;
-          if (m.id > newest.id) newest = m;
-          if (!fresh.has(m.id)) continue;
-          stored++;
-          sent[m.senderId] = (sent[m.senderId] ?? 0) + 1;
-          for (const u of mentionedOthers(m)) mentioned[u] = (mentioned[u] ?? 0) + 1;
-        }
-        return this.touches.touch(newest.conversationId, { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, mentioned, open: open.get(newest.conversationId) });
+      threads.map(async ({ conversationId, rootId, replies }) => {
+        const root = await messages.findById(rootId);
+        if (!root) return;
+        const forced = new Set(replies.flatMap((m) => [m.senderId, ...m.mentions]));
+        await Promise.all([
+          ...[...forced].map((u) => subscriptions.setFollowing(u, conversationId, rootId, true)),
+          ...(replies.length && !forced.has(root.senderId) ? [subscriptions.followIfUndecided(root.senderId, conversationId, rootId)] : []),
+        ]);
+        announceThread(root);
       }),
     );
-    return fresh.size;
   }
 
   /** The socket's `read`: applied like POST /read; not stored yet → retried; not a member → dropped. */
@@ -107,7 +145,8 @@ export class EventsService {
       this.deps.log.info('dropping a read of a conversation the user is not in', { conversationId: e.conversationId });
       return;
     }
-    if ((await this.deps.reads.markRead(conv, e.userId, e.messageId)) === 'missing') throw notStoredYet(e.messageId);
+    const moved = e.threadRootId ? await this.deps.threads.markRead(conv, e.userId, e.threadRootId, e.messageId) : await this.deps.reads.markRead(conv, e.userId, e.messageId);
+    if (moved === 'missing') throw notStoredYet(e.messageId);
   }
 
   private async update(e: BusEvents['message.updated']): Promise<void> {
@@ -122,6 +161,43 @@ export class EventsService {
   private async remove(e: BusEvents['message.deleted']): Promise<void> {
     if (!(await this.deps.messages.applyDelete(e.messageId, new Date(e.deletedAt)))) throw notStoredYet(e.messageId);
   }
+}
+
+interface StoredReplies {
+  conversationId: string;
+  rootId: string;
+  /** The replies this call stored (fresh inserts only). */
+  replies: Message[];
+}
+
+/** Indexes of the items by key (items whose key is null are left out), in order. */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string | null): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const k = keyOf(item);
+    if (k === null) return;
+    const list = out.get(k);
+    if (list) list.push(i);
+    else out.set(k, [i]);
+  });
+  return out;
+}
+
+/** A stream's part of a batch: its newest message, and the fresh inserts in all and per sender. */
+function freshCounts(messages: readonly Message[], idx: readonly number[], fresh: ReadonlySet<string>) {
+  let newest = messages[idx[0]!]!;
+  const sent: Record<string, number> = {};
+  const mentioned: Record<string, number> = {};
+  let stored = 0;
+  for (const i of idx) {
+    const m = messages[i]!;
+    if (m.id > newest.id) newest = m;
+    if (!fresh.has(m.id)) continue;
+    stored++;
+    sent[m.senderId] = (sent[m.senderId] ?? 0) + 1;
+    for (const u of mentionedOthers(m)) mentioned[u] = (mentioned[u] ?? 0) + 1;
+  }
+  return { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, mentioned };
 }
 
 const notStoredYet = (id: string) => errors.unavailable(`Message ${id} is not stored yet; deliver again later.`);

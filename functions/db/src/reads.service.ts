@@ -5,6 +5,7 @@ import type { ConversationRecord, ReadPositionRecord, ReadPositionsRepository } 
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import { mentionedOthers } from '@chat/shared/mentions/mentions';
 import { conversationSource } from './history/conversation-stream.ts';
+import type { ChunkSource } from './history/pager.ts';
 
 /**
  * Read positions and unread counts, with the db function as their only writer: the HTTP route
@@ -28,38 +29,53 @@ export class ReadsService {
   /** Moves userId's position forward to messageId; 'missing' when it is not a stored message of conv. */
   async markRead(conv: ConversationRecord, userId: string, messageId: string): Promise<'moved' | 'unchanged' | 'missing'> {
     const found = await this.deps.messages.findWithChunk(messageId);
-    if (!found || found.message.conversationId !== conv.id) return 'missing';
+    // A reply kept out of the channel is not in the conversation's history: it has a thread position instead.
+    if (!found || found.message.conversationId !== conv.id || (found.message.threadRootId && !found.message.alsoToChannel)) return 'missing';
     const at = await this.positionAt(conv, found.message, found.chunk, userId);
     if (!(await this.deps.reads.advance(conv.id, userId, at))) return 'unchanged';
     this.deps.announce({ conversationId: conv.id, userId, messageId });
     return 'moved';
   }
 
-  /**
-   * The counters at message m. They are exact for the conversation's last message; for an older
-   * one, the chunks from m's to the newest tell how many counted messages are newer than m (a
-   * reader marks what they just saw, so that is one or two chunks). Stored messages the
-   * counters do not include yet (their batch is between insert and counter write) count too.
-   */
   private async positionAt(conv: ConversationRecord, m: Message, chunk: number | null, userId: string): Promise<{ messageId: string; count: number; sent: number; mentioned: number }> {
-    const mine = conv.sent[userId] ?? 0;
-    const last = conv.lastMessageId ?? '';
-    if (m.id === last) return { messageId: m.id, count: conv.msgCount, sent: mine, mentioned: conv.mentioned[userId] ?? 0 };
-    const src = conversationSource(conv, this.deps);
-    const from = chunk ?? (await src.locate(m.id));
-    let count = conv.msgCount;
-    let sent = mine;
-    let mentioned = conv.mentioned[userId] ?? 0;
-    for (let no = from; no <= Math.max(src.openNo, from); no++) {
-      for (const x of await src.read(no)) {
-        const delta = x.id > m.id && x.id <= last ? -1 : x.id <= m.id && x.id > last ? 1 : 0;
-        count += delta;
-        if (x.senderId === userId) sent += delta;
-        if (mentionedOthers(x).includes(userId)) mentioned += delta;
-      }
-    }
-    return { messageId: m.id, count: Math.max(0, count), sent: Math.max(0, sent), mentioned: Math.max(0, mentioned) };
+    const at = await countersAt(conversationSource(conv, this.deps), m, chunk, userId, {
+      count: conv.msgCount,
+      sent: conv.sent[userId] ?? 0,
+      mentioned: conv.mentioned[userId] ?? 0,
+      last: conv.lastMessageId ?? '',
+    });
+    return { messageId: m.id, ...at };
   }
+}
+
+/**
+ * A stream's counters at message m (a conversation's or a thread's: the stream's count, the
+ * reader's own and the reader's mentions, and its newest id). They are exact for the stream's last
+ * message; for an older one, the chunks from m's to the newest tell how many counted messages are
+ * newer than m (a reader marks what they just saw, so that is one or two chunks). Stored messages
+ * the counters do not include yet (their batch is between insert and counter write) count too.
+ */
+export async function countersAt(
+  src: ChunkSource,
+  m: Message,
+  chunk: number | null,
+  userId: string,
+  totals: { count: number; sent: number; mentioned?: number; last: string },
+): Promise<{ count: number; sent: number; mentioned: number }> {
+  const { last } = totals;
+  if (m.id === last) return { count: totals.count, sent: totals.sent, mentioned: totals.mentioned ?? 0 };
+  const from = chunk ?? (await src.locate(m.id));
+  let { count, sent } = totals;
+  let mentioned = totals.mentioned ?? 0;
+  for (let no = from; no <= Math.max(src.openNo, from); no++) {
+    for (const x of await src.read(no)) {
+      const delta = x.id > m.id && x.id <= last ? -1 : x.id <= m.id && x.id > last ? 1 : 0;
+      count += delta;
+      if (x.senderId === userId) sent += delta;
+      if (mentionedOthers(x).includes(userId)) mentioned += delta;
+    }
+  }
+  return { count: Math.max(0, count), sent: Math.max(0, sent), mentioned: Math.max(0, mentioned) };
 }
 
 /** Others' messages after the position that mention userId (the sidebar's mention badge). */
@@ -67,9 +83,14 @@ export function unreadMentionCount(conv: ConversationRecord, userId: string, pos
   return Math.max(0, (conv.mentioned[userId] ?? 0) - (pos?.mentioned ?? 0));
 }
 
+/** Others' messages after a position: (stream's count − count at it) − (own count − own at it). */
+export function unreadFrom(total: { count: number; sent: number }, at: { count: number; sent: number } | undefined): number {
+  const others = total.count - (at?.count ?? 0);
+  const own = total.sent - (at?.sent ?? 0);
+  return Math.max(0, others - Math.max(0, own));
+}
+
 /** Others' messages after the position (all of them when the member never read). */
 export function unreadCount(conv: ConversationRecord, userId: string, pos: ReadPositionRecord | undefined): number {
-  const others = conv.msgCount - (pos?.count ?? 0);
-  const own = (conv.sent[userId] ?? 0) - (pos?.sent ?? 0);
-  return Math.max(0, others - Math.max(0, own));
+  return unreadFrom({ count: conv.msgCount, sent: conv.sent[userId] ?? 0 }, pos);
 }

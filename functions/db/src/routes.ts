@@ -9,10 +9,12 @@ import {
   id,
   messageSearchQuery,
   readRequest,
+  threadsQuery,
   userSearchQuery,
 } from '@chat/shared/models/validation';
 import type { ConversationsService } from './conversations.service.ts';
 import type { SearchService } from './search.service.ts';
+import type { ThreadsService } from './threads.service.ts';
 
 export const openApiInfo = { title: 'Chat db function', version: '1.0.0', serverUrl: '/api/db' };
 
@@ -33,6 +35,19 @@ export const docs: RouteDoc[] = [
     responses: { 200: '{messages, hasMore}; with around: {messages, hasMoreBefore, hasMoreAfter}, the message in it', 400: 'Invalid query', 404: 'Not a member, or around names no message of the conversation' },
   },
   { method: 'post', path: '/conversations/:id/read', summary: 'Move the read position forward', body: readRequest, auth: true, responses: { 204: 'Recorded', 404: 'Not a member or unknown message' } },
+  {
+    method: 'get',
+    path: '/conversations/:id/threads/:rootId/messages',
+    summary: "A thread's replies, paged like a conversation (before/after/around, at most one), with its root",
+    query: historyQuery,
+    auth: true,
+    responses: { 200: '{root, messages, hasMore}; with around: {root, messages, hasMoreBefore, hasMoreAfter}', 400: 'Invalid query', 404: 'Not a member, no such thread root, or around names no reply of the thread' },
+  },
+  { method: 'get', path: '/conversations/:id/threads/:rootId', summary: "A thread as the caller sees it: root, unreadCount, following, lastReadId", auth: true, responses: { 200: '{thread}', 404: 'Not a member or no such root' } },
+  { method: 'put', path: '/conversations/:id/threads/:rootId/follow', summary: 'Follow a thread (its replies count as unread and push)', auth: true, responses: { 204: 'Following', 404: 'Not a member or no such root' } },
+  { method: 'delete', path: '/conversations/:id/threads/:rootId/follow', summary: 'Stop following a thread', auth: true, responses: { 204: 'Not following', 404: 'Not a member or no such root' } },
+  { method: 'post', path: '/conversations/:id/threads/:rootId/read', summary: "Move the caller's read position in the thread forward (a reply of it)", body: readRequest, auth: true, responses: { 204: 'Recorded', 404: 'Not a member, no such root, or not a reply of it' } },
+  { method: 'get', path: '/threads', summary: "The caller's followed threads, most recent reply first; unread=true keeps those with unread replies", query: threadsQuery, auth: true, responses: { 200: '{threads: [{conversationId, root, unreadCount, following, lastReadId}]}', 400: 'Invalid query' } },
   { method: 'get', path: '/search', summary: "Messages of the caller's conversations holding every word of q (by word prefix, case- and accent-insensitive), newest first", query: messageSearchQuery, auth: true, responses: { 200: '{messages}', 400: 'Invalid query', 404: 'Not a member of conversationId' } },
 ];
 
@@ -42,10 +57,10 @@ const pathId = (value: string) => {
 };
 
 /** The contract's DB routes; every one needs a valid access token. */
-export function conversationRoutes(app: Hono<AppEnv>, deps: { service: ConversationsService; search: SearchService; verifier: TokenVerifier }) {
-  const { service } = deps;
+export function conversationRoutes(app: Hono<AppEnv>, deps: { service: ConversationsService; search: SearchService; threads: ThreadsService; verifier: TokenVerifier }) {
+  const { service, threads } = deps;
   const auth = requireUser(deps.verifier);
-  for (const p of ['/users', '/users/*', '/conversations', '/conversations/*', '/search']) app.use(p, auth);
+  for (const p of ['/users', '/users/*', '/conversations', '/conversations/*', '/search', '/threads']) app.use(p, auth);
 
   app.get('/users', async (c) => c.json({ users: await service.searchUsers(c.var.userId, readQuery(c, userSearchQuery).q) }));
 
@@ -77,6 +92,24 @@ export function conversationRoutes(app: Hono<AppEnv>, deps: { service: Conversat
     await service.markRead(c.var.userId, pathId(c.req.param('id')), messageId);
     return c.body(null, 204);
   });
+
+  const thread = (c: { req: { param: (k: 'id' | 'rootId') => string } }) => [pathId(c.req.param('id')), pathId(c.req.param('rootId'))] as const;
+  app.get('/conversations/:id/threads/:rootId/messages', async (c) => c.json(await threads.page(c.var.userId, ...thread(c), readQuery(c, historyQuery))));
+  app.get('/conversations/:id/threads/:rootId', async (c) => c.json({ thread: await threads.view(c.var.userId, ...thread(c)) }));
+  app.put('/conversations/:id/threads/:rootId/follow', async (c) => {
+    await threads.follow(c.var.userId, ...thread(c), true);
+    return c.body(null, 204);
+  });
+  app.delete('/conversations/:id/threads/:rootId/follow', async (c) => {
+    await threads.follow(c.var.userId, ...thread(c), false);
+    return c.body(null, 204);
+  });
+  app.post('/conversations/:id/threads/:rootId/read', async (c) => {
+    const { messageId } = await readJson(c, readRequest);
+    await threads.markReadFor(c.var.userId, ...thread(c), messageId);
+    return c.body(null, 204);
+  });
+  app.get('/threads', async (c) => c.json({ threads: await threads.list(c.var.userId, readQuery(c, threadsQuery).unread) }));
 
   app.get('/search', async (c) => {
     const q = readQuery(c, messageSearchQuery);

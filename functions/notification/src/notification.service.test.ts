@@ -4,7 +4,7 @@ import { createLogger } from '@chat/shared/log';
 import type { ConversationRecord } from '@chat/shared/repositories/conversations';
 import type { PushSubscriptionRecord } from '@chat/shared/repositories/notifications';
 import { NotificationService } from './notification.service.ts';
-import { plainMessageFields } from '@chat/shared/models/types';
+import { plainMessageFields, type Message } from '@chat/shared/models/types';
 import { parseAllowedOrigins } from './origins.ts';
 
 /**
@@ -44,7 +44,7 @@ const event = (conversationId: string, senderId: string, n: number, memberIds?: 
   memberIds,
 });
 
-function setup(opts: { conversations: ConversationRecord[]; online: string[]; devices: string[] }) {
+function setup(opts: { conversations: ConversationRecord[]; online: string[]; devices: string[]; follows?: Array<{ userId: string; following: boolean | null }>; rootAuthor?: string }) {
   const reads: string[] = [];
   const byId = new Map(opts.conversations.map((c) => [c.id, c]));
   const device = (userId: string): PushSubscriptionRecord => ({ userId, endpoint: `https://push.example/${userId}`, keys: { p256dh: 'k', auth: 'a' } }) as PushSubscriptionRecord;
@@ -61,6 +61,8 @@ function setup(opts: { conversations: ConversationRecord[]; online: string[]; de
     subscriptions: { findForUsers: async (ids: string[]) => ids.filter((u) => opts.devices.includes(u)).map(device) },
     preferences: { forPairs: async () => new Map() },
     users: { findByIds: async () => [] },
+    threads: { forRoot: async () => opts.follows ?? [] },
+    messages: { findById: async (id: string) => (opts.rootAuthor ? { id, senderId: opts.rootAuthor } : null) },
     redis: { pipeline: () => ({ set() {}, exec: async () => pushedClaims }) },
     sender: {
       send: async (sub: PushSubscriptionRecord) => {
@@ -105,6 +107,31 @@ describe('NotificationService.onMessagesCreated', () => {
     expect(await service.onMessagesCreated([event('g1', 'a', 1, ['a', 'b', 'c'])])).toEqual([1]);
     await service.drain(1000);
     expect(pushed).toEqual(['b']);
+  });
+
+  it('a reply kept in its thread pushes to its followers, the root author unless they unfollowed, and the mentioned', async () => {
+    const members = ['a', 'b', 'c', 'd', 'e'];
+    const reply = (n: number, extra: Partial<Message>) => {
+      const e = event('g1', 'b', n, members);
+      return { ...e, message: { ...e.message, threadRootId: 'root', ...extra } };
+    };
+    const follows = [
+      { userId: 'c', following: true },
+      { userId: 'd', following: false },
+    ];
+    const run = async (rootAuthor: string, extra: Partial<Message>) => {
+      const { service, pushed } = setup({ conversations: [group('g1', members)], online: [], devices: members, follows, rootAuthor });
+      await service.onMessagesCreated([reply(1, extra)]);
+      await service.drain(1000);
+      return pushed.sort();
+    };
+    expect(await run('a', {})).toEqual(['a', 'c']);
+    // d unfollowed, but being mentioned reaches them; e is mentioned too.
+    expect(await run('a', { mentions: ['d', 'e'] })).toEqual(['a', 'c', 'd', 'e']);
+    // The root's author who unfollowed hears nothing.
+    expect(await run('d', {})).toEqual(['c']);
+    // Also to the channel: every member but the sender.
+    expect(await run('a', { alsoToChannel: true })).toEqual(['a', 'c', 'd', 'e']);
   });
 });
 

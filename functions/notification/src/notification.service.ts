@@ -7,6 +7,8 @@ import type { PresenceStore } from '@chat/shared/presence';
 import type { ConversationRecord, ConversationsRepository } from '@chat/shared/repositories/conversations';
 import { notificationLevel, pushesAtLevel } from '@chat/shared/models/notification-level';
 import type { NotificationLevel } from '@chat/shared/models/types';
+import type { MessagesRepository } from '@chat/shared/repositories/messages';
+import type { ThreadSubscriptionsRepository } from '@chat/shared/repositories/threads';
 import { prefKey, type NotificationPreferencesRepository, type PushSubscriptionRecord, type PushSubscriptionsRepository } from '@chat/shared/repositories/notifications';
 import type { UsersRepository } from '@chat/shared/repositories/users';
 import type { NotificationConfig } from './config.ts';
@@ -44,6 +46,9 @@ export class NotificationService {
       preferences: NotificationPreferencesRepository;
       conversations: ConversationsRepository;
       users: UsersRepository;
+      /** A thread's followers (for replies kept in their thread) and its root. */
+      threads: ThreadSubscriptionsRepository;
+      messages: MessagesRepository;
       presence: PresenceStore;
       redis: Redis;
       sender: Sender;
@@ -101,10 +106,20 @@ export class NotificationService {
       return found;
     };
 
+    const followersOf = new Map<string, Promise<Set<string>>>();
+    const followers = (m: MessageCreatedEvent['message']) => {
+      let found = followersOf.get(m.threadRootId!);
+      if (!found) followersOf.set(m.threadRootId!, (found = this.threadFollowers(m.threadRootId!)));
+      return found;
+    };
     const recipients = await Promise.all(
-      events.map(async ({ message, memberIds }) =>
-        (memberIds ?? (await conversation(message.conversationId))?.memberIds ?? []).filter((u) => u !== message.senderId),
-      ),
+      events.map(async ({ message, memberIds }) => {
+        const members = (memberIds ?? (await conversation(message.conversationId))?.memberIds ?? []).filter((u) => u !== message.senderId);
+        // A reply kept in its thread goes to the thread's followers (and whoever it mentions, who follow it by that).
+        if (!message.threadRootId || message.alsoToChannel) return members;
+        const following = await followers(message);
+        return members.filter((u) => following.has(u) || message.mentions.includes(u));
+      }),
     );
     const candidates = [...new Set(recipients.flat())];
     if (candidates.length === 0) return counts;
@@ -153,6 +168,19 @@ export class NotificationService {
       counts[i]! += 1;
     }
     return counts;
+  }
+
+  /**
+   * Who follows a thread as a reply arrives: those whose follow is recorded, and the root's author
+   * unless they unfollowed it (their follow is recorded only once the db function stores the
+   * first reply, which may come after this event). Two reads: the thread's relations by rootId,
+   * and the root by _id.
+   */
+  private async threadFollowers(rootId: string): Promise<Set<string>> {
+    const [subs, root] = await Promise.all([this.deps.threads.forRoot(rootId), this.deps.messages.findById(rootId)]);
+    const out = new Set(subs.filter((s) => s.following === true).map((s) => s.userId));
+    if (root && !subs.some((s) => s.userId === root.senderId && s.following === false)) out.add(root.senderId);
+    return out;
   }
 
   /** Resolves once every queued push has finished, or after timeoutMs (for shutdown and tests). */

@@ -9,6 +9,8 @@ export interface PushPayload {
   messageId: string;
   title: string;
   body: string;
+  /** Set for a thread reply, so the notification opens the thread. */
+  threadRootId?: string;
 }
 
 /**
@@ -36,5 +38,12 @@ export function messagePayload(message: Message, sender: { displayName: string }
     const more = message.attachments.length - 1;
     text = `📎 ${first!.name}${more > 0 ? ` (+${more} more)` : ''}`;
   }
-  return { type: 'message', conversationId: message.conversationId, messageId: message.id, title: truncate(title, 100), body: truncate(text, PUSH_BODY_MAX) };
+  return {
+    type: 'message',
+    conversationId: message.conversationId,
+    messageId: message.id,
+    title: truncate(title, 100),
+    body: truncate(text, PUSH_BODY_MAX),
+    ...(message.threadRootId ? { threadRootId: message.threadRootId } : {}),
+  };
 }

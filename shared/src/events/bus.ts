@@ -19,6 +19,12 @@ export const ROUTING_KEYS = {
   conversationRead: 'conversation.read',
   /** A user's public profile (name, avatar) changed; published by auth and file, relayed by the gateways. */
   userUpdated: 'user.updated',
+  /**
+   * A thread root's summary changed (replies stored): published by the db function, the one writer
+   * of summaries, and relayed by every gateway as `message:updated` (under conversation.#, which
+   * each gateway's queue already binds).
+   */
+  threadUpdated: 'conversation.thread.updated',
 } as const;
 export type RoutingKey = (typeof ROUTING_KEYS)[keyof typeof ROUTING_KEYS];
 
@@ -58,11 +64,20 @@ export interface MembersChangedEvent {
   memberIds: string[];
 }
 
-/** message.read (a request to move) and conversation.read (it moved) carry the same fields. */
+/**
+ * message.read (a request to move) and conversation.read (it moved) carry the same fields. With
+ * threadRootId it is the thread's own read position, separate from the conversation's.
+ */
 export interface ReadEvent {
   conversationId: string;
   userId: string;
   messageId: string;
+  threadRootId?: string | undefined;
+}
+
+/** The thread root as stored after its summary moved. */
+export interface ThreadUpdatedEvent {
+  message: Message;
 }
 
 export interface UserUpdatedEvent {
@@ -78,6 +93,7 @@ export interface BusEvents {
   'message.read': ReadEvent;
   'conversation.read': ReadEvent;
   'user.updated': UserUpdatedEvent;
+  'conversation.thread.updated': ThreadUpdatedEvent;
 }
 
 /** Header carrying the connector's shared secret; functions refuse event calls without it. */

@@ -48,6 +48,7 @@ export const messageSchema = z.object({
   system: systemEvent.nullable().default(null),
   mentions: z.array(id).max(LIMITS.groupMembersMax).default([]),
   threadRootId: id.nullable().default(null),
+  alsoToChannel: z.boolean().default(false),
   thread: z
     .object({ replyCount: z.number().int().min(0), lastReplyAt: isoTime.nullable(), participantIds: z.array(id).max(5) })
     .nullable()
@@ -57,7 +58,8 @@ export const messageSchema = z.object({
 /** A public User (shared with the socket events' schema). */
 export const userSchema = z.object({ id, username: z.string(), displayName: z.string(), avatarUrl: z.string().nullable() });
 
-const readEvent = z.object({ conversationId: id, userId: id, messageId: id });
+// threadRootId: a thread read position (absent for the conversation's own).
+const readEvent = z.object({ conversationId: id, userId: id, messageId: id, threadRootId: id.optional() });
 
 export const busEventSchemas = {
   [ROUTING_KEYS.messageCreated]: z.object({ message: messageSchema, memberIds: z.array(id).max(LIMITS.groupMembersMax).optional() }),
@@ -78,6 +80,7 @@ export const busEventSchemas = {
   [ROUTING_KEYS.messageRead]: readEvent,
   [ROUTING_KEYS.conversationRead]: readEvent,
   [ROUTING_KEYS.userUpdated]: z.object({ user: userSchema }),
+  [ROUTING_KEYS.threadUpdated]: z.object({ message: messageSchema }),
 } satisfies { [K in RoutingKey]: z.ZodType<BusEvents[K], any> };
 
 export const isRoutingKey = (s: string): s is RoutingKey => Object.prototype.hasOwnProperty.call(busEventSchemas, s);

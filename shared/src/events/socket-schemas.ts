@@ -72,14 +72,17 @@ export const clientEventSchemas = {
 /** What the gateway emits to clients. */
 export const serverEventSchemas = {
   'message:new': { summary: "A new message, to every member's sockets (the sender's other sockets included)", payload: z.object({ message: messageSchema }) },
-  'message:updated': { summary: 'A message was edited or its reactions changed', payload: z.object({ message: messageSchema }) },
+  'message:updated': { summary: "A message was edited or its reactions changed, or a thread root's summary moved", payload: z.object({ message: messageSchema }) },
   'message:deleted': { summary: 'A message was deleted (it keeps its id and deletedAt)', payload: z.object({ conversationId: id, messageId: id }) },
   typing: { summary: 'Another member started or stopped typing', payload: z.object({ conversationId: id, userId: id, isTyping: z.boolean() }) },
   presence: {
     summary: 'A user who shares a conversation came online or went offline (online until their last socket goes)',
     payload: z.object({ userId: id, status: z.enum(['online', 'offline']), lastSeen: isoTime.nullable() }),
   },
-  read: { summary: "A member's read position moved", payload: z.object({ conversationId: id, userId: id, messageId: id }) },
+  read: {
+    summary: "A member's read position moved (with threadRootId: their position in that thread)",
+    payload: z.object({ conversationId: id, userId: id, messageId: id, threadRootId: id.optional() }),
+  },
   'conversation:new': { summary: 'A conversation was created with the user in it, or the user was added', payload: z.object({ conversation: conversationSchema }) },
   'conversation:updated': { summary: "The conversation's members or settings changed (extension)", payload: z.object({ conversation: conversationSchema }) },
   'conversation:removed': { summary: 'The user left or was removed from the conversation (extension)', payload: z.object({ conversationId: id }) },

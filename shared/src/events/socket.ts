@@ -16,6 +16,17 @@ export interface SendMessagePayload {
   body: string;
   attachments?: string[];
   replyToId?: string | null;
+  /** Reply in the thread of this top-level message of the same conversation. */
+  threadRootId?: string | null;
+  /** With threadRootId: show the reply in the conversation's main stream too. */
+  alsoToChannel?: boolean;
+}
+
+/** `read`: the conversation's position, or with threadRootId the thread's own (never backwards). */
+export interface ReadPayload {
+  conversationId: string;
+  messageId: string;
+  threadRootId?: string | null;
 }
 
 export interface ClientToServerEvents {
@@ -24,7 +35,7 @@ export interface ClientToServerEvents {
   'message:delete': (payload: { messageId: string }, ack: AckFn) => void;
   'reaction:toggle': (payload: { messageId: string; emoji: string }, ack: AckFn<{ message: Message }>) => void;
   typing: (payload: { conversationId: string; isTyping: boolean }, ack: AckFn) => void;
-  read: (payload: { conversationId: string; messageId: string }, ack: AckFn) => void;
+  read: (payload: ReadPayload, ack: AckFn) => void;
   /** Extension: swap in a fresh access token without reconnecting (acks with its expiry). */
   'auth:renew': (payload: { token: string }, ack: AckFn<{ expiresAt: string }>) => void;
 }
@@ -37,7 +48,8 @@ export interface ServerToClientEvents {
   'message:deleted': (payload: { conversationId: string; messageId: string }) => void;
   typing: (payload: { conversationId: string; userId: string; isTyping: boolean }) => void;
   presence: (payload: { userId: string; status: PresenceStatus; lastSeen: string | null }) => void;
-  read: (payload: { conversationId: string; userId: string; messageId: string }) => void;
+  /** threadRootId is set when a thread read position moved (the conversation's is untouched). */
+  read: (payload: { conversationId: string; userId: string; messageId: string; threadRootId?: string }) => void;
   'conversation:new': (payload: { conversation: Conversation }) => void;
   /** Extension: the conversation's member list changed, or the user was removed from it. */
   'conversation:updated': (payload: { conversation: Conversation }) => void;

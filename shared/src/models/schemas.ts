@@ -84,7 +84,23 @@ export const messageSchema = new Schema(
     system: { type: Schema.Types.Mixed, default: null },
     mentions: { type: [String], default: [] },
     threadRootId: { type: String, default: null },
+    alsoToChannel: { type: Boolean, default: false },
     thread: { type: Schema.Types.Mixed, default: null },
+    /**
+     * On a thread root, its summary as counters the db function adds to (fresh inserts only, so a
+     * redelivered reply counts once), and its thread's open history chunk (docs/threads.md).
+     * participantIds are the first keys of replySent. Absent on messages without replies.
+     */
+    replyCount: { type: Number },
+    lastReplyId: { type: String },
+    lastReplyAt: { type: Date },
+    replySent: { type: Map, of: Number, default: undefined },
+    threadChunkNo: { type: Number },
+    threadChunkStart: { type: String },
+    threadChunkBase: { type: Number },
+    /** On a reply: its chunk of the thread's stream, and "<conversationId>/<rootId>:<chunk>" to read it by equality. */
+    threadChunk: { type: Number },
+    threadChunkId: { type: String },
     /** History chunk number, and "<conversationId>:<chunk>": a page reads whole chunks by equality. */
     chunk: { type: Number },
     chunkId: { type: String },
@@ -99,6 +115,7 @@ export const messageSchema = new Schema(
 );
 messageSchema.index({ conversationId: 1, _id: 1 });
 messageSchema.index({ chunkId: 1 });
+messageSchema.index({ threadChunkId: 1 });
 messageSchema.index({ searchKeys: 1 });
 // Storage idempotency's last line: the same (sender, clientMsgId) can never be stored twice.
 messageSchema.index({ senderId: 1, clientMsgId: 1 }, { unique: true });
@@ -117,6 +134,28 @@ export const readPositionSchema = new Schema(
   opts,
 );
 readPositionSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
+
+/**
+ * One user's relation to one thread: whether they follow it and their read position in it (the
+ * thread's replyCount and their own replies at or before it, as for conversations). `_id` is
+ * "<userId>|<conversationId>/<rootId>", so each pair has one document and an upsert is atomic.
+ */
+export const threadSubscriptionSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    userId: { type: String, required: true },
+    conversationId: { type: String, required: true },
+    rootId: { type: String, required: true },
+    /** null until the user follows or unfollows (the root author follows on the first reply unless they decided). */
+    following: { type: Boolean, default: null },
+    readId: { type: String, default: null },
+    readCount: { type: Number, default: 0 },
+    readSent: { type: Number, default: 0 },
+  },
+  opts,
+);
+threadSubscriptionSchema.index({ userId: 1 });
+threadSubscriptionSchema.index({ rootId: 1 });
 
 /**
  * A history chunk (≥ 1) of a stream, written once when it opens: its unique _id is what makes
@@ -208,6 +247,7 @@ export type FileDoc = InferSchemaType<typeof fileSchema> & { _id: mongoose.Types
 export type PushSubscriptionDoc = InferSchemaType<typeof pushSubscriptionSchema> & { _id: mongoose.Types.ObjectId };
 export type NotificationPreferenceDoc = InferSchemaType<typeof notificationPreferenceSchema>;
 export type ChunkDoc = InferSchemaType<typeof chunkSchema>;
+export type ThreadSubscriptionDoc = InferSchemaType<typeof threadSubscriptionSchema>;
 export type MigrationDoc = InferSchemaType<typeof migrationSchema>;
 
 const definitions = {
@@ -220,6 +260,7 @@ const definitions = {
   PushSubscription: [pushSubscriptionSchema, 'push_subscriptions'],
   NotificationPreference: [notificationPreferenceSchema, 'notification_preferences'],
   Chunk: [chunkSchema, 'chunks'],
+  ThreadSubscription: [threadSubscriptionSchema, 'thread_subscriptions'],
   Migration: [migrationSchema, 'migrations'],
 } as const;
 
@@ -233,6 +274,7 @@ export interface Models {
   PushSubscription: Model<PushSubscriptionDoc>;
   NotificationPreference: Model<NotificationPreferenceDoc>;
   Chunk: Model<ChunkDoc>;
+  ThreadSubscription: Model<ThreadSubscriptionDoc>;
   Migration: Model<MigrationDoc>;
 }
 

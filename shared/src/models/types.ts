@@ -66,6 +66,8 @@ export interface Message {
   mentions: string[];
   /** The thread this message replies in, or null for a top-level message. */
   threadRootId: string | null;
+  /** A thread reply also shown in the conversation's main stream ("also send to channel"); false otherwise. */
+  alsoToChannel: boolean;
   /** On a thread root: its summary; null on any message without replies. */
   thread: ThreadSummary | null;
 }
@@ -119,6 +121,27 @@ export interface AroundPage {
   hasMoreAfter: boolean;
 }
 
+/** GET …/threads/:rootId/messages: a page of a thread's replies, oldest first, and its root as stored. */
+export interface ThreadPage extends HistoryPage {
+  root: Message;
+}
+
+/** GET …/threads/:rootId/messages?around=: the page of replies centred on one, and the root. */
+export interface ThreadAroundPage extends AroundPage {
+  root: Message;
+}
+
+/** A thread as one user sees it (GET /threads, GET /conversations/:id/threads/:rootId). */
+export interface ThreadView {
+  conversationId: string;
+  root: Message;
+  /** Replies from others after the caller's thread read position (all of them if never read). */
+  unreadCount: number;
+  following: boolean;
+  /** The caller's thread read position (a reply id), or null. */
+  lastReadId: string | null;
+}
+
 /** POST /uploads: where and how to PUT the bytes. */
 export interface UploadTicket {
   fileId: string;
@@ -137,10 +160,11 @@ export interface FileLink extends Attachment {
 }
 
 /** The fields of a plain top-level user message (no thread, no mentions), fresh for each message built. */
-export const plainMessageFields = (): Pick<Message, 'kind' | 'system' | 'mentions' | 'threadRootId' | 'thread'> => ({
+export const plainMessageFields = (): Pick<Message, 'kind' | 'system' | 'mentions' | 'threadRootId' | 'alsoToChannel' | 'thread'> => ({
   kind: 'user',
   system: null,
   mentions: [],
   threadRootId: null,
+  alsoToChannel: false,
   thread: null,
 });

@@ -61,8 +61,11 @@ export const sendMessagePayload = z
     body: messageBody,
     attachments: z.array(id).max(LIMITS.attachmentsMax).optional(),
     replyToId: id.nullish(),
+    threadRootId: id.nullish(),
+    alsoToChannel: z.boolean().optional(),
   })
   .superRefine((m, ctx) => {
+    if (m.alsoToChannel && !m.threadRootId) ctx.addIssue({ code: 'custom', path: ['alsoToChannel'], message: 'only with threadRootId' });
     if (m.body.length > LIMITS.bodyMax) ctx.addIssue({ code: 'custom', path: ['body'], message: `at most ${LIMITS.bodyMax} characters` });
     if (m.body.length === 0 && !(m.attachments && m.attachments.length > 0))
       ctx.addIssue({ code: 'custom', path: ['body'], message: 'must not be empty' });
@@ -74,7 +77,9 @@ export const editMessagePayload = z.strictObject({
 export const deleteMessagePayload = z.strictObject({ messageId: id });
 export const reactionPayload = z.strictObject({ messageId: id, emoji: z.string().trim().min(1).max(LIMITS.emojiMax) });
 export const typingPayload = z.strictObject({ conversationId: id, isTyping: z.boolean() });
-export const readPayload = z.strictObject({ conversationId: id, messageId: id });
+export const readPayload = z.strictObject({ conversationId: id, messageId: id, threadRootId: id.nullish() });
+/** GET /threads: the caller's followed threads; unread=true keeps those with unread replies. */
+export const threadsQuery = z.strictObject({ unread: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });
 
 /** Zod's first issue as a short human sentence: "body: must not be empty". */
 export function describeIssue(error: z.ZodError): string {

@@ -24,8 +24,20 @@ export const toMessage = (d: Lean): Message => ({
   system: (d.system as Message['system']) ?? null,
   mentions: [...(d.mentions ?? [])],
   threadRootId: d.threadRootId ?? null,
-  thread: (d.thread as Message['thread']) ?? null,
+  alsoToChannel: d.alsoToChannel === true,
+  thread: threadSummary(d),
 });
+
+/** A root's summary from its counters (participants: the first repliers, in order of first reply). */
+function threadSummary(d: Lean): Message['thread'] {
+  if (!d.replyCount) return (d.thread as Message['thread']) ?? null;
+  const sent = plainCounts(d.replySent);
+  return {
+    replyCount: d.replyCount,
+    lastReplyAt: d.lastReplyAt ? new Date(d.lastReplyAt).toISOString() : null,
+    participantIds: Object.keys(sent).filter((u) => (sent[u] ?? 0) > 0).slice(0, 5),
+  };
+}
 
 /**
  * The stored document of a message (what insertIdempotent writes), with its search keys, so a
@@ -47,6 +59,7 @@ export const toMessageDoc = (m: Message) => ({
   system: m.system,
   mentions: m.mentions,
   threadRootId: m.threadRootId,
+  alsoToChannel: m.alsoToChannel,
   thread: m.thread,
   searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body),
 });
@@ -60,6 +73,43 @@ export interface SearchHit {
 /** Both chunk fields: the number, and the key a page reads by equality (one GIN/btree index). */
 export const chunkFields = (conversationId: string, no: number) => ({ chunk: no, chunkId: chunkId(conversationId, no) });
 
+/** A thread's stream key (docs/threads.md): its chunks are "<conversationId>/<rootId>:<no>". */
+export const threadStream = (conversationId: string, rootId: string) => `${conversationId}/${rootId}`;
+
+/** Where one message goes: its conversation chunk (absent for a reply kept out of the channel) and its thread chunk (replies only). */
+export interface MessagePlacement {
+  chunk?: number | undefined;
+  threadChunk?: number | undefined;
+}
+
+/** A thread root's counters as stored (docs/threads.md), for unread counts and chunk placement. */
+export interface ThreadState {
+  replyCount: number;
+  /** Replies stored per sender. */
+  sent: Record<string, number>;
+  lastReplyId: string | null;
+  /** The thread's open history chunk. */
+  chunk: { no: number; start: string; base: number };
+}
+
+/** What one batch adds to a thread root (the TouchCoalescer's update, keyed by the root). */
+export interface ThreadTouch {
+  messageId: string;
+  at: Date;
+  stored: number;
+  sent: Record<string, number>;
+  open?: { no: number; start: string; base: number } | undefined;
+}
+
+const plainCounts = (m: unknown): Record<string, number> => (m instanceof Map ? Object.fromEntries(m) : ((m ?? {}) as Record<string, number>));
+
+const threadStateOf = (d: Lean): ThreadState => ({
+  replyCount: d.replyCount ?? 0,
+  sent: plainCounts(d.replySent),
+  lastReplyId: d.lastReplyId ?? null,
+  chunk: { no: d.threadChunkNo ?? 0, start: d.threadChunkStart ?? '', base: d.threadChunkBase ?? 0 },
+});
+
 /**
  * Message storage. Ids sort in createdAt order within a conversation; history is read in whole
  * chunks by equality (functions/db/src/history), never by an id range FerretDB would scan for.
@@ -71,9 +121,18 @@ export class MessagesRepository {
    * Stores messages idempotently: an id (or sender+clientMsgId) already stored is skipped, so a
    * redelivered event changes nothing. Returns the ids that were newly stored.
    */
-  async insertIdempotent(messages: Message[], chunks?: readonly number[]): Promise<string[]> {
+  async insertIdempotent(messages: Message[], placements?: readonly (number | MessagePlacement)[]): Promise<string[]> {
     if (messages.length === 0) return [];
-    const docs = messages.map((m, i) => (chunks ? { ...toMessageDoc(m), ...chunkFields(m.conversationId, chunks[i]!) } : toMessageDoc(m)));
+    const docs = messages.map((m, i) => {
+      const raw = placements?.[i];
+      if (raw === undefined) return toMessageDoc(m);
+      const p = typeof raw === 'number' ? { chunk: raw } : raw;
+      return {
+        ...toMessageDoc(m),
+        ...(p.chunk === undefined ? {} : chunkFields(m.conversationId, p.chunk)),
+        ...(p.threadChunk === undefined || !m.threadRootId ? {} : { threadChunk: p.threadChunk, threadChunkId: chunkId(threadStream(m.conversationId, m.threadRootId), p.threadChunk) }),
+      };
+    });
     try {
       await this.model.insertMany(docs, { ordered: false, lean: true });
       return messages.map((m) => m.id);
@@ -102,6 +161,55 @@ export class MessagesRepository {
       .filter((d) => d.conversationId === conversationId)
       .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
       .map(toMessage);
+  }
+
+  /** A thread root with its counters; null when no such message is stored. */
+  async findThreadRoot(id: string): Promise<{ message: Message; state: ThreadState } | null> {
+    const d = await this.model.findById(id).lean<Lean>();
+    return d ? { message: toMessage(d), state: threadStateOf(d) } : null;
+  }
+
+  /** A reply and its thread chunk (null: not a stored reply). */
+  async findWithThreadChunk(id: string): Promise<{ message: Message; chunk: number | null } | null> {
+    const d = await this.model.findById(id).lean<Lean>();
+    return d ? { message: toMessage(d), chunk: typeof d.threadChunk === 'number' ? d.threadChunk : null } : null;
+  }
+
+  /** One history chunk of a thread, oldest first: one equality read. */
+  async readThreadChunk(conversationId: string, rootId: string, no: number): Promise<Message[]> {
+    const docs = await this.model.find({ threadChunkId: { $eq: chunkId(threadStream(conversationId, rootId), no) } }).lean<Lean[]>();
+    return docs
+      .filter((d) => d.conversationId === conversationId && d.threadRootId === rootId)
+      .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+      .map(toMessage);
+  }
+
+  /**
+   * Adds a batch's fresh replies to a root's counters and moves its last reply, in one update
+   * ($inc and $max, so concurrent batches from several db replicas add up), recording the thread's
+   * open chunk forward only, as touchLastMessage does for a conversation.
+   */
+  async touchThread(rootId: string, t: ThreadTouch): Promise<void> {
+    const inc: Record<string, number> = {};
+    if (t.stored) inc.replyCount = t.stored;
+    for (const [u, n] of Object.entries(t.sent)) if (n) inc[`replySent.${u}`] = n;
+    const update = { $max: { lastReplyId: t.messageId, lastReplyAt: t.at }, ...(Object.keys(inc).length ? { $inc: inc } : {}) };
+    if (t.open) {
+      const res = await this.model.updateOne(
+        { _id: { $eq: rootId }, $or: [{ threadChunkNo: { $lte: t.open.no } }, { threadChunkNo: null }] },
+        { ...update, $set: { threadChunkNo: t.open.no, threadChunkStart: t.open.start, threadChunkBase: t.open.base } },
+      );
+      if (res.matchedCount === 1) return;
+    }
+    await this.model.updateOne({ _id: { $eq: rootId } }, update);
+  }
+
+  /** Records an opened thread chunk as the open one, forward only (see ChunkPlacer). */
+  async setThreadOpenChunk(rootId: string, open: { no: number; start: string; base: number }): Promise<void> {
+    await this.model.updateOne(
+      { _id: { $eq: rootId }, $or: [{ threadChunkNo: { $lt: open.no } }, { threadChunkNo: null }] },
+      { $set: { threadChunkNo: open.no, threadChunkStart: open.start, threadChunkBase: open.base } },
+    );
   }
 
   /** Records messages' chunks (the migration of messages stored before chunks existed). */

@@ -7,6 +7,8 @@ import type {
   HistoryPage as Page,
   Message,
   NotificationLevel,
+  ThreadPage,
+  ThreadView,
   UploadTicket,
   User,
 } from '@chat/shared/models/types';
@@ -15,6 +17,8 @@ import type { ApiClient } from './client.ts';
 // Response shapes come from the contract's types in shared/, the same ones the functions return.
 export type SessionResponse = AuthSession;
 export type { RefreshResponse, Page, UploadTicket, FileLink };
+
+const thread = (id: string, rootId: string) => `/db/conversations/${encodeURIComponent(id)}/threads/${encodeURIComponent(rootId)}`;
 
 /** The contract's routes, typed. Browsers rely on the httpOnly refresh cookie, never the body token. */
 export function endpoints(api: ApiClient) {
@@ -47,6 +51,15 @@ export function endpoints(api: ApiClient) {
         api.get<Page>(`/db/conversations/${encodeURIComponent(id)}/messages`, { before, limit }),
       after: (id: string, after: string, limit = 100) =>
         api.get<Page>(`/db/conversations/${encodeURIComponent(id)}/messages`, { after, limit }),
+      /** One thread's replies, paged like a conversation (before/after a reply id, or the newest). */
+      thread: (id: string, rootId: string, q: { before?: string | undefined; after?: string | undefined; limit: number }) =>
+        api.get<ThreadPage>(`${thread(id, rootId)}/messages`, q),
+      /** A thread as I see it: its root, my unread count and whether I follow it. */
+      threadView: (id: string, rootId: string) => api.get<{ thread: ThreadView }>(thread(id, rootId)),
+      follow: (id: string, rootId: string, on: boolean) => (on ? api.put<void>(`${thread(id, rootId)}/follow`, {}) : api.del<void>(`${thread(id, rootId)}/follow`)),
+      threadRead: (id: string, rootId: string, messageId: string) => api.post<void>(`${thread(id, rootId)}/read`, { messageId }),
+      /** The threads I follow (with unread replies only, when asked). */
+      threads: (unread: boolean) => api.get<{ threads: ThreadView[] }>('/db/threads', unread ? { unread: 'true' } : {}),
       read: (id: string, messageId: string) => api.post<void>(`/db/conversations/${encodeURIComponent(id)}/read`, { messageId }),
       search: (q: string, conversationId?: string) => api.get<{ messages: Message[] }>('/db/search', { q, conversationId }),
     },

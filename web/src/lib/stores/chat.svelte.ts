@@ -23,6 +23,8 @@ import { History } from './history.svelte.ts';
 import { Outbox, type SendResult } from './outbox.ts';
 import { PresenceStore } from './presence.svelte.ts';
 import { socket } from './socket.svelte.ts';
+import { conversationOf, inChannel, streamKey, streamsOf, summaryWithReply, withLatestSummary } from './threads.ts';
+import { ThreadsStore } from './threads.svelte.ts';
 import { UploadsStore } from './uploads.svelte.ts';
 
 export { History } from './history.svelte.ts';
@@ -59,6 +61,7 @@ class ChatStore {
   readonly conversations = new ConversationsStore();
   readonly presence = new PresenceStore();
   readonly uploads = new UploadsStore();
+  readonly threads = new ThreadsStore();
   activeId = $state<string | null>(null);
   /** The open conversation is scrolled to its newest message (set by the message list). */
   viewingLatest = $state(false);
@@ -86,7 +89,7 @@ class ChatStore {
     },
     failed: (entry, error) => {
       this.#syncOutbox();
-      const h = this.history(entry.payload.conversationId);
+      const h = this.history(streamKey(entry.payload.conversationId, entry.payload.threadRootId));
       h.items = setItemState(h.items, `${auth.user?.id}:${entry.payload.clientMsgId}`, 'failed', error);
     },
     changed: () => this.#syncOutbox(),
@@ -122,9 +125,18 @@ class ChatStore {
     s.on('message:new', ({ message }) => this.#receive(message));
     s.on('message:updated', ({ message }) => this.#receive(message));
     s.on('message:deleted', ({ conversationId, messageId }) => this.#deleted(conversationId, messageId));
-    s.on('typing', ({ conversationId, userId, isTyping }) => userId !== this.me && this.presence.typing(conversationId, userId, isTyping));
+    s.on('typing', (p) => {
+      // A typing event names its thread once the gateway relays one (see setTyping).
+      const threadRootId = (p as { threadRootId?: string | null }).threadRootId;
+      if (p.userId !== this.me) this.presence.typing(streamKey(p.conversationId, threadRootId), p.userId, p.isTyping);
+    });
     s.on('presence', ({ userId, status, lastSeen }) => this.presence.set(userId, status, lastSeen));
-    s.on('read', ({ conversationId, userId, messageId }) => this.#readEvent(conversationId, userId, messageId));
+    s.on('read', ({ conversationId, userId, messageId, threadRootId }) => {
+      // A thread's read position is its own: the conversation's is untouched. Mine, moved on
+      // another device, takes the thread off my unread list here too.
+      if (!threadRootId) this.#readEvent(conversationId, userId, messageId);
+      else if (userId === this.me) this.threads.read(streamKey(conversationId, threadRootId));
+    });
     s.on('conversation:new', ({ conversation }) => this.conversations.upsert(conversation));
     s.on('conversation:updated', ({ conversation }) => this.conversations.upsert(conversation));
     s.on('user:updated', ({ user }) => {
@@ -161,6 +173,7 @@ class ChatStore {
     this.#warmPage.clear();
     this.presence.clear();
     this.uploads.clear();
+    this.threads.clear();
     for (const e of [...this.outbox.list()]) this.outbox.discard(e.payload.clientMsgId);
     this.#syncOutbox();
   }
@@ -221,6 +234,7 @@ class ChatStore {
     // joined its rooms misses messages sent in between (wrong unread counts and previews). A
     // message acked just before the join may reach the store a moment after this read, so the
     // list is read once more when that moment has passed.
+    void this.threads.load();
     await this.loadConversations();
     if (this.#settle) clearTimeout(this.#settle);
     this.#settle = setTimeout(() => void this.loadConversations(), SETTLE_MS);
@@ -230,12 +244,12 @@ class ChatStore {
         const cursor = h.cursor ?? lastServerId(h.items);
         if (!cursor) return;
         try {
-          const res = await catchUp(cursor, (after) => api.db.after(id, after, 100));
+          const res = await catchUp(cursor, (after) => this.#page(id, { after, limit: 100 }));
           if (res.complete) {
             h.items = mergeMessages(h.items, res.messages);
           } else {
             // Too far behind: start again from the newest page.
-            const page = await api.db.before(id, undefined, PAGE);
+            const page = await this.#page(id, { limit: PAGE });
             h.items = mergeMessages(
               h.items.filter((it) => it.state !== 'sent'),
               page.messages,
@@ -249,6 +263,18 @@ class ChatStore {
       }),
     );
     if (this.activeId && this.viewingLatest && visible()) this.markRead(this.activeId);
+    if (this.threads.openKey && this.threads.viewingLatest && visible()) this.markThreadRead(this.threads.openKey);
+  }
+
+  /** A page of a stream: a conversation's channel or one of its threads (see threads.ts). */
+  #page(key: string, q: { before?: string | undefined; after?: string | undefined; limit: number }): Promise<Page> {
+    const id = conversationOf(key);
+    if (id !== key)
+      return api.db.thread(id, key.slice(id.length + 1), q).then((page) => {
+        this.threads.putRoot(page.root);
+        return page;
+      });
+    return q.after ? api.db.after(id, q.after, q.limit) : api.db.before(id, q.before, q.limit);
   }
 
   // ---- history ---------------------------------------------------------------------------
@@ -303,7 +329,7 @@ class ChatStore {
     h.loading = true;
     try {
       const before = h.loaded ? (firstServerId(h.items) ?? undefined) : undefined;
-      const page = await ((before === undefined ? this.#take(this.#warmPage, id) : undefined) ?? api.db.before(id, before, PAGE));
+      const page = await ((before === undefined ? this.#take(this.#warmPage, id) : undefined) ?? this.#page(id, { before, limit: PAGE }));
       h.items = h.loaded ? mergeMessages(h.items, page.messages) : mergeFirstPage(h.items, page);
       h.hasMore = page.hasMore;
       if (!h.loaded) mark('chat:first-page');
@@ -318,7 +344,7 @@ class ChatStore {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  send(conversationId: string, body: string, attachments: Attachment[] = [], replyToId: string | null = null) {
+  send(conversationId: string, body: string, attachments: Attachment[] = [], replyToId: string | null = null, thread?: { rootId: string; alsoToChannel: boolean }) {
     const me = this.me;
     const text = body.trim();
     if (!me || (!text && attachments.length === 0)) return;
@@ -336,8 +362,10 @@ class ChatStore {
       editedAt: null,
       deletedAt: null,
       ...plainMessageFields(),
+      threadRootId: thread?.rootId ?? null,
     };
-    const h = this.history(conversationId);
+    const stream = streamKey(conversationId, thread?.rootId);
+    const h = this.history(stream);
     h.items = upsertPending(h.items, { key: itemKey(message), message, state: 'pending' });
     this.outbox.add({
       conversationId,
@@ -345,16 +373,19 @@ class ChatStore {
       body: text,
       ...(attachments.length ? { attachments: attachments.map((a) => a.fileId) } : {}),
       ...(replyToId ? { replyToId } : {}),
+      ...(thread ? { threadRootId: thread.rootId, ...(thread.alsoToChannel ? { alsoToChannel: true } : {}) } : {}),
     });
     this.#syncOutbox();
-    this.setTyping(conversationId, false);
+    this.setTyping(stream, false);
+    // Replying in a thread follows it (the server records that with the reply).
+    if (thread && this.threads.following.has(stream)) this.threads.following.set(stream, true);
     if (socket.connected) void this.outbox.flush();
   }
 
   /** Retry a failed message with the same clientMsgId. */
   retry(item: ChatItem) {
     if (!this.outbox.retry(item.message.clientMsgId)) return;
-    const h = this.history(item.message.conversationId);
+    const h = this.history(streamKey(item.message.conversationId, item.message.threadRootId));
     h.items = setItemState(h.items, item.key, 'pending');
     if (socket.connected) void this.outbox.flush();
   }
@@ -362,7 +393,7 @@ class ChatStore {
   discard(item: ChatItem) {
     this.outbox.discard(item.message.clientMsgId);
     this.#syncOutbox();
-    const h = this.history(item.message.conversationId);
+    const h = this.history(streamKey(item.message.conversationId, item.message.threadRootId));
     h.items = removeItem(h.items, item.key);
   }
 
@@ -429,41 +460,48 @@ class ChatStore {
     if (r) {
       r.userIds = r.userIds.includes(me) ? r.userIds.filter((u) => u !== me) : [...r.userIds, me];
     } else reactions.push({ emoji, userIds: [me] });
-    const h = this.history(message.conversationId);
-    h.items = mergeMessages(h.items, [{ ...message, reactions: reactions.filter((x) => x.userIds.length) }]);
+    const put = (m: Message) => {
+      for (const key of streamsOf(m)) this.history(key).items = mergeMessages(this.history(key).items, [m]);
+    };
+    put({ ...message, reactions: reactions.filter((x) => x.userIds.length) });
     try {
       const ack = await socket.request('reaction:toggle', { messageId: message.id, emoji });
       if (!ack.ok) {
-        h.items = mergeMessages(h.items, [message]);
+        put(message);
         return ack.error.message;
       }
       this.#receive(ack.message);
       return null;
     } catch {
-      h.items = mergeMessages(h.items, [message]);
+      put(message);
       return 'You are offline.';
     }
   }
 
   // ---- typing & reads --------------------------------------------------------------------
 
-  setTyping(conversationId: string, isTyping: boolean) {
-    const cur = this.#myTyping.get(conversationId);
+  /** Typing in a stream (a conversation's channel or one of its threads: see threads.ts). */
+  setTyping(stream: string, isTyping: boolean) {
+    const cur = this.#myTyping.get(stream);
     const now = Date.now();
+    const conversationId = conversationOf(stream);
+    // The typing event has no thread yet (the gateway's schema refuses unknown fields): typing in a
+    // thread is announced for its conversation, and the thread's panel shows the conversation's typers.
+    const where = { conversationId };
     if (!isTyping) {
       if (cur) {
         clearTimeout(cur.stop);
-        this.#myTyping.delete(conversationId);
-        void socket.request('typing', { conversationId, isTyping: false }).catch(() => {});
+        this.#myTyping.delete(stream);
+        void socket.request('typing', { ...where, isTyping: false }).catch(() => {});
       }
       return;
     }
     if (cur) clearTimeout(cur.stop);
-    const stop = setTimeout(() => this.setTyping(conversationId, false), 4000);
+    const stop = setTimeout(() => this.setTyping(stream, false), 4000);
     if (!cur || now - cur.since > 3000) {
-      this.#myTyping.set(conversationId, { since: now, stop });
-      void socket.request('typing', { conversationId, isTyping: true }).catch(() => {});
-    } else this.#myTyping.set(conversationId, { since: cur.since, stop });
+      this.#myTyping.set(stream, { since: now, stop });
+      void socket.request('typing', { ...where, isTyping: true }).catch(() => {});
+    } else this.#myTyping.set(stream, { since: cur.since, stop });
   }
 
   /** Moves the read position to the newest message and clears the unread badge. */
@@ -484,6 +522,51 @@ class ChatStore {
         })
       : Promise.reject(new Error('offline'));
     void viaSocket.catch(() => api.db.read(conversationId, last).catch(() => this.#lastReadSent.delete(conversationId)));
+  }
+
+  // ---- threads ---------------------------------------------------------------------------
+
+  /** The thread's root as the client holds it: its channel's copy, or one the threads store fetched. */
+  threadRoot(conversationId: string, rootId: string): Message | undefined {
+    return this.#histories.get(conversationId)?.byId.get(rootId) ?? this.threads.root(conversationId, rootId);
+  }
+
+  /** Opens a thread's panel: its newest replies and, when the client does not hold it, its root, at once. */
+  async openThread(conversationId: string, rootId: string) {
+    const key = streamKey(conversationId, rootId);
+    this.threads.openKey = key;
+    this.threads.viewingLatest = false;
+    const h = this.history(key);
+    // A thread has no "New messages" divider: reading may be reported as soon as it is on screen.
+    h.unreadResolved = true;
+    const view = this.threads.view(conversationId, rootId).catch((e) => {
+      h.error = errorMessage(e);
+    });
+    await Promise.all([view, h.loaded ? Promise.resolve() : this.loadOlder(key)]);
+  }
+
+  closeThread(key: string) {
+    if (this.threads.openKey !== key) return;
+    this.threads.openKey = null;
+    this.threads.viewingLatest = false;
+  }
+
+  /** Moves my read position in a thread to its newest reply (its own, apart from the conversation's). */
+  markThreadRead(key: string) {
+    const h = this.history(key);
+    if (!h.loaded) return;
+    this.threads.read(key);
+    const last = lastServerId(h.items);
+    if (!last || this.#lastReadSent.get(key) === last) return;
+    this.#lastReadSent.set(key, last);
+    const conversationId = conversationOf(key);
+    const threadRootId = key.slice(conversationId.length + 1);
+    const viaSocket = socket.connected
+      ? socket.request('read', { conversationId, messageId: last, threadRootId }).then((a) => {
+          if (!a.ok) throw new Error(a.error.message);
+        })
+      : Promise.reject(new Error('offline'));
+    void viaSocket.catch(() => api.db.threadRead(conversationId, threadRootId, last).catch(() => this.#lastReadSent.delete(key)));
   }
 
   // ---- conversations ---------------------------------------------------------------------
@@ -527,16 +610,24 @@ class ChatStore {
 
   // ---- incoming --------------------------------------------------------------------------
 
-  #receive(message: Message) {
-    const id = message.conversationId;
-    // Kept even for a conversation not opened yet: its first page, read when it is opened, may
-    // not hold this message yet. Until then only the newest page's worth is kept.
-    const h = this.history(id);
-    const isNew = !h.byId.has(message.id);
-    const merged = mergeMessages(h.items, [message]);
-    h.items = h.loaded || merged.length <= PAGE ? merged : merged.slice(-PAGE);
+  #receive(incoming: Message) {
+    const id = incoming.conversationId;
+    const streams = streamsOf(incoming);
+    // A root's copy keeps the later of its summaries (live replies may be ahead of this copy).
+    const message = incoming.threadRootId ? incoming : withLatestSummary(this.#histories.get(id)?.byId.get(incoming.id), incoming);
+    const isNew = !this.history(streams[0]!).byId.has(message.id);
+    for (const key of streams) {
+      // Kept even for a stream not opened yet: its first page, read when it is opened, may not
+      // hold this message yet. Until then only the newest page's worth is kept.
+      const h = this.history(key);
+      const merged = mergeMessages(h.items, [message]);
+      h.items = h.loaded || merged.length <= PAGE ? merged : merged.slice(-PAGE);
+    }
     if (message.senderId === this.me) this.outbox.acknowledge(message.clientMsgId);
     this.#syncOutbox();
+    if (message.thread || this.threads.root(id, message.id)) this.threads.putRoot(message);
+    if (message.threadRootId) this.#threadReply(message, isNew);
+    if (!inChannel(message)) return;
 
     const c = this.conversation(id);
     if (!c) {
@@ -558,9 +649,26 @@ class ChatStore {
     if (isNew && watching && message.senderId !== this.me) queueMicrotask(() => this.markRead(id));
   }
 
+  /** A reply moves its root's summary on (the channel's copy and the threads store's). */
+  #threadReply(reply: Message, isNew: boolean) {
+    const rootId = reply.threadRootId!;
+    const channel = this.#histories.get(reply.conversationId);
+    const root = channel?.byId.get(rootId);
+    if (channel && root && isNew) channel.items = mergeMessages(channel.items, [{ ...root, thread: summaryWithReply(root.thread, reply) }]);
+    this.threads.reply(reply, { me: this.me, isNew, root: root ?? this.threads.root(reply.conversationId, rootId) });
+    const key = streamKey(reply.conversationId, rootId);
+    if (isNew) {
+      this.presence.typing(key, reply.senderId, false);
+      this.presence.typing(reply.conversationId, reply.senderId, false);
+    }
+    if (isNew && reply.senderId !== this.me && this.threads.openKey === key && this.threads.viewingLatest && visible()) queueMicrotask(() => this.markThreadRead(key));
+  }
+
   #deleted(conversationId: string, messageId: string) {
-    const h = this.#histories.get(conversationId);
-    if (h) h.items = applyDeleted(h.items, messageId);
+    // The message may be in the channel or in any of the conversation's threads.
+    for (const [key, h] of this.#histories) if (conversationOf(key) === conversationId) h.items = applyDeleted(h.items, messageId);
+    const root = this.threads.root(conversationId, messageId);
+    if (root) this.threads.putRoot({ ...root, body: '', attachments: [], deletedAt: new Date().toISOString() });
     const c = this.conversation(conversationId);
     if (c?.lastMessage?.id === messageId) {
       this.conversations.patch(conversationId, {
@@ -577,7 +685,7 @@ class ChatStore {
 
   #removeConversation(id: string, why: 'left' | 'removed') {
     this.conversations.remove(id, why, this.#listSeq);
-    this.#histories.delete(id);
+    for (const key of [...this.#histories.keys()]) if (conversationOf(key) === id) this.#histories.delete(key);
     this.#lastReadSent.delete(id);
     this.uploads.clear(id);
   }

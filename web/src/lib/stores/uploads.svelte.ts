@@ -16,33 +16,35 @@ export class Upload {
   constructor(
     readonly conversationId: string,
     readonly file: File,
+    /** The composer it was attached in: the conversation's, or one of its threads' (threads.ts). */
+    readonly stream: string = conversationId,
   ) {}
 }
 
-/** Files being attached in each conversation's composer: start, presigned PUT, complete. */
+/** Files being attached in each composer (keyed by stream: see threads.ts): start, presigned PUT, complete. */
 export class UploadsStore {
   #byConversation = new SvelteMap<string, Upload[]>();
 
-  for(id: string): Upload[] {
-    return this.#byConversation.get(id) ?? [];
+  for(stream: string): Upload[] {
+    return this.#byConversation.get(stream) ?? [];
   }
 
-  add(conversationId: string, files: Iterable<File>) {
-    const list = [...this.for(conversationId)];
+  add(conversationId: string, files: Iterable<File>, stream = conversationId) {
+    const list = [...this.for(stream)];
     for (const file of files) {
       if (list.length >= LIMITS.attachmentsMax) break;
-      const up = new Upload(conversationId, file);
+      const up = new Upload(conversationId, file, stream);
       list.push(up);
       void this.#run(up);
     }
-    this.#byConversation.set(conversationId, list);
+    this.#byConversation.set(stream, list);
   }
 
   remove(up: Upload) {
     up.abort.abort();
     this.#byConversation.set(
-      up.conversationId,
-      this.for(up.conversationId).filter((u) => u !== up),
+      up.stream,
+      this.for(up.stream).filter((u) => u !== up),
     );
   }
 

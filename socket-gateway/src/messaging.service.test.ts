@@ -96,7 +96,7 @@ describe('MessagingService mentions', () => {
       recent: vi.fn(async () => stored),
       remember: vi.fn(async () => undefined),
     };
-    const svc = new MessagingService({ ledger: ledger as never, membership: members, publisher, messages: {} as never, resolveAttachments: async () => [], mentions });
+    const svc = new MessagingService({ ledger: ledger as never, membership: members, publisher, messages: { findById: async () => null } as never, resolveAttachments: async () => [], mentions });
     return { svc, publisher, lookups };
   }
 

@@ -84,14 +84,17 @@ export class EventsService {
         let newest = messages[idx[0]!]!;
         const sent: Record<string, number> = {};
         let stored = 0;
+        let system = 0;
         for (const i of idx) {
           const m = messages[i]!;
           if (m.id > newest.id) newest = m;
           if (!fresh.has(m.id)) continue;
           stored++;
-          sent[m.senderId] = (sent[m.senderId] ?? 0) + 1;
+          // A system message is nobody's unread (docs/groups.md): counted apart, not as its actor's.
+          if (m.kind === 'system') system++;
+          else sent[m.senderId] = (sent[m.senderId] ?? 0) + 1;
         }
-        return this.touches.touch(newest.conversationId, { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, open: open.get(newest.conversationId) });
+        return this.touches.touch(newest.conversationId, { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, system, open: open.get(newest.conversationId) });
       }),
     );
     return fresh.size;

@@ -12,7 +12,8 @@ import { conversationSource } from './history/conversation-stream.ts';
  *
  * Unread is counters, not a count of rows: the conversation keeps msgCount (and per sender
  * `sent`), each position keeps both as they were at its message, and
- * unread = (msgCount - count) - (own sent - own sent at the position): others' messages after it.
+ * unread = (msgCount - count) - (own sent - own sent at the position) - (sysCount - sys at the
+ * position): others' messages after it, system messages left out (docs/groups.md).
  */
 export class ReadsService {
   constructor(
@@ -40,22 +41,24 @@ export class ReadsService {
    * reader marks what they just saw, so that is one or two chunks). Stored messages the
    * counters do not include yet (their batch is between insert and counter write) count too.
    */
-  private async positionAt(conv: ConversationRecord, m: Message, chunk: number | null, userId: string): Promise<{ messageId: string; count: number; sent: number }> {
+  private async positionAt(conv: ConversationRecord, m: Message, chunk: number | null, userId: string): Promise<{ messageId: string; count: number; sent: number; sys: number }> {
     const mine = conv.sent[userId] ?? 0;
     const last = conv.lastMessageId ?? '';
-    if (m.id === last) return { messageId: m.id, count: conv.msgCount, sent: mine };
+    if (m.id === last) return { messageId: m.id, count: conv.msgCount, sent: mine, sys: conv.sysCount };
     const src = conversationSource(conv, this.deps);
     const from = chunk ?? (await src.locate(m.id));
     let count = conv.msgCount;
     let sent = mine;
+    let sys = conv.sysCount;
     for (let no = from; no <= Math.max(src.openNo, from); no++) {
       for (const x of await src.read(no)) {
         const delta = x.id > m.id && x.id <= last ? -1 : x.id <= m.id && x.id > last ? 1 : 0;
         count += delta;
-        if (x.senderId === userId) sent += delta;
+        if (x.kind === 'system') sys += delta;
+        else if (x.senderId === userId) sent += delta;
       }
     }
-    return { messageId: m.id, count: Math.max(0, count), sent: Math.max(0, sent) };
+    return { messageId: m.id, count: Math.max(0, count), sent: Math.max(0, sent), sys: Math.max(0, sys) };
   }
 }
 
@@ -63,5 +66,6 @@ export class ReadsService {
 export function unreadCount(conv: ConversationRecord, userId: string, pos: ReadPositionRecord | undefined): number {
   const others = conv.msgCount - (pos?.count ?? 0);
   const own = (conv.sent[userId] ?? 0) - (pos?.sent ?? 0);
-  return Math.max(0, others - Math.max(0, own));
+  const system = conv.sysCount - (pos?.sys ?? 0);
+  return Math.max(0, others - Math.max(0, own) - Math.max(0, system));
 }

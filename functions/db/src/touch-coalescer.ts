@@ -5,6 +5,8 @@ export interface TouchUpdate {
   /** Messages newly stored, in all and per sender (added to the counters). */
   stored: number;
   sent: Record<string, number>;
+  /** System messages among the fresh inserts (counted apart: never unread). */
+  system?: number | undefined;
   /** The open history chunk after the batch's placement, to record on the conversation. */
   open?: { no: number; start: string; base: number } | undefined;
 }
@@ -40,6 +42,7 @@ export class TouchCoalescer {
       if (t.messageId > next.messageId) Object.assign(next, { messageId: t.messageId, at: t.at });
       // Counters add up: the merged write counts every batch it stands for, once.
       next.stored += t.stored;
+      next.system = (next.system ?? 0) + (t.system ?? 0);
       for (const [u, n] of Object.entries(t.sent)) next.sent[u] = (next.sent[u] ?? 0) + n;
       if (t.open && (!next.open || t.open.no > next.open.no)) next.open = t.open;
       return next.done;
@@ -48,7 +51,7 @@ export class TouchCoalescer {
     const done = new Promise<void>((resolve, reject) => {
       settle = (err) => (err === undefined ? resolve() : reject(err));
     });
-    const pending: Pending = { messageId: t.messageId, at: t.at, stored: t.stored, sent: { ...t.sent }, open: t.open, done, settle };
+    const pending: Pending = { messageId: t.messageId, at: t.at, stored: t.stored, sent: { ...t.sent }, system: t.system, open: t.open, done, settle };
     if (slot) slot.next = pending;
     else {
       slot = { next: pending };
@@ -66,8 +69,8 @@ export class TouchCoalescer {
       return;
     }
     slot.next = null;
-    const { messageId, at, stored, sent, open } = current;
-    this.write(conversationId, { messageId, at, stored, sent, open })
+    const { messageId, at, stored, sent, system, open } = current;
+    this.write(conversationId, { messageId, at, stored, sent, system, open })
       .then(
         () => current.settle(),
         (err: unknown) => current.settle(err ?? new Error('touch failed')),

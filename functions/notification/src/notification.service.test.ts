@@ -21,6 +21,9 @@ const group = (id: string, memberIds: string[]): ConversationRecord => ({
   chunk: { no: 0, start: '', base: 0 },
   msgCount: 0,
   sent: {},
+  sysCount: 0,
+  rev: 0,
+  outbox: [],
   createdAt: new Date(0),
   updatedAt: new Date(0),
 });

@@ -99,7 +99,8 @@ export class NotificationService {
 
     const recipients = await Promise.all(
       events.map(async ({ message, memberIds }) =>
-        (memberIds ?? (await conversation(message.conversationId))?.memberIds ?? []).filter((u) => u !== message.senderId),
+        // A system message (a rename, a member added) is history, not news: never pushed.
+        message.kind === 'system' ? [] : (memberIds ?? (await conversation(message.conversationId))?.memberIds ?? []).filter((u) => u !== message.senderId),
       ),
     );
     const candidates = [...new Set(recipients.flat())];

@@ -53,6 +53,15 @@ export const conversationSchema = new Schema(
     /** Messages stored (fresh inserts only), and per sender, for unread counts without counting rows. */
     msgCount: { type: Number, default: 0 },
     sent: { type: Map, of: Number, default: {} },
+    /** System messages among msgCount: they never count as unread (docs/groups.md). */
+    sysCount: { type: Number, default: 0 },
+    /** Settings/membership revision: every change bumps it, and its system messages are named after it. */
+    rev: { type: Number, default: 0 },
+    /**
+     * System messages written with their change and not yet confirmed published (JSON of each
+     * Message): the change and its record cannot diverge if a process dies in between.
+     */
+    outbox: { type: [String], default: [] },
   },
   opts,
 );
@@ -109,6 +118,8 @@ export const readPositionSchema = new Schema(
     /** The conversation's msgCount, and the reader's own sent count, at or before messageId. */
     count: { type: Number, default: 0 },
     sent: { type: Number, default: 0 },
+    /** The conversation's sysCount at or before messageId. */
+    sys: { type: Number, default: 0 },
   },
   opts,
 );

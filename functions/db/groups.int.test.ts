@@ -36,7 +36,7 @@ const storedSystem = (s: Session, id: string, expected: number) =>
 const conversation = async (s: Session, id: string): Promise<Conversation> => (await get(s, `/conversations/${id}`)).body.conversation;
 
 beforeAll(async () => {
-  [alice, bob, carol, dave] = await Promise.all(['al', 'bo', 'ca', 'da'].map((p) => registerUser(uniqueName(p))));
+  [alice, bob, carol, dave] = await Promise.all([registerUser(uniqueName('al')), registerUser(uniqueName('bo')), registerUser(uniqueName('ca')), registerUser(uniqueName('da'))]);
 });
 afterAll(async () => {
   for (const s of sockets) s.disconnect();

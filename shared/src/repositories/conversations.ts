@@ -1,5 +1,6 @@
 import type { Model } from 'mongoose';
 import { isValidObjectId, Types } from 'mongoose';
+import { KeyedQueue } from '../concurrency.ts';
 import { isDuplicateKey } from '../infra/mongo.ts';
 import type { ConversationDoc, ReadPositionDoc } from '../models/schemas.ts';
 import type { Conversation, ConversationType, Message, NotificationLevel, ReadPosition, User } from '../models/types.ts';
@@ -92,6 +93,14 @@ export const directKey = (a: string, b: string) => `direct:${[a, b].sort().join(
 
 /** Conversations and their members. Membership checks take the caller's id, so no query leaks others'. */
 export class ConversationsRepository {
+  /**
+   * Updates of one conversation from this process run one at a time: FerretDB applies an update
+   * as read-modify-write of the whole document, so a membership change racing a counter write
+   * (a system message stored while the next change is made) could otherwise be lost. Writers in
+   * other processes can still race there (docs/groups.md); MongoDB's updates are atomic.
+   */
+  private readonly writes = new KeyedQueue();
+
   constructor(private readonly model: Model<ConversationDoc>) {}
 
   async findById(id: string): Promise<ConversationRecord | null> {
@@ -161,9 +170,11 @@ export class ConversationsRepository {
     if (!isValidObjectId(id)) return null;
     // Documents written before revisions existed have none: revision 0.
     const filter = rev === 0 ? { _id: id, $or: [{ rev: 0 }, { rev: null }] } : { _id: id, rev };
-    const d = await this.model
-      .findOneAndUpdate(filter, { $set: { ...change, rev: rev + 1 }, $push: { outbox: { $each: messages.map((m) => JSON.stringify(m)) } } }, { new: true })
-      .lean<Lean>();
+    const d = await this.writes.run(id, () =>
+      this.model
+        .findOneAndUpdate(filter, { $set: { ...change, rev: rev + 1 }, $push: { outbox: { $each: messages.map((m) => JSON.stringify(m)) } } }, { new: true })
+        .lean<Lean>(),
+    );
     return d ? toRecord(d) : null;
   }
 
@@ -171,7 +182,7 @@ export class ConversationsRepository {
   async clearOutbox(id: string, messages: Message[]): Promise<void> {
     if (!isValidObjectId(id) || messages.length === 0) return;
     // The outbox holds the JSON that applyChange wrote; a parsed entry stringifies back to it.
-    await this.model.updateOne({ _id: id }, { $pullAll: { outbox: messages.map((m) => JSON.stringify(m)) } });
+    await this.writes.run(id, () => this.model.updateOne({ _id: id }, { $pullAll: { outbox: messages.map((m) => JSON.stringify(m)) } }));
   }
 
   /**
@@ -190,14 +201,17 @@ export class ConversationsRepository {
     if (t.system) inc.sysCount = t.system;
     for (const [u, n] of Object.entries(t.sent)) if (n && isValidObjectId(u)) inc[`sent.${u}`] = n;
     const update = { $max: { lastMessageId: t.messageId, updatedAt: t.at }, ...(Object.keys(inc).length ? { $inc: inc } : {}) };
-    if (t.open) {
-      const res = await this.model.updateOne(
-        { _id: id, $or: [{ chunkNo: { $lte: t.open.no } }, { chunkNo: null }] },
-        { ...update, $set: { chunkNo: t.open.no, chunkStart: t.open.start, chunkBase: t.open.base } },
-      );
-      if (res.matchedCount === 1) return;
-    }
-    await this.model.updateOne({ _id: id }, update);
+    const open = t.open;
+    await this.writes.run(id, async () => {
+      if (open) {
+        const res = await this.model.updateOne(
+          { _id: id, $or: [{ chunkNo: { $lte: open.no } }, { chunkNo: null }] },
+          { ...update, $set: { chunkNo: open.no, chunkStart: open.start, chunkBase: open.base } },
+        );
+        if (res.matchedCount === 1) return;
+      }
+      await this.model.updateOne({ _id: id }, update);
+    });
   }
 
   /**
@@ -207,10 +221,10 @@ export class ConversationsRepository {
   async setOpenChunk(id: string, open: { no: number; start: string; base: number }): Promise<void> {
     if (!isValidObjectId(id)) return;
     // A record written without the chunk fields (seeded directly, say) has chunk 0 open.
-    await this.model.updateOne(
+    await this.writes.run(id, () => this.model.updateOne(
       { _id: id, $or: [{ chunkNo: { $lt: open.no } }, { chunkNo: null }] },
       { $set: { chunkNo: open.no, chunkStart: open.start, chunkBase: open.base } },
-    );
+    ));
   }
 }
 

@@ -1,0 +1,31 @@
+import type { SystemEvent } from '@chat/shared/models/types';
+
+/** A person's name in a system line: "You" for the reader, else their display name. */
+export type NameOf = (userId: string) => string;
+
+const list = (names: string[]) => (names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);
+
+/**
+ * The line a system message shows ("Alice renamed the group to X"), rendered from its typed
+ * event rather than stored text, so names follow profile changes. An admin_added whose actor is
+ * its subject is the automatic promotion when a group's last admin leaves.
+ */
+export function describeSystem(e: SystemEvent, nameOf: NameOf): string {
+  const actor = nameOf(e.actorId);
+  switch (e.type) {
+    case 'conversation_created':
+      return `${actor} created the group`;
+    case 'members_added':
+      return `${actor} added ${list(e.userIds.map(nameOf))}`;
+    case 'member_removed':
+      return `${actor} removed ${nameOf(e.userId)}`;
+    case 'member_left':
+      return `${actor} left the group`;
+    case 'renamed':
+      return `${actor} renamed the group to “${e.title}”`;
+    case 'admin_added':
+      return e.userId === e.actorId ? `${actor} ${actor === 'You' ? 'are' : 'is'} now an admin` : `${actor} made ${nameOf(e.userId)} an admin`;
+    case 'admin_removed':
+      return e.userId === e.actorId ? `${actor} stepped down as admin` : `${actor} removed ${nameOf(e.userId)} as admin`;
+  }
+}

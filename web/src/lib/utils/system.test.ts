@@ -8,11 +8,12 @@ describe('describeSystem', () => {
   it.each([
     [{ type: 'conversation_created', actorId: 'a' }, 'Alice created the group'],
     [{ type: 'members_added', actorId: 'a', userIds: ['b'] }, 'Alice added Bob'],
-    [{ type: 'members_added', actorId: 'a', userIds: ['b', 'c', 'me'] }, 'Alice added Bob, Carol and You'],
+    [{ type: 'members_added', actorId: 'a', userIds: ['b', 'c', 'me'] }, 'Alice added Bob, Carol and you'],
     [{ type: 'member_removed', actorId: 'me', userId: 'c' }, 'You removed Carol'],
     [{ type: 'member_left', actorId: 'b' }, 'Bob left the group'],
     [{ type: 'renamed', actorId: 'a', title: 'Launch', previousTitle: 'Team' }, 'Alice renamed the group to “Launch”'],
     [{ type: 'admin_added', actorId: 'a', userId: 'b' }, 'Alice made Bob an admin'],
+    [{ type: 'admin_added', actorId: 'a', userId: 'me' }, 'Alice made you an admin'],
     [{ type: 'admin_added', actorId: 'b', userId: 'b' }, 'Bob is now an admin'],
     [{ type: 'admin_added', actorId: 'me', userId: 'me' }, 'You are now an admin'],
     [{ type: 'admin_removed', actorId: 'a', userId: 'b' }, 'Alice removed Bob as admin'],

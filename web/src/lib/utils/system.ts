@@ -12,20 +12,25 @@ const list = (names: string[]) => (names.length <= 1 ? (names[0] ?? '') : `${nam
  */
 export function describeSystem(e: SystemEvent, nameOf: NameOf): string {
   const actor = nameOf(e.actorId);
+  // "You" starts a line; elsewhere in it the reader is "you".
+  const object = (id: string) => {
+    const n = nameOf(id);
+    return n === 'You' ? 'you' : n;
+  };
   switch (e.type) {
     case 'conversation_created':
       return `${actor} created the group`;
     case 'members_added':
-      return `${actor} added ${list(e.userIds.map(nameOf))}`;
+      return `${actor} added ${list(e.userIds.map(object))}`;
     case 'member_removed':
-      return `${actor} removed ${nameOf(e.userId)}`;
+      return `${actor} removed ${object(e.userId)}`;
     case 'member_left':
       return `${actor} left the group`;
     case 'renamed':
       return `${actor} renamed the group to “${e.title}”`;
     case 'admin_added':
-      return e.userId === e.actorId ? `${actor} ${actor === 'You' ? 'are' : 'is'} now an admin` : `${actor} made ${nameOf(e.userId)} an admin`;
+      return e.userId === e.actorId ? `${actor} ${actor === 'You' ? 'are' : 'is'} now an admin` : `${actor} made ${object(e.userId)} an admin`;
     case 'admin_removed':
-      return e.userId === e.actorId ? `${actor} stepped down as admin` : `${actor} removed ${nameOf(e.userId)} as admin`;
+      return e.userId === e.actorId ? `${actor} stepped down as admin` : `${actor} removed ${object(e.userId)} as admin`;
   }
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTOR_SECRET_HEADER } from '@chat/shared/events/bus';
 import type { Conversation, Message, SystemEvent } from '@chat/shared/models/types';
-import { allMessages, api, registerUser, uniqueName } from '../../test/api.ts';
+import { allHistory as allMessages, api, registerUser, uniqueName } from '../../test/api.ts';
 import { closeBus, eventually, makeMessage, publishEvents } from '../../test/bus.ts';
 import { closeTestDb, testDb } from '../../test/db.ts';
 import { connectAs, nextEvent, record, type ClientSocket } from '../../test/socket.ts';

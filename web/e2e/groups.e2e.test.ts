@@ -66,8 +66,8 @@ describe('group settings and system messages', () => {
 
   it('an admin makes another member admin; the member sees it live and can then rename', async () => {
     const p = alice.page;
-    await p.getByRole('button', { name: 'Make Bob Group an admin' }).click();
-    await p.getByRole('button', { name: 'Remove Bob Group as admin' }).waitFor();
+    await p.getByRole('button', { name: 'Make admin: Bob Group' }).click();
+    await p.getByRole('button', { name: 'Remove admin: Bob Group' }).waitFor();
     await p.getByRole('button', { name: 'Close' }).click();
     await systemLine(bob.page, 'Alice Group made you an admin').waitFor();
     await systemLine(p, 'You made Bob Group an admin').waitFor();

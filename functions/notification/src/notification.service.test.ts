@@ -102,6 +102,16 @@ describe('NotificationService.onMessagesCreated', () => {
     expect(reads).toEqual(['g1']);
   });
 
+  it('never pushes a system message (a rename, a member added): it is history, not news', async () => {
+    const { service, reads, pushed } = setup({ conversations: [group('g1', ['a', 'b'])], online: [], devices: ['b'] });
+    const sys = event('g1', 'a', 1, ['a', 'b']);
+    sys.message = { ...sys.message, body: '', kind: 'system', system: { type: 'renamed', actorId: 'a', title: 'X', previousTitle: null } };
+    expect(await service.onMessagesCreated([sys, event('g1', 'a', 2, ['a', 'b'])])).toEqual([0, 1]);
+    await service.drain(1000);
+    expect(pushed).toEqual(['b']);
+    expect(reads).toEqual(['g1']);
+  });
+
   it('pushes only to recipients who are still members', async () => {
     const { service, pushed } = setup({ conversations: [group('g1', ['a', 'b'])], online: [], devices: ['b', 'c'] });
     expect(await service.onMessagesCreated([event('g1', 'a', 1, ['a', 'b', 'c'])])).toEqual([1]);

@@ -42,8 +42,16 @@ export async function registerUser(name = uniqueName(), password = 'correct hors
   return { ...res.body, password };
 }
 
-/** Every stored message of a conversation, paging forward with after= (the catch-up path). */
+/**
+ * Every stored user message of a conversation (what people sent: the tests that count sends);
+ * allHistory has the system messages of group changes too.
+ */
 export async function allMessages(token: string, conversationId: string, after = '0'.repeat(24)): Promise<Message[]> {
+  return (await allHistory(token, conversationId, after)).filter((m) => m.kind !== 'system');
+}
+
+/** Every stored message of a conversation, paging forward with after= (the catch-up path). */
+export async function allHistory(token: string, conversationId: string, after = '0'.repeat(24)): Promise<Message[]> {
   const out: Message[] = [];
   for (;;) {
     const res = await api('GET', `/api/db/conversations/${conversationId}/messages?after=${after}&limit=100`, { token });

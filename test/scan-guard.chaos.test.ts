@@ -88,6 +88,8 @@ const ok = (status: number) => async (method: string, p: string, s: Session, bod
   expect(res.status, `${method} ${p}`).toBe(status);
 };
 
+let renames = 0;
+
 /** Each read route as the client calls it: [name, request]. */
 const routes: Array<[string, () => Promise<void>]> = [
   ['GET /api/auth/me', () => ok(200)('GET', '/api/auth/me', alice)],
@@ -109,6 +111,10 @@ const routes: Array<[string, () => Promise<void>]> = [
   ['GET /api/db/search?conversationId=', () => ok(200)('GET', `/api/db/search?q=${tag}&conversationId=${conv.id}`, alice)],
   ['GET /api/file/files/:id', () => ok(200)('GET', `/api/file/files/${fileId}`, alice)],
   ['GET /api/notification/preferences/:conversationId', () => ok(200)('GET', `/api/notification/preferences/${conv.id}`, alice)],
+  // Writes that read the conversation and publish system messages (each call changes something).
+  ['PATCH /api/db/conversations/:id', () => ok(200)('PATCH', `/api/db/conversations/${conv.id}`, alice, { title: `guard ${++renames}` })],
+  ['PUT /api/db/conversations/:id/admins/:userId', () => ok(200)('PUT', `/api/db/conversations/${conv.id}/admins/${bob.user.id}`, alice)],
+  ['DELETE /api/db/conversations/:id/admins/:userId', () => ok(200)('DELETE', `/api/db/conversations/${conv.id}/admins/${bob.user.id}`, alice)],
   ['PUT /api/notification/preferences/:conversationId', () => ok(204)('PUT', `/api/notification/preferences/${conv.id}`, alice, { muted: true })],
   [
     'POST /api/notification/subscriptions',

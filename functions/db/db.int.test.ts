@@ -6,7 +6,7 @@ import { CONNECTOR_SECRET_HEADER, DEAD_LETTER_QUEUE, EXCHANGE } from '@chat/shar
 import type { Conversation, Message } from '@chat/shared/models/types';
 import { api, registerUser, uniqueName } from '../../test/api.ts';
 import { busChannel, closeBus, eventually, makeMessage, publishEvents, publishRaw } from '../../test/bus.ts';
-import { closeTestDb, testDb } from '../../test/db.ts';
+import { closeTestDb, createConversation, testDb } from '../../test/db.ts';
 import { stack } from '../../test/stack.ts';
 
 const D = '/api/db';
@@ -25,12 +25,22 @@ async function group(owner: Session, members: Session[], title = 'g'): Promise<C
 }
 
 /**
+ * A group arranged in the store, without the system message that one created through the API
+ * has, for tests that count exactly what a history holds (functions/db/groups.int.test.ts covers
+ * system messages).
+ */
+async function bareGroup(owner: Session, members: Session[], title = 'g'): Promise<Pick<Conversation, 'id'>> {
+  const rec = await createConversation('group', [owner.user.id, ...members.map((m) => m.user.id)], title);
+  return { id: rec.id };
+}
+
+/**
  * Publishes message.created events and waits until the connector has handled them all: every
  * message stored and the conversation's last message moved to the newest. The message insert
  * lands before the last-message write, so history alone can show them while the conversation
  * list still has the earlier order.
  */
-async function send(conv: Conversation, from: Session, bodies: string[]): Promise<Message[]> {
+async function send(conv: Pick<Conversation, 'id'>, from: Session, bodies: string[]): Promise<Message[]> {
   const messages = bodies.map((b) => makeMessage(conv.id, from.user.id, b));
   await publishEvents('message.created', messages.map((message) => ({ message })));
   const newest = messages.reduce((a, m) => (m.id > a ? m.id : a), '');
@@ -265,10 +275,10 @@ describe('members', () => {
 });
 
 describe('GET /conversations/:id/messages', () => {
-  let g: Conversation;
+  let g: Pick<Conversation, 'id'>;
   let sent: Message[];
   beforeAll(async () => {
-    g = await group(alice, [bob], 'history');
+    g = await bareGroup(alice, [bob], 'history');
     sent = await send(g, alice, ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
   });
 
@@ -341,7 +351,7 @@ describe('POST /conversations/:id/read and unreadCount', () => {
 });
 
 /** Publishes many messages at once and waits until the newest is the conversation's last one. */
-async function sendMany(conv: Conversation, messages: Message[]): Promise<void> {
+async function sendMany(conv: Pick<Conversation, 'id'>, messages: Message[]): Promise<void> {
   await publishEvents('message.created', messages.map((message) => ({ message })));
   const newest = messages.reduce((a, m) => (m.id > a ? m.id : a), '');
   await eventually(async () => {
@@ -354,11 +364,11 @@ async function sendMany(conv: Conversation, messages: Message[]): Promise<void> 
 const chunkOf = async (id: string) => ((await (await testDb()).models.Message.findById(id).lean()) as { chunk?: number } | null)?.chunk;
 
 describe('history in chunks (250 messages: chunks of 100, 100 and 50)', () => {
-  let g: Conversation;
+  let g: Pick<Conversation, 'id'>;
   let ms: Message[];
   let early: Message;
   beforeAll(async () => {
-    g = await group(alice, [bob], 'long history');
+    g = await bareGroup(alice, [bob], 'long history');
     // Made first, so its id is the oldest; stored last, as a late redelivery would be.
     early = makeMessage(g.id, bob.user.id, 'late but oldest');
     ms = Array.from({ length: 250 }, (_, i) => makeMessage(g.id, alice.user.id, `h${i}`));
@@ -445,13 +455,13 @@ describe('history in chunks (250 messages: chunks of 100, 100 and 50)', () => {
 
 describe('a conversation with a single message', () => {
   it('every page kind answers it alone', async () => {
-    const g = await group(alice, [bob], 'single');
+    const g = await bareGroup(alice, [bob], 'single');
     const [m] = await send(g, alice, ['only']);
     expect(await history(bob, g.id)).toEqual({ messages: [m], hasMore: false });
     expect(await history(bob, g.id, `?before=${m!.id}`)).toEqual({ messages: [], hasMore: false });
     expect(await history(bob, g.id, `?after=${m!.id}`)).toEqual({ messages: [], hasMore: false });
     expect((await get(bob, `/conversations/${g.id}/messages?around=${m!.id}`)).body).toEqual({ messages: [m], hasMoreBefore: false, hasMoreAfter: false });
-    const empty = await group(alice, [bob], 'empty');
+    const empty = await bareGroup(alice, [bob], 'empty');
     expect(await history(bob, empty.id)).toEqual({ messages: [], hasMore: false });
   });
 });
@@ -593,7 +603,7 @@ describe('the event entry point (POST /function/db)', () => {
   });
 
   it('stores a redelivered message once; batches store all; unknown topics are ignored with 2xx', async () => {
-    const g = await group(alice, [bob], 'direct-call');
+    const g = await bareGroup(alice, [bob], 'direct-call');
     const s = { [CONNECTOR_SECRET_HEADER]: secret() };
     const m1 = makeMessage(g.id, alice.user.id, 'one');
     const m2 = makeMessage(g.id, bob.user.id, 'two');
@@ -640,7 +650,7 @@ describe('the event entry point (POST /function/db)', () => {
 
 describe('through RabbitMQ and the connector', () => {
   it('stores a message published twice exactly once', async () => {
-    const g = await group(alice, [bob], 'dupes');
+    const g = await bareGroup(alice, [bob], 'dupes');
     const m = makeMessage(g.id, alice.user.id, 'only once');
     await publishEvents('message.created', [{ message: m }, { message: m }]);
     // The connector calls the function concurrently, so a later publish may be stored first; the
@@ -654,7 +664,7 @@ describe('through RabbitMQ and the connector', () => {
   });
 
   it('applies edits, reactions (idempotently) and deletes published as events', async () => {
-    const g = await group(alice, [bob], 'updates');
+    const g = await bareGroup(alice, [bob], 'updates');
     const [m] = await send(g, alice, ['original']);
     const base = { messageId: m!.id, conversationId: g.id };
     await publishEvents('message.updated', [
@@ -682,7 +692,7 @@ describe('through RabbitMQ and the connector', () => {
   });
 
   it('retries an update that arrives before its message, until the message is stored', async () => {
-    const g = await group(alice, [bob], 'early');
+    const g = await bareGroup(alice, [bob], 'early');
     const m = makeMessage(g.id, alice.user.id, 'late arrival');
     await publishEvents('message.updated', [{ kind: 'edit', messageId: m.id, conversationId: g.id, body: 'edited before stored', editedAt: new Date(Date.now() + 1000).toISOString() }]);
     await publishEvents('message.created', [{ message: m }]);

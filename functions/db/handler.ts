@@ -64,7 +64,11 @@ export default async function createHandler(): Promise<FunctionHandler> {
     events: {
       created: (e) => publish('conversation.created', e),
       membersChanged: (e) => publish('conversation.members.changed', e),
+      updated: (e) => publish('conversation.updated', e),
+      // Awaited (confirmed): until then the message stays in the conversation's outbox.
+      systemMessage: (message, memberIds) => publisher.publish('message.created', { message, memberIds }, { messageId: message.id }),
     },
+    log,
   });
   const search = new SearchService({ conversations, messages, limit: config.SEARCH_RESULTS_MAX });
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eachLimit } from './concurrency.ts';
+import { eachLimit, KeyedQueue } from './concurrency.ts';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
@@ -37,5 +37,27 @@ describe('eachLimit', () => {
     let calls = 0;
     await eachLimit([], 4, async () => void calls++);
     expect(calls).toBe(0);
+  });
+});
+
+describe('KeyedQueue', () => {
+  it('runs calls of one key one at a time in call order, other keys alongside, and goes on after a failure', async () => {
+    const q = new KeyedQueue();
+    const log: string[] = [];
+    const job = (name: string, fail = false) => async () => {
+      log.push(`start ${name}`);
+      await tick();
+      log.push(`end ${name}`);
+      if (fail) throw new Error(name);
+      return name;
+    };
+    const a1 = q.run('a', job('a1', true));
+    const a2 = q.run('a', job('a2'));
+    const b1 = q.run('b', job('b1'));
+    await expect(a1).rejects.toThrow('a1');
+    expect(await a2).toBe('a2');
+    expect(await b1).toBe('b1');
+    expect(log.indexOf('start a2')).toBeGreaterThan(log.indexOf('end a1'));
+    expect(log.indexOf('start b1')).toBeLessThan(log.indexOf('end a1'));
   });
 });

@@ -50,3 +50,26 @@ export class InFlight {
     });
   }
 }
+
+/**
+ * Runs calls that share a key one after another (in call order), calls with different keys at
+ * once. For writers of one document on a store whose updates are read-modify-write of the whole
+ * document (FerretDB 1.24): two concurrent updates of one document there can lose one of them.
+ */
+export class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.tails.get(key) ?? Promise.resolve();
+    const result = before.then(fn, fn);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}

@@ -1,10 +1,20 @@
-import { DEAD_LETTER_QUEUE, EXCHANGE, ROUTING_KEYS, type ConversationCreatedEvent, type MembersChangedEvent, type ReadEvent, type ThreadUpdatedEvent, type UserUpdatedEvent } from '@chat/shared/events/bus';
+import {
+  DEAD_LETTER_QUEUE,
+  EXCHANGE,
+  ROUTING_KEYS,
+  type ConversationCreatedEvent,
+  type ConversationUpdatedEvent,
+  type MembersChangedEvent,
+  type ReadEvent,
+  type ThreadUpdatedEvent,
+  type UserUpdatedEvent,
+} from '@chat/shared/events/bus';
 import { busEventSchemas } from '@chat/shared/events/schemas';
 import { eventDispatcher, type EventHandler } from '@chat/shared/infra/amqp/dispatch';
 import type { AmqpManager } from '@chat/shared/infra/amqp/manager';
 import type { Logger } from '@chat/shared/log';
 import type { PresenceStore } from '@chat/shared/presence';
-import type { Conversation, User } from '@chat/shared/models/types';
+import type { Conversation, Message, User } from '@chat/shared/models/types';
 import { toConversation, type ConversationRecord, type ConversationsRepository } from '@chat/shared/repositories/conversations';
 import type { UsersRepository } from '@chat/shared/repositories/users';
 import type { ChatServer } from './handlers.ts';
@@ -67,7 +77,7 @@ export function followMembership(deps: {
 }): { close(): Promise<void> } {
   const { io, log, membership, conversations, users, presence, roomNames } = deps;
 
-  const apply = async (event: { conversationId: string }, added: (rec: ConversationRecord) => string[], removed: string[], created: boolean) => {
+  const apply = async (event: { conversationId: string; messages?: Message[] | undefined }, added: (rec: ConversationRecord) => string[], removed: string[], created: boolean) => {
     membership.invalidate(event.conversationId);
     const rec = await conversations.findById(event.conversationId);
     if (!rec) return;
@@ -86,6 +96,10 @@ export function followMembership(deps: {
       const others = rec.memberIds.filter((m) => !joined.includes(m)).map(rooms.user);
       if (others.length) io.local.to(others).emit('conversation:updated', { conversation: view });
     }
+    // The change's system messages, after the rooms moved: whoever joined sees who added them,
+    // whoever left does not see the rest. The db function stores them from their own
+    // message.created events; this is only their live delivery.
+    for (const message of event.messages ?? []) io.local.to(room).emit('message:new', { message });
     // New peers learn each other's presence at once, as they would on connect.
     if (joined.length) {
       const online = await presence.onlineAmong(rec.memberIds);
@@ -103,6 +117,10 @@ export function followMembership(deps: {
     [ROUTING_KEYS.membersChanged]: {
       schema: busEventSchemas[ROUTING_KEYS.membersChanged],
       apply: (e: MembersChangedEvent) => apply(e, () => e.added, e.removed, false),
+    },
+    [ROUTING_KEYS.conversationUpdated]: {
+      schema: busEventSchemas[ROUTING_KEYS.conversationUpdated],
+      apply: (e: ConversationUpdatedEvent) => apply(e, () => [], [], false),
     },
     [ROUTING_KEYS.conversationRead]: {
       schema: busEventSchemas[ROUTING_KEYS.conversationRead],

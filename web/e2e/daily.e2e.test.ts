@@ -47,7 +47,8 @@ const stored = (token: string, conversationId: string, n: number) =>
     200,
   );
 
-const item = (page: Page, title: string) => page.getByTestId('conversation-item').filter({ hasText: title });
+/** A sidebar entry by its title (its preview may name others: "You removed Dave"). */
+const item = (page: Page, title: string) => page.getByTestId('conversation-item').filter({ has: page.locator('.title', { hasText: title }) });
 
 /** Distance in px between the list's bottom and the end of its content, after layout settles. */
 const gap = (page: Page) =>

@@ -1,8 +1,9 @@
 import { errors } from '@chat/shared/errors';
-import type { ConversationCreatedEvent, MembersChangedEvent } from '@chat/shared/events/bus';
+import type { ConversationCreatedEvent, ConversationUpdatedEvent, MembersChangedEvent } from '@chat/shared/events/bus';
+import type { Logger } from '@chat/shared/log';
 import { LIMITS } from '@chat/shared/models/limits';
 import { notificationLevel } from '@chat/shared/models/notification-level';
-import type { AroundPage, Conversation, HistoryPage, User } from '@chat/shared/models/types';
+import type { AroundPage, Conversation, HistoryPage, Message, User } from '@chat/shared/models/types';
 import type { ChunksRepository } from '@chat/shared/repositories/chunks';
 import { toConversation, type ConversationRecord, type ConversationsRepository, type ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
@@ -10,13 +11,21 @@ import type { NotificationPreferencesRepository } from '@chat/shared/repositorie
 import type { UsersRepository } from '@chat/shared/repositories/users';
 import { conversationSource } from './history/conversation-stream.ts';
 import { pageAfter, pageAround, pageBefore } from './history/pager.ts';
+import { planAddMembers, planDemote, planPromote, planRemove, planRename, type Plan } from './groups/rules.ts';
+import { systemMessage } from './groups/system-messages.ts';
 import { unreadCount, unreadMentionCount, type ReadsService } from './reads.service.ts';
 
 /** What the service tells the rest of the system; publishing failures never undo a stored change. */
 export interface ConversationEvents {
   created(e: ConversationCreatedEvent): void;
   membersChanged(e: MembersChangedEvent): void;
+  updated(e: ConversationUpdatedEvent): void;
+  /** Publishes a system message as message.created (the store's pipeline); resolves on the broker's confirm. */
+  systemMessage(message: Message, memberIds: string[]): Promise<void>;
 }
+
+/** How often a change computed from a record that moved on meanwhile is recomputed. */
+const CHANGE_ATTEMPTS = 5;
 
 export type CreateConversationInput =
   | { type: 'direct'; memberIds: string[] }
@@ -37,6 +46,8 @@ export class ConversationsService {
       readsService: ReadsService;
       preferences: NotificationPreferencesRepository;
       events: ConversationEvents;
+      log: Logger;
+      now?: () => number;
     },
   ) {}
 
@@ -57,45 +68,107 @@ export class ConversationsService {
     const others = [...new Set(input.memberIds)].filter((m) => m !== callerId);
     if (others.length + 1 > LIMITS.groupMembersMax) throw errors.invalid(`memberIds: a group has at most ${LIMITS.groupMembersMax} members.`);
     await this.requireUsers(others);
-    const conversation = await conversations.createGroup(callerId, input.title, others);
-    events.created({ conversationId: conversation.id, memberIds: conversation.memberIds });
+    const at = this.now();
+    const conversation = await conversations.createGroup(callerId, input.title, others, (id) => [systemMessage(id, 0, 0, { type: 'conversation_created', actorId: callerId }, at)]);
+    const messages = await this.deliver(conversation, conversation.outbox);
+    events.created({ conversationId: conversation.id, memberIds: conversation.memberIds, messages });
     return { conversation: await this.present(conversation, callerId), created: true };
   }
 
   async list(callerId: string): Promise<Conversation[]> {
-    return this.presentMany(await this.deps.conversations.listForMember(callerId), callerId);
+    const convs = await this.deps.conversations.listForMember(callerId);
+    // A change whose record was not published (a process died in between) is published now.
+    for (const c of convs) if (c.outbox.length) void this.recover(c).catch((e) => this.deps.log.warn('system message recovery failed', { conversationId: c.id, err: e }));
+    return this.presentMany(convs, callerId);
   }
 
   async get(callerId: string, conversationId: string): Promise<Conversation> {
-    return this.present(await this.memberOf(callerId, conversationId), callerId);
+    const conv = await this.memberOf(callerId, conversationId);
+    if (conv.outbox.length) await this.recover(conv);
+    return this.present(conv, callerId);
   }
 
   async addMembers(callerId: string, conversationId: string, userIds: string[]): Promise<Conversation> {
-    const { conversations, events } = this.deps;
-    const conv = await this.memberOf(callerId, conversationId);
-    if (conv.type !== 'group') throw errors.invalid('A direct conversation always has exactly its two members.');
-    if (!conv.admins.includes(callerId)) throw errors.forbidden('Only group admins add members.');
-    const added = [...new Set(userIds)].filter((u) => !conv.memberIds.includes(u));
-    if (conv.memberIds.length + added.length > LIMITS.groupMembersMax) throw errors.invalid(`userIds: a group has at most ${LIMITS.groupMembersMax} members.`);
-    await this.requireUsers(added);
-    if (added.length === 0) return this.present(conv, callerId);
-    const updated = (await conversations.addMembers(conv.id, added)) ?? conv;
-    events.membersChanged({ conversationId: conv.id, added, removed: [], memberIds: updated.memberIds });
+    const known = new Set<string>();
+    const updated = await this.change(callerId, conversationId, async (conv) => {
+      const plan = planAddMembers(conv, callerId, userIds);
+      const fresh = plan?.live.kind === 'members' ? plan.live.added.filter((u) => !known.has(u)) : [];
+      await this.requireUsers(fresh);
+      fresh.forEach((u) => known.add(u));
+      return plan;
+    });
     return this.present(updated, callerId);
   }
 
   async removeMember(callerId: string, conversationId: string, userId: string): Promise<void> {
-    const { conversations, events } = this.deps;
-    const conv = await this.memberOf(callerId, conversationId);
-    if (!conv.memberIds.includes(userId)) throw errors.notFound('Member');
-    if (conv.type !== 'group') throw errors.invalid('Nobody leaves a direct conversation.');
-    if (userId !== callerId && !conv.admins.includes(callerId)) throw errors.forbidden('Only group admins remove other members.');
-    let updated = await conversations.removeMember(conv.id, userId);
-    if (!updated) return;
-    // A group whose last admin left would be frozen; its longest-standing member takes over.
-    const heir = updated.memberIds[0];
-    if (updated.admins.length === 0 && heir) updated = (await conversations.promoteIfNoAdmin(conv.id, heir)) ?? updated;
-    events.membersChanged({ conversationId: conv.id, added: [], removed: [userId], memberIds: updated.memberIds });
+    await this.change(callerId, conversationId, (conv) => planRemove(conv, callerId, userId));
+  }
+
+  /** PATCH /conversations/:id {title} (the title arrives trimmed and within its limits). */
+  async rename(callerId: string, conversationId: string, title: string): Promise<Conversation> {
+    return this.present(await this.change(callerId, conversationId, (conv) => planRename(conv, callerId, title)), callerId);
+  }
+
+  async setAdmin(callerId: string, conversationId: string, userId: string, admin: boolean): Promise<Conversation> {
+    const plan = admin ? planPromote : planDemote;
+    return this.present(await this.change(callerId, conversationId, (conv) => plan(conv, callerId, userId)), callerId);
+  }
+
+  /**
+   * Runs a group change: plans it on the current record (null: nothing to change, the same
+   * request again), writes it with its system messages in the outbox in one update, then
+   * publishes them through the message pipeline and tells the gateways. A record that moved on
+   * meanwhile is read again and the change planned anew, so a plan never applies to stale state.
+   */
+  private async change(callerId: string, conversationId: string, plan: (conv: ConversationRecord) => Plan | null | Promise<Plan | null>): Promise<ConversationRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const conv = await this.memberOf(callerId, conversationId);
+      if (conv.outbox.length) await this.recover(conv);
+      const p = await plan(conv);
+      if (!p) return conv;
+      const at = this.now();
+      const messages = p.events.map((e, i) => systemMessage(conv.id, conv.rev + 1, i, e, at));
+      const updated = await this.deps.conversations.applyChange(conv.id, conv.rev, p.change, messages);
+      if (!updated) {
+        if (attempt >= CHANGE_ATTEMPTS) throw errors.unavailable('The conversation is changing too fast; retry.');
+        continue;
+      }
+      this.announce(updated, p.live, await this.deliver(updated, messages));
+      return updated;
+    }
+  }
+
+  private announce(conv: ConversationRecord, live: Plan['live'], messages: Message[]): void {
+    if (live.kind === 'members') this.deps.events.membersChanged({ conversationId: conv.id, added: live.added, removed: live.removed, memberIds: conv.memberIds, messages });
+    else this.deps.events.updated({ conversationId: conv.id, messages });
+  }
+
+  /**
+   * Publishes outbox messages (awaiting the broker's confirm), then drops them from the outbox.
+   * A failure leaves them there: the change stands, and the next read or change of the
+   * conversation publishes them (their ids are fixed, so the store keeps one of each).
+   */
+  private async deliver(conv: ConversationRecord, messages: Message[]): Promise<Message[]> {
+    if (messages.length === 0) return [];
+    try {
+      // In order: the store and every gateway see a change's records as they happened.
+      for (const m of messages) await this.deps.events.systemMessage(m, conv.memberIds);
+      await this.deps.conversations.clearOutbox(conv.id, messages);
+      return messages;
+    } catch (e) {
+      this.deps.log.warn('system messages left in the outbox', { conversationId: conv.id, err: e });
+      return [];
+    }
+  }
+
+  /** Publishes what a change left in the outbox; members get them live with conversation:updated. */
+  private async recover(conv: ConversationRecord): Promise<void> {
+    const messages = await this.deliver(conv, conv.outbox);
+    if (messages.length) this.deps.events.updated({ conversationId: conv.id, messages });
+  }
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
   }
 
   /**

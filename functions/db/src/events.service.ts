@@ -189,15 +189,21 @@ function freshCounts(messages: readonly Message[], idx: readonly number[], fresh
   const sent: Record<string, number> = {};
   const mentioned: Record<string, number> = {};
   let stored = 0;
+  let system = 0;
   for (const i of idx) {
     const m = messages[i]!;
     if (m.id > newest.id) newest = m;
     if (!fresh.has(m.id)) continue;
     stored++;
+    // A system message is nobody's unread (docs/groups.md): counted apart, not as its actor's.
+    if (m.kind === 'system') {
+      system++;
+      continue;
+    }
     sent[m.senderId] = (sent[m.senderId] ?? 0) + 1;
     for (const u of mentionedOthers(m)) mentioned[u] = (mentioned[u] ?? 0) + 1;
   }
-  return { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, mentioned };
+  return { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, mentioned, system };
 }
 
 const notStoredYet = (id: string) => errors.unavailable(`Message ${id} is not stored yet; deliver again later.`);

@@ -14,7 +14,8 @@ import type { ChunkSource } from './history/pager.ts';
  *
  * Unread is counters, not a count of rows: the conversation keeps msgCount (and per sender
  * `sent`), each position keeps both as they were at its message, and
- * unread = (msgCount - count) - (own sent - own sent at the position): others' messages after it.
+ * unread = (msgCount - count) - (own sent - own sent at the position) - (sysCount - sys at the
+ * position): others' messages after it, system messages left out (docs/groups.md).
  */
 export class ReadsService {
   constructor(
@@ -37,11 +38,12 @@ export class ReadsService {
     return 'moved';
   }
 
-  private async positionAt(conv: ConversationRecord, m: Message, chunk: number | null, userId: string): Promise<{ messageId: string; count: number; sent: number; mentioned: number }> {
+  private async positionAt(conv: ConversationRecord, m: Message, chunk: number | null, userId: string): Promise<{ messageId: string; count: number; sent: number; mentioned: number; sys: number }> {
     const at = await countersAt(conversationSource(conv, this.deps), m, chunk, userId, {
       count: conv.msgCount,
       sent: conv.sent[userId] ?? 0,
       mentioned: conv.mentioned[userId] ?? 0,
+      sys: conv.sysCount,
       last: conv.lastMessageId ?? '',
     });
     return { messageId: m.id, ...at };
@@ -60,22 +62,24 @@ export async function countersAt(
   m: Message,
   chunk: number | null,
   userId: string,
-  totals: { count: number; sent: number; mentioned?: number; last: string },
-): Promise<{ count: number; sent: number; mentioned: number }> {
+  totals: { count: number; sent: number; mentioned?: number; sys?: number; last: string },
+): Promise<{ count: number; sent: number; mentioned: number; sys: number }> {
   const { last } = totals;
-  if (m.id === last) return { count: totals.count, sent: totals.sent, mentioned: totals.mentioned ?? 0 };
+  if (m.id === last) return { count: totals.count, sent: totals.sent, mentioned: totals.mentioned ?? 0, sys: totals.sys ?? 0 };
   const from = chunk ?? (await src.locate(m.id));
   let { count, sent } = totals;
   let mentioned = totals.mentioned ?? 0;
+  let sys = totals.sys ?? 0;
   for (let no = from; no <= Math.max(src.openNo, from); no++) {
     for (const x of await src.read(no)) {
       const delta = x.id > m.id && x.id <= last ? -1 : x.id <= m.id && x.id > last ? 1 : 0;
       count += delta;
-      if (x.senderId === userId) sent += delta;
+      if (x.kind === 'system') sys += delta;
+      else if (x.senderId === userId) sent += delta;
       if (mentionedOthers(x).includes(userId)) mentioned += delta;
     }
   }
-  return { count: Math.max(0, count), sent: Math.max(0, sent), mentioned: Math.max(0, mentioned) };
+  return { count: Math.max(0, count), sent: Math.max(0, sent), mentioned: Math.max(0, mentioned), sys: Math.max(0, sys) };
 }
 
 /** Others' messages after the position that mention userId (the sidebar's mention badge). */
@@ -83,14 +87,18 @@ export function unreadMentionCount(conv: ConversationRecord, userId: string, pos
   return Math.max(0, (conv.mentioned[userId] ?? 0) - (pos?.mentioned ?? 0));
 }
 
-/** Others' messages after a position: (stream's count − count at it) − (own count − own at it). */
-export function unreadFrom(total: { count: number; sent: number }, at: { count: number; sent: number } | undefined): number {
+/**
+ * Others' messages after a position: (stream's count − count at it) − (own count − own at it) −
+ * (system messages − system at it), since system messages are nobody's unread.
+ */
+export function unreadFrom(total: { count: number; sent: number; sys?: number }, at: { count: number; sent: number; sys?: number } | undefined): number {
   const others = total.count - (at?.count ?? 0);
   const own = total.sent - (at?.sent ?? 0);
-  return Math.max(0, others - Math.max(0, own));
+  const system = (total.sys ?? 0) - (at?.sys ?? 0);
+  return Math.max(0, others - Math.max(0, own) - Math.max(0, system));
 }
 
 /** Others' messages after the position (all of them when the member never read). */
 export function unreadCount(conv: ConversationRecord, userId: string, pos: ReadPositionRecord | undefined): number {
-  return unreadFrom({ count: conv.msgCount, sent: conv.sent[userId] ?? 0 }, pos);
+  return unreadFrom({ count: conv.msgCount, sent: conv.sent[userId] ?? 0, sys: conv.sysCount }, pos);
 }

@@ -10,6 +10,7 @@ import {
   messageSearchQuery,
   readRequest,
   threadsQuery,
+  renameConversationRequest,
   userSearchQuery,
 } from '@chat/shared/models/validation';
 import type { ConversationsService } from './conversations.service.ts';
@@ -25,6 +26,28 @@ export const docs: RouteDoc[] = [
   { method: 'get', path: '/conversations', summary: "The caller's conversations, most recent activity first", auth: true, responses: { 200: '{conversations}' } },
   { method: 'get', path: '/conversations/:id', summary: 'One conversation', auth: true, responses: { 200: '{conversation}', 404: 'Not a member' } },
   { method: 'post', path: '/conversations/:id/members', summary: 'Add members (group admins only)', body: addMembersRequest, auth: true, responses: { 200: '{conversation}', 400: 'Invalid input', 403: 'Not an admin', 404: 'Not a member' } },
+  {
+    method: 'patch',
+    path: '/conversations/:id',
+    summary: 'Rename a group (group admins only); members get conversation:updated and a system message',
+    body: renameConversationRequest,
+    auth: true,
+    responses: { 200: '{conversation}', 400: 'Invalid title, or a direct conversation', 403: 'Not an admin', 404: 'Not a member' },
+  },
+  {
+    method: 'put',
+    path: '/conversations/:id/admins/:userId',
+    summary: 'Make a member an admin (group admins only; idempotent)',
+    auth: true,
+    responses: { 200: '{conversation}', 400: 'A direct conversation', 403: 'Not an admin', 404: 'Not a member, or userId is none' },
+  },
+  {
+    method: 'delete',
+    path: '/conversations/:id/admins/:userId',
+    summary: 'Take admin rights from a member, yourself included (group admins only; idempotent)',
+    auth: true,
+    responses: { 200: '{conversation}', 400: 'A direct conversation', 403: 'Not an admin', 404: 'Not a member, or userId is none', 409: 'The last admin' },
+  },
   { method: 'delete', path: '/conversations/:id/members/:userId', summary: 'Remove a member (admins) or leave (yourself)', auth: true, responses: { 204: 'Removed', 403: 'Not an admin', 404: 'Not a member' } },
   {
     method: 'get',
@@ -77,6 +100,16 @@ export function conversationRoutes(app: Hono<AppEnv>, deps: { service: Conversat
     const { userIds } = await readJson(c, addMembersRequest);
     return c.json({ conversation: await service.addMembers(c.var.userId, pathId(c.req.param('id')), userIds) });
   });
+
+  app.patch('/conversations/:id', async (c) => {
+    const { title } = await readJson(c, renameConversationRequest);
+    return c.json({ conversation: await service.rename(c.var.userId, pathId(c.req.param('id')), title) });
+  });
+
+  for (const [method, admin] of [['put', true], ['delete', false]] as const)
+    app[method]('/conversations/:id/admins/:userId', async (c) =>
+      c.json({ conversation: await service.setAdmin(c.var.userId, pathId(c.req.param('id')), pathId(c.req.param('userId')), admin) }),
+    );
 
   app.delete('/conversations/:id/members/:userId', async (c) => {
     await service.removeMember(c.var.userId, pathId(c.req.param('id')), pathId(c.req.param('userId')));

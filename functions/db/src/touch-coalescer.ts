@@ -7,6 +7,8 @@ export interface TouchUpdate {
   sent: Record<string, number>;
   /** Fresh inserts that mention each member (not counting one's own messages). */
   mentioned?: Record<string, number> | undefined;
+  /** System messages among the fresh inserts (counted apart: never unread). */
+  system?: number | undefined;
   /** The open history chunk after the batch's placement, to record on the conversation. */
   open?: { no: number; start: string; base: number } | undefined;
 }
@@ -42,6 +44,7 @@ export class TouchCoalescer {
       if (t.messageId > next.messageId) Object.assign(next, { messageId: t.messageId, at: t.at });
       // Counters add up: the merged write counts every batch it stands for, once.
       next.stored += t.stored;
+      next.system = (next.system ?? 0) + (t.system ?? 0);
       for (const [u, n] of Object.entries(t.sent)) next.sent[u] = (next.sent[u] ?? 0) + n;
       for (const [u, n] of Object.entries(t.mentioned ?? {})) (next.mentioned ??= {})[u] = (next.mentioned[u] ?? 0) + n;
       if (t.open && (!next.open || t.open.no > next.open.no)) next.open = t.open;
@@ -51,7 +54,7 @@ export class TouchCoalescer {
     const done = new Promise<void>((resolve, reject) => {
       settle = (err) => (err === undefined ? resolve() : reject(err));
     });
-    const pending: Pending = { messageId: t.messageId, at: t.at, stored: t.stored, sent: { ...t.sent }, mentioned: t.mentioned && { ...t.mentioned }, open: t.open, done, settle };
+    const pending: Pending = { messageId: t.messageId, at: t.at, stored: t.stored, sent: { ...t.sent }, mentioned: t.mentioned && { ...t.mentioned }, system: t.system, open: t.open, done, settle };
     if (slot) slot.next = pending;
     else {
       slot = { next: pending };
@@ -69,8 +72,8 @@ export class TouchCoalescer {
       return;
     }
     slot.next = null;
-    const { messageId, at, stored, sent, mentioned, open } = current;
-    this.write(conversationId, { messageId, at, stored, sent, mentioned, open })
+    const { messageId, at, stored, sent, mentioned, system, open } = current;
+    this.write(conversationId, { messageId, at, stored, sent, mentioned, system, open })
       .then(
         () => current.settle(),
         (err: unknown) => current.settle(err ?? new Error('touch failed')),

@@ -22,6 +22,9 @@ const group = (id: string, memberIds: string[]): ConversationRecord => ({
   msgCount: 0,
   sent: {},
   mentioned: {},
+  sysCount: 0,
+  rev: 0,
+  outbox: [],
   createdAt: new Date(0),
   updatedAt: new Date(0),
 });
@@ -99,6 +102,16 @@ describe('NotificationService.onMessagesCreated', () => {
   it('looks the members up for an event that does not name them (published before the field existed)', async () => {
     const { service, reads } = setup({ conversations: [group('g1', ['a', 'b'])], online: [], devices: ['b'] });
     expect(await service.onMessagesCreated([event('g1', 'a', 1), event('g1', 'a', 2)])).toEqual([1, 1]);
+    expect(reads).toEqual(['g1']);
+  });
+
+  it('never pushes a system message (a rename, a member added): it is history, not news', async () => {
+    const { service, reads, pushed } = setup({ conversations: [group('g1', ['a', 'b'])], online: [], devices: ['b'] });
+    const sys = event('g1', 'a', 1, ['a', 'b']);
+    sys.message = { ...sys.message, body: '', kind: 'system', system: { type: 'renamed', actorId: 'a', title: 'X', previousTitle: null } };
+    expect(await service.onMessagesCreated([sys, event('g1', 'a', 2, ['a', 'b'])])).toEqual([0, 1]);
+    await service.drain(1000);
+    expect(pushed).toEqual(['b']);
     expect(reads).toEqual(['g1']);
   });
 

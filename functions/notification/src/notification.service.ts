@@ -114,6 +114,8 @@ export class NotificationService {
     };
     const recipients = await Promise.all(
       events.map(async ({ message, memberIds }) => {
+        // A system message (a rename, a member added) is history, not news: never pushed.
+        if (message.kind === 'system') return [];
         const members = (memberIds ?? (await conversation(message.conversationId))?.memberIds ?? []).filter((u) => u !== message.senderId);
         // A reply kept in its thread goes to the thread's followers (and whoever it mentions, who follow it by that).
         if (!message.threadRootId || message.alsoToChannel) return members;

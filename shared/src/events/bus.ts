@@ -13,6 +13,8 @@ export const ROUTING_KEYS = {
   messageDeleted: 'message.deleted',
   conversationCreated: 'conversation.created',
   membersChanged: 'conversation.members.changed',
+  /** A group's settings changed (title, admins); published by the db function, relayed by the gateways. */
+  conversationUpdated: 'conversation.updated',
   /** A member read up to a message (from the gateway's `read`); the db function stores it. */
   messageRead: 'message.read',
   /** A member's read position moved (published by the db function, its only writer). */
@@ -52,16 +54,30 @@ export interface MessageDeletedEvent {
   deletedBy: string;
 }
 
-export interface ConversationCreatedEvent {
+/**
+ * The system messages a change produced (docs/groups.md). They are stored from their own
+ * message.created events; here they only tell the gateways what to broadcast as message:new.
+ * Absent in events published before system messages existed.
+ */
+interface CarriesSystemMessages {
+  messages?: Message[] | undefined;
+}
+
+export interface ConversationCreatedEvent extends CarriesSystemMessages {
   conversationId: string;
   memberIds: string[];
 }
 
-export interface MembersChangedEvent {
+export interface MembersChangedEvent extends CarriesSystemMessages {
   conversationId: string;
   added: string[];
   removed: string[];
   memberIds: string[];
+}
+
+/** A group's title or admins changed: members get conversation:updated. */
+export interface ConversationUpdatedEvent extends CarriesSystemMessages {
+  conversationId: string;
 }
 
 /**
@@ -90,6 +106,7 @@ export interface BusEvents {
   'message.deleted': MessageDeletedEvent;
   'conversation.created': ConversationCreatedEvent;
   'conversation.members.changed': MembersChangedEvent;
+  'conversation.updated': ConversationUpdatedEvent;
   'message.read': ReadEvent;
   'conversation.read': ReadEvent;
   'user.updated': UserUpdatedEvent;

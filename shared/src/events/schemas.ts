@@ -58,6 +58,9 @@ export const messageSchema = z.object({
 /** A public User (shared with the socket events' schema). */
 export const userSchema = z.object({ id, username: z.string(), displayName: z.string(), avatarUrl: z.string().nullable() });
 
+/** The system messages a membership or settings change produced (a few per change). */
+const systemMessages = z.array(messageSchema).max(10).optional();
+
 // threadRootId: a thread read position (absent for the conversation's own).
 const readEvent = z.object({ conversationId: id, userId: id, messageId: id, threadRootId: id.optional() });
 
@@ -75,8 +78,9 @@ export const busEventSchemas = {
     }),
   ]),
   [ROUTING_KEYS.messageDeleted]: z.object({ messageId: id, conversationId: id, deletedAt: isoTime, deletedBy: id }),
-  [ROUTING_KEYS.conversationCreated]: z.object({ conversationId: id, memberIds: z.array(id) }),
-  [ROUTING_KEYS.membersChanged]: z.object({ conversationId: id, added: z.array(id), removed: z.array(id), memberIds: z.array(id) }),
+  [ROUTING_KEYS.conversationCreated]: z.object({ conversationId: id, memberIds: z.array(id), messages: systemMessages }),
+  [ROUTING_KEYS.membersChanged]: z.object({ conversationId: id, added: z.array(id), removed: z.array(id), memberIds: z.array(id), messages: systemMessages }),
+  [ROUTING_KEYS.conversationUpdated]: z.object({ conversationId: id, messages: systemMessages }),
   [ROUTING_KEYS.messageRead]: readEvent,
   [ROUTING_KEYS.conversationRead]: readEvent,
   [ROUTING_KEYS.userUpdated]: z.object({ user: userSchema }),

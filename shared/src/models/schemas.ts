@@ -55,6 +55,15 @@ export const conversationSchema = new Schema(
     sent: { type: Map, of: Number, default: {} },
     /** Messages stored that mention each member (others' messages only), for the mention badge. */
     mentioned: { type: Map, of: Number, default: {} },
+    /** System messages among msgCount: they never count as unread (docs/groups.md). */
+    sysCount: { type: Number, default: 0 },
+    /** Settings/membership revision: every change bumps it, and its system messages are named after it. */
+    rev: { type: Number, default: 0 },
+    /**
+     * System messages written with their change and not yet confirmed published (JSON of each
+     * Message): the change and its record cannot diverge if a process dies in between.
+     */
+    outbox: { type: [String], default: [] },
   },
   opts,
 );
@@ -130,6 +139,8 @@ export const readPositionSchema = new Schema(
     sent: { type: Number, default: 0 },
     /** The conversation's mentioned count of the reader at or before messageId. */
     mentioned: { type: Number, default: 0 },
+    /** The conversation's sysCount at or before messageId. */
+    sys: { type: Number, default: 0 },
   },
   opts,
 );

@@ -38,6 +38,8 @@ export const createConversationRequest = z.discriminatedUnion('type', [
     memberIds: z.array(id).max(LIMITS.groupMembersMax),
   }),
 ]);
+/** PATCH /conversations/:id: a group's new title, 1..titleMax characters after trimming. */
+export const renameConversationRequest = z.strictObject({ title: trimmed(1, LIMITS.titleMax) });
 export const addMembersRequest = z.strictObject({ userIds: z.array(id).min(1).max(LIMITS.groupMembersMax) });
 export const readRequest = z.strictObject({ messageId: id });
 

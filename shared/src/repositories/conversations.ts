@@ -1,5 +1,6 @@
 import type { Model } from 'mongoose';
-import { isValidObjectId } from 'mongoose';
+import { isValidObjectId, Types } from 'mongoose';
+import { KeyedQueue } from '../concurrency.ts';
 import { isDuplicateKey } from '../infra/mongo.ts';
 import type { ConversationDoc, ReadPositionDoc } from '../models/schemas.ts';
 import type { Conversation, ConversationType, Message, NotificationLevel, ReadPosition, User } from '../models/types.ts';
@@ -20,7 +21,29 @@ export interface ConversationRecord {
   sent: Record<string, number>;
   /** Messages stored that mention each member (never counting their own). */
   mentioned: Record<string, number>;
+  /** System messages among msgCount (never unread). */
+  sysCount: number;
+  /** Bumped by every membership or settings change (compare-and-set, and system message names). */
+  rev: number;
+  /** System messages stored with their change, not yet confirmed published (docs/groups.md). */
+  outbox: Message[];
 }
+
+/** A change to a group's settings or members, written in one update with its system messages. */
+export interface ConversationChange {
+  title?: string;
+  memberIds?: string[];
+  admins?: string[];
+}
+
+const parseOutbox = (raw: string[] | undefined): Message[] =>
+  (raw ?? []).flatMap((s) => {
+    try {
+      return [JSON.parse(s) as Message];
+    } catch {
+      return [];
+    }
+  });
 
 /** Everything a member's view adds to the record. */
 export interface ConversationView {
@@ -48,6 +71,9 @@ const toRecord = (d: Lean): ConversationRecord => ({
   // Lean reads give the Map as a plain object.
   sent: { ...((d.sent as unknown as Record<string, number> | undefined) ?? {}) },
   mentioned: { ...((d.mentioned as unknown as Record<string, number> | undefined) ?? {}) },
+  sysCount: d.sysCount ?? 0,
+  rev: d.rev ?? 0,
+  outbox: parseOutbox(d.outbox),
 });
 
 /** The contract's Conversation for one member: the record plus what is specific to the reader. */
@@ -72,6 +98,14 @@ export const directKey = (a: string, b: string) => `direct:${[a, b].sort().join(
 
 /** Conversations and their members. Membership checks take the caller's id, so no query leaks others'. */
 export class ConversationsRepository {
+  /**
+   * Updates of one conversation from this process run one at a time: FerretDB applies an update
+   * as read-modify-write of the whole document, so a membership change racing a counter write
+   * (a system message stored while the next change is made) could otherwise be lost. Writers in
+   * other processes can still race there (docs/groups.md); MongoDB's updates are atomic.
+   */
+  private readonly writes = new KeyedQueue();
+
   constructor(private readonly model: Model<ConversationDoc>) {}
 
   async findById(id: string): Promise<ConversationRecord | null> {
@@ -111,10 +145,14 @@ export class ConversationsRepository {
     }
   }
 
-  async createGroup(creatorId: string, title: string, memberIds: string[]): Promise<ConversationRecord> {
+  /** Creates a group; `outbox(id)` gives the system messages stored with it (its record of creation). */
+  async createGroup(creatorId: string, title: string, memberIds: string[], outbox: (id: string) => Message[] = () => []): Promise<ConversationRecord> {
     const now = new Date();
     const members = [...new Set([creatorId, ...memberIds])];
+    const _id = new Types.ObjectId();
     const d = await this.model.create({
+      _id,
+      outbox: outbox(_id.toString()).map((m) => JSON.stringify(m)),
       type: 'group',
       title,
       memberIds: members,
@@ -126,23 +164,30 @@ export class ConversationsRepository {
     return toRecord(d.toObject() as Lean);
   }
 
-  async addMembers(id: string, userIds: string[]): Promise<ConversationRecord | null> {
-    const d = await this.model.findOneAndUpdate({ _id: id }, { $addToSet: { memberIds: { $each: userIds } } }, { new: true }).lean<Lean>();
-    return d ? toRecord(d) : null;
-  }
-
-  async removeMember(id: string, userId: string): Promise<ConversationRecord | null> {
-    const d = await this.model.findOneAndUpdate({ _id: id }, { $pull: { memberIds: userId, admins: userId } }, { new: true }).lean<Lean>();
-    return d ? toRecord(d) : null;
-  }
-
-  /** Makes userId an admin only if the group has none left (its last admin just left). */
-  async promoteIfNoAdmin(id: string, userId: string): Promise<ConversationRecord | null> {
+  /**
+   * Applies a change computed from revision `rev`, with its system messages queued in the
+   * outbox, in one update that bumps the revision: null when the record moved on meanwhile (the
+   * caller reads again and recomputes). On FerretDB two writers can still both match (its
+   * updates are no compare-and-set); the system messages' names (revision-based clientMsgIds)
+   * keep a retried request from storing its record twice even then.
+   */
+  async applyChange(id: string, rev: number, change: ConversationChange, messages: Message[]): Promise<ConversationRecord | null> {
     if (!isValidObjectId(id)) return null;
-    const d = await this.model
-      .findOneAndUpdate({ _id: id, type: 'group', admins: { $size: 0 }, memberIds: userId }, { $set: { admins: [userId] } }, { new: true })
-      .lean<Lean>();
+    // Documents written before revisions existed have none: revision 0.
+    const filter = rev === 0 ? { _id: id, $or: [{ rev: 0 }, { rev: null }] } : { _id: id, rev };
+    const d = await this.writes.run(id, () =>
+      this.model
+        .findOneAndUpdate(filter, { $set: { ...change, rev: rev + 1 }, $push: { outbox: { $each: messages.map((m) => JSON.stringify(m)) } } }, { new: true })
+        .lean<Lean>(),
+    );
     return d ? toRecord(d) : null;
+  }
+
+  /** Drops system messages from the outbox once their events are confirmed published. */
+  async clearOutbox(id: string, messages: Message[]): Promise<void> {
+    if (!isValidObjectId(id) || messages.length === 0) return;
+    // The outbox holds the JSON that applyChange wrote; a parsed entry stringifies back to it.
+    await this.writes.run(id, () => this.model.updateOne({ _id: id }, { $pullAll: { outbox: messages.map((m) => JSON.stringify(m)) } }));
   }
 
   /**
@@ -153,22 +198,26 @@ export class ConversationsRepository {
    */
   async touchLastMessage(
     id: string,
-    t: { messageId: string; at: Date; stored: number; sent: Record<string, number>; mentioned?: Record<string, number> | undefined; open?: { no: number; start: string; base: number } | undefined },
+    t: { messageId: string; at: Date; stored: number; sent: Record<string, number>; mentioned?: Record<string, number> | undefined; system?: number; open?: { no: number; start: string; base: number } | undefined },
   ): Promise<void> {
     if (!isValidObjectId(id)) return;
     const inc: Record<string, number> = {};
     if (t.stored) inc.msgCount = t.stored;
+    if (t.system) inc.sysCount = t.system;
     for (const [u, n] of Object.entries(t.sent)) if (n && isValidObjectId(u)) inc[`sent.${u}`] = n;
     for (const [u, n] of Object.entries(t.mentioned ?? {})) if (n && isValidObjectId(u)) inc[`mentioned.${u}`] = n;
     const update = { $max: { lastMessageId: t.messageId, updatedAt: t.at }, ...(Object.keys(inc).length ? { $inc: inc } : {}) };
-    if (t.open) {
-      const res = await this.model.updateOne(
-        { _id: id, $or: [{ chunkNo: { $lte: t.open.no } }, { chunkNo: null }] },
-        { ...update, $set: { chunkNo: t.open.no, chunkStart: t.open.start, chunkBase: t.open.base } },
-      );
-      if (res.matchedCount === 1) return;
-    }
-    await this.model.updateOne({ _id: id }, update);
+    const open = t.open;
+    await this.writes.run(id, async () => {
+      if (open) {
+        const res = await this.model.updateOne(
+          { _id: id, $or: [{ chunkNo: { $lte: open.no } }, { chunkNo: null }] },
+          { ...update, $set: { chunkNo: open.no, chunkStart: open.start, chunkBase: open.base } },
+        );
+        if (res.matchedCount === 1) return;
+      }
+      await this.model.updateOne({ _id: id }, update);
+    });
   }
 
   /**
@@ -178,10 +227,10 @@ export class ConversationsRepository {
   async setOpenChunk(id: string, open: { no: number; start: string; base: number }): Promise<void> {
     if (!isValidObjectId(id)) return;
     // A record written without the chunk fields (seeded directly, say) has chunk 0 open.
-    await this.model.updateOne(
+    await this.writes.run(id, () => this.model.updateOne(
       { _id: id, $or: [{ chunkNo: { $lt: open.no } }, { chunkNo: null }] },
       { $set: { chunkNo: open.no, chunkStart: open.start, chunkBase: open.base } },
-    );
+    ));
   }
 }
 
@@ -193,6 +242,8 @@ export interface ReadPositionRecord {
   sent: number;
   /** The reader's mentioned count at or before messageId. */
   mentioned: number;
+  /** The conversation's system messages at or before messageId. */
+  sys: number;
 }
 
 /** Per-member read positions (the newest message id a member has read, with its counters). */
@@ -203,14 +254,14 @@ export class ReadPositionsRepository {
    * Moves the position forward only: the id and each counter move only up, in one upsert.
    * True when the id moved (someone else's view of this member changed).
    */
-  async advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number }): Promise<boolean> {
+  async advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number; sys: number }): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
         const prev = await this.model
           .findOneAndUpdate(
             // Plain values (ids validated by the callers), so an upsert copies them into the new doc.
             { conversationId, userId },
-            { $max: { messageId: at.messageId, count: at.count, sent: at.sent, mentioned: at.mentioned } },
+            { $max: { messageId: at.messageId, count: at.count, sent: at.sent, mentioned: at.mentioned, sys: at.sys } },
             { upsert: true, new: false },
           )
           .lean<ReadPositionDoc>();
@@ -225,6 +276,6 @@ export class ReadPositionsRepository {
   /** Every member's position in one equality read. */
   async forConversation(conversationId: string): Promise<ReadPositionRecord[]> {
     const docs = await this.model.find({ conversationId: { $eq: conversationId } }).lean<ReadPositionDoc[]>();
-    return docs.map((d) => ({ userId: d.userId, messageId: d.messageId, count: d.count ?? 0, sent: d.sent ?? 0, mentioned: d.mentioned ?? 0 }));
+    return docs.map((d) => ({ userId: d.userId, messageId: d.messageId, count: d.count ?? 0, sent: d.sent ?? 0, mentioned: d.mentioned ?? 0, sys: d.sys ?? 0 }));
   }
 }

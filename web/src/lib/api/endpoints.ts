@@ -45,6 +45,11 @@ export function endpoints(api: ApiClient) {
         api.post<{ conversation: Conversation }>('/db/conversations', { type: 'group', title, memberIds }),
       addMembers: (id: string, userIds: string[]) =>
         api.post<{ conversation: Conversation }>(`/db/conversations/${encodeURIComponent(id)}/members`, { userIds }),
+      rename: (id: string, title: string) => api.patch<{ conversation: Conversation }>(`/db/conversations/${encodeURIComponent(id)}`, { title }),
+      setAdmin: (id: string, userId: string, admin: boolean) => {
+        const path = `/db/conversations/${encodeURIComponent(id)}/admins/${encodeURIComponent(userId)}`;
+        return admin ? api.put<{ conversation: Conversation }>(path, {}) : api.del<{ conversation: Conversation }>(path);
+      },
       removeMember: (id: string, userId: string) =>
         api.del<void>(`/db/conversations/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`),
       before: (id: string, before?: string, limit = 50) =>

@@ -18,7 +18,8 @@ import { firstUnread } from '../utils/anchor.ts';
 import { newClientMsgId } from '../utils/format.ts';
 import { api, auth } from './auth.svelte.ts';
 import { ConversationsStore } from './conversations.svelte.ts';
-import { incomingPatch, ownReadClears } from './conversations.ts';
+import { incomingPatch, ownReadClears, withUpdate } from './conversations.ts';
+import { describeSystem } from '../utils/system.ts';
 import { History } from './history.svelte.ts';
 import { Outbox, type SendResult } from './outbox.ts';
 import { PresenceStore } from './presence.svelte.ts';
@@ -138,7 +139,7 @@ class ChatStore {
       else if (userId === this.me) this.threads.read(streamKey(conversationId, threadRootId));
     });
     s.on('conversation:new', ({ conversation }) => this.conversations.upsert(conversation));
-    s.on('conversation:updated', ({ conversation }) => this.conversations.upsert(conversation));
+    s.on('conversation:updated', ({ conversation }) => this.conversations.upsert(withUpdate(this.conversation(conversation.id), conversation)));
     s.on('user:updated', ({ user }) => {
       this.conversations.updateUser(user);
       if (auth.user?.id === user.id) auth.user = user;
@@ -586,6 +587,22 @@ class ChatStore {
   async addMembers(id: string, userIds: string[]) {
     const { conversation } = await api.db.addMembers(id, userIds);
     this.conversations.upsert(conversation);
+  }
+
+  async rename(id: string, title: string) {
+    const { conversation } = await api.db.rename(id, title);
+    this.conversations.upsert(withUpdate(this.conversation(id), conversation));
+  }
+
+  async setAdmin(id: string, userId: string, admin: boolean) {
+    const { conversation } = await api.db.setAdmin(id, userId, admin);
+    this.conversations.upsert(withUpdate(this.conversation(id), conversation));
+  }
+
+  /** A system message's line, with "You" for the reader and names of members past and present. */
+  systemText(message: Message): string {
+    if (!message.system) return '';
+    return describeSystem(message.system, (u) => (u === this.me ? 'You' : (this.user(u)?.displayName ?? 'A former member')));
   }
 
   async removeMember(id: string, userId: string) {

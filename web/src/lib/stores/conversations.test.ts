@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plainMessageFields, type Conversation, type Message } from '@chat/shared/models/types';
-import { incomingPatch, mergeFetchedList, neighbour, ownReadClears, sortByActivity, totalUnread, withUser } from './conversations.ts';
+import { incomingPatch, mergeFetchedList, neighbour, ownReadClears, sortByActivity, totalUnread, withUpdate, withUser } from './conversations.ts';
 
 const msg = (id: string, senderId: string, at: string): Message => ({
   id,
@@ -69,6 +69,11 @@ describe('unread arithmetic (incomingPatch)', () => {
     expect(incomingPatch(after, m, { me: 'me', isNew: false, watching: false }).patch.unreadCount).toBeUndefined();
   });
 
+  it('a system message becomes the preview but is never unread', () => {
+    const m = { ...msg('0003', 'bob', '2026-01-01T10:00:03.000Z'), kind: 'system' as const, system: { type: 'member_left' as const, actorId: 'bob' } };
+    expect(incomingPatch(c, m, { me: 'me', isNew: true, watching: false })).toEqual({ patch: { lastMessage: m }, countsAsNew: false });
+  });
+
   it('totals unread over the list', () => {
     expect(totalUnread([conv('a', { unreadCount: 2 }), conv('b'), conv('c', { unreadCount: 5 })])).toBe(7);
   });
@@ -132,5 +137,14 @@ describe('a member renamed or given an avatar (withUser)', () => {
     const next = withUser([withAlice, without], renamed);
     expect(next[0]!.members).toEqual([renamed, bob]);
     expect(next[1]).toBe(without);
+  });
+});
+
+describe('withUpdate (conversation:updated)', () => {
+  it('takes the new title, members and admins and keeps what only the reader knows', () => {
+    const known = conv('g', { type: 'group', title: 'Old', lastMessage: msg('0002', 'bob', '2026-01-01T10:00:02.000Z'), unreadCount: 3, notificationLevel: 'none', readPositions: [{ userId: 'bob', messageId: '0002' }] });
+    const updated = conv('g', { type: 'group', title: 'New', admins: ['bob'], updatedAt: '2026-01-02T00:00:00.000Z' });
+    expect(withUpdate(known, updated)).toEqual({ ...updated, lastMessage: known.lastMessage, unreadCount: 3, notificationLevel: 'none', readPositions: known.readPositions });
+    expect(withUpdate(undefined, updated)).toBe(updated);
   });
 });

@@ -40,12 +40,29 @@ export function incomingPatch(
   const patch: Partial<Conversation> = {};
   const newest = !c.lastMessage || c.lastMessage.id === message.id || c.lastMessage.createdAt <= message.createdAt;
   if (newest) patch.lastMessage = message;
-  const countsAsNew = o.isNew && newest && c.lastMessage?.id !== message.id && message.senderId !== o.me;
+  // A system message (a rename, a member added) moves the preview but is nobody's unread.
+  const countsAsNew = o.isNew && newest && c.lastMessage?.id !== message.id && message.senderId !== o.me && message.kind !== 'system';
   if (countsAsNew && !o.watching) {
     patch.unreadCount = (c.unreadCount || 0) + 1;
     if (o.me && message.mentions?.includes(o.me)) patch.unreadMentionCount = (c.unreadMentionCount || 0) + 1;
   }
   return { patch, countsAsNew };
+}
+
+/**
+ * A conversation:updated (a rename, new admins, members changed) applied to the one held: the
+ * gateway's payload carries the settings and members, not the reader's state (it has no last
+ * message, unread count, read positions or notification level of its own), so those stay.
+ */
+export function withUpdate(known: Conversation | undefined, updated: Conversation): Conversation {
+  if (!known) return updated;
+  return {
+    ...updated,
+    lastMessage: known.lastMessage,
+    unreadCount: known.unreadCount,
+    notificationLevel: known.notificationLevel,
+    readPositions: known.readPositions,
+  };
 }
 
 /**

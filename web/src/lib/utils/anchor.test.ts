@@ -55,6 +55,12 @@ describe('firstUnread', () => {
     expect(firstUnread(items, 'me', 9, null)).toBe('bob:1');
   });
 
+  it('skips system messages: they are never unread', () => {
+    const withSystem = [msg('1', 'me'), msg('2', 'bob', { kind: 'system', system: { type: 'member_left', actorId: 'bob' } }), msg('3', 'ann')];
+    expect(firstUnread(withSystem, 'me', 1, '1')).toBe('ann:3');
+    expect(firstUnread(withSystem, 'me', 2, null)).toBe('ann:3');
+  });
+
   it('is null when nothing is unread', () => {
     expect(firstUnread(items, 'me', 0, '1')).toBeNull();
     expect(firstUnread(items, 'me', 3, '4')).toBeNull();

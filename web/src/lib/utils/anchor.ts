@@ -14,6 +14,7 @@ export function countNewBelow(rows: readonly Row[], leftAt: string | null, me: s
   let n = 0;
   for (i++; i < rows.length; i++) {
     const r = rows[i]!;
+    // System rows (kind 'system') are never new messages.
     if (r.kind === 'msg' && r.item.message.senderId !== me && !r.item.message.deletedAt) n++;
   }
   return n;
@@ -25,7 +26,7 @@ export function countNewBelow(rows: readonly Row[], leftAt: string | null, me: s
  * from others (the count is of exactly those). Null when nothing is unread.
  */
 export function firstUnread(
-  items: readonly { key: string; state: string; message: { id: string; senderId: string; deletedAt: string | null } }[],
+  items: readonly { key: string; state: string; message: { id: string; senderId: string; deletedAt: string | null; kind?: string } }[],
   me: string | null,
   unreadCount: number,
   myReadId: string | null,
@@ -36,7 +37,7 @@ export function firstUnread(
     if (at >= 0) {
       for (let i = at + 1; i < items.length; i++) {
         const it = items[i]!;
-        if (it.state === 'sent' && it.message.senderId !== me) return it.key;
+        if (it.state === 'sent' && it.message.senderId !== me && it.message.kind !== 'system') return it.key;
       }
       return null;
     }
@@ -45,7 +46,8 @@ export function firstUnread(
   let key: string | null = null;
   for (let i = items.length - 1; i >= 0 && left > 0; i--) {
     const it = items[i]!;
-    if (it.state !== 'sent' || it.message.senderId === me) continue;
+    // System messages never count as unread (the server's count leaves them out too).
+    if (it.state !== 'sent' || it.message.senderId === me || it.message.kind === 'system') continue;
     key = it.key;
     left--;
   }

@@ -23,7 +23,7 @@ describe('buildRows', () => {
       'u1',
       new Date('2024-03-02T12:00:00'),
     );
-    expect(rows.map((r) => (r.kind === 'day' ? `day:${r.label}` : `${r.key}${r.groupStart ? '*' : ''}${r.own ? '(own)' : ''}`))).toEqual([
+    expect(rows.map((r) => (r.kind === 'day' ? `day:${r.label}` : r.kind === 'system' ? r.key : `${r.key}${r.groupStart ? '*' : ''}${r.own ? '(own)' : ''}`))).toEqual([
       expect.stringMatching(/^day:/),
       'a*(own)',
       'b(own)',
@@ -33,6 +33,19 @@ describe('buildRows', () => {
       'e*',
       'f*',
     ]);
+  });
+
+  it('a system message is its own row, outside any sender group, and the next message starts a group', () => {
+    const rows = buildRows(
+      [
+        item('a', 'u1', '2024-03-01T10:00:00'),
+        item('s', 'u1', '2024-03-01T10:00:30', { kind: 'system', system: { type: 'member_left', actorId: 'u1' } }),
+        item('b', 'u1', '2024-03-01T10:01:00'),
+      ],
+      'u2',
+      new Date('2024-03-01T12:00:00'),
+    );
+    expect(rows.slice(1).map((r) => (r.kind === 'msg' ? `${r.key}${r.groupStart ? '*' : ''}` : `${r.kind}:${r.key}`))).toEqual(['a*', 'system:s', 'b*']);
   });
 
   it('handles 10,000 messages quickly', () => {

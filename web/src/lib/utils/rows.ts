@@ -2,7 +2,9 @@ import type { ChatItem } from './messages.ts';
 
 export type Row =
   | { kind: 'day'; key: string; label: string }
-  | { kind: 'msg'; key: string; item: ChatItem; groupStart: boolean; own: boolean };
+  | { kind: 'msg'; key: string; item: ChatItem; groupStart: boolean; own: boolean }
+  /** A membership or settings change: a centered line, not a bubble, with no actions. */
+  | { kind: 'system'; key: string; item: ChatItem };
 
 /** Consecutive messages from one sender within this window share a header. */
 export const GROUP_WINDOW_MS = 5 * 60_000;
@@ -35,6 +37,12 @@ export function buildRows(items: ChatItem[], myId: string | null, now = new Date
       rows.push({ kind: 'day', key: `day:${day}`, label: dayLabel(m.createdAt, now) });
       prevDay = day;
       prev = null;
+    }
+    if (m.kind === 'system') {
+      rows.push({ kind: 'system', key: item.key, item });
+      // The next message starts a new group: a system line breaks up the conversation.
+      prev = null;
+      continue;
     }
     const groupStart =
       !prev ||

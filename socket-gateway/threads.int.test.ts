@@ -4,18 +4,12 @@ import type { AuthSession, Message } from '@chat/shared/models/types';
 import { api, registerUser } from '../test/api.ts';
 import { closeBus, eventually, makeMessage, publishEvents } from '../test/bus.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
-import { connectAs, nextEvent, record, request, type ClientSocket } from '../test/socket.ts';
+import { nextEvent, record, request, socketPool, type ClientSocket } from '../test/socket.ts';
 
 /** Threads through the gateways: sends and refusals, live summaries, reads, edits and reactions. */
-const sockets: ClientSocket[] = [];
-const open = async (token: string, instance: number) => {
-  const s = await connectAs(token, { instance });
-  sockets.push(s);
-  return s;
-};
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.disconnect();
-});
+const pool = socketPool();
+const open = (token: string, instance: number) => pool.open(token, { instance });
+afterEach(pool.closeAll);
 afterAll(() => Promise.all([closeTestDb(), closeBus()]));
 
 let n = 0;

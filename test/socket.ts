@@ -72,3 +72,18 @@ export function record<E extends keyof ServerToClientEvents>(socket: ClientSocke
   socket.on(event, ((p: any) => seen.push(p)) as never);
   return seen;
 }
+
+/** Sockets a test file opens, to close after each test: `open` connects one and keeps it. */
+export function socketPool() {
+  const sockets: ClientSocket[] = [];
+  return {
+    open: async (token: string, opts: Parameters<typeof connect>[1] = {}) => {
+      const s = await connectAs(token, opts);
+      sockets.push(s);
+      return s;
+    },
+    closeAll: () => {
+      for (const s of sockets.splice(0)) s.disconnect();
+    },
+  };
+}

@@ -1,13 +1,7 @@
-/** What one batch changes in a conversation: its newest message, and the fresh inserts to count. */
-export interface TouchUpdate {
-  messageId: string;
-  at: Date;
-  /** Messages newly stored, in all and per sender (added to the counters). */
-  stored: number;
-  sent: Record<string, number>;
-  /** The open history chunk after the batch's placement, to record on the conversation. */
-  open?: { no: number; start: string; base: number } | undefined;
-}
+import type { StreamTouch } from '@chat/shared/repositories/messages';
+
+/** What one batch changes in a conversation or a thread root (shared with the repositories that write it). */
+export type TouchUpdate = StreamTouch;
 
 /** Moves a conversation's last message forward and adds to its counters, in one write. */
 export type Touch = (conversationId: string, t: TouchUpdate) => Promise<void>;

@@ -147,4 +147,16 @@ describe('reads, edits and reactions in a thread', () => {
     }, 'reply deleted');
     expect(page.messages[0]).toMatchObject({ id: r.id, body: '', reactions: [{ emoji: '👍' }] });
   });
+
+  it('typing in a thread is told apart from typing in the conversation, and a reply stops it', async () => {
+    const a = await open(alice.accessToken, 0);
+    const b = await open(bob.accessToken, 1);
+    const root = ((await send(a, 'typing root')) as { message: Message }).message;
+    const started = nextEvent(b, 'typing', (p) => p.userId === alice.user.id && p.isTyping);
+    expect(await request(a, 'typing', { conversationId: convId, isTyping: true, threadRootId: root.id })).toEqual({ ok: true });
+    expect(await started).toEqual({ conversationId: convId, userId: alice.user.id, isTyping: true, threadRootId: root.id });
+    const stopped = nextEvent(b, 'typing', (p) => p.userId === alice.user.id && !p.isTyping);
+    await send(a, 'typed', { threadRootId: root.id });
+    expect(await stopped).toEqual({ conversationId: convId, userId: alice.user.id, isTyping: false, threadRootId: root.id });
+  });
 });

@@ -4,18 +4,12 @@ import type { AuthSession, Message } from '@chat/shared/models/types';
 import { api, registerUser } from '../test/api.ts';
 import { closeBus, eventually, makeMessage, publishEvents } from '../test/bus.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
-import { connectAs, nextEvent, record, request, type ClientSocket } from '../test/socket.ts';
+import { nextEvent, record, request, socketPool, type ClientSocket } from '../test/socket.ts';
 
 /** Threads through the gateways: sends and refusals, live summaries, reads, edits and reactions. */
-const sockets: ClientSocket[] = [];
-const open = async (token: string, instance: number) => {
-  const s = await connectAs(token, { instance });
-  sockets.push(s);
-  return s;
-};
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.disconnect();
-});
+const pool = socketPool();
+const open = (token: string, instance: number) => pool.connect(token, { instance });
+afterEach(pool.closeAll);
 afterAll(() => Promise.all([closeTestDb(), closeBus()]));
 
 let n = 0;
@@ -152,5 +146,17 @@ describe('reads, edits and reactions in a thread', () => {
       return p.messages[0]?.deletedAt ? p : undefined;
     }, 'reply deleted');
     expect(page.messages[0]).toMatchObject({ id: r.id, body: '', reactions: [{ emoji: '👍' }] });
+  });
+
+  it('typing in a thread is told apart from typing in the conversation, and a reply stops it', async () => {
+    const a = await open(alice.accessToken, 0);
+    const b = await open(bob.accessToken, 1);
+    const root = ((await send(a, 'typing root')) as { message: Message }).message;
+    const started = nextEvent(b, 'typing', (p) => p.userId === alice.user.id && p.isTyping);
+    expect(await request(a, 'typing', { conversationId: convId, isTyping: true, threadRootId: root.id })).toEqual({ ok: true });
+    expect(await started).toEqual({ conversationId: convId, userId: alice.user.id, isTyping: true, threadRootId: root.id });
+    const stopped = nextEvent(b, 'typing', (p) => p.userId === alice.user.id && !p.isTyping);
+    await send(a, 'typed', { threadRootId: root.id });
+    expect(await stopped).toEqual({ conversationId: convId, userId: alice.user.id, isTyping: false, threadRootId: root.id });
   });
 });

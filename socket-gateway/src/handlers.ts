@@ -66,7 +66,7 @@ export function createHandlers(
         const { message, fresh } = await service.send(userId, input);
         // Everyone in the conversation, the sender's other sockets included; the sending socket has the ack.
         if (fresh) io.to(rooms.conversation(message.conversationId)).except(socket.id).emit('message:new', { message });
-        typing.stop(message.conversationId, userId);
+        typing.stop(message.conversationId, userId, message.threadRootId);
         return { message };
       }),
     ],
@@ -99,8 +99,9 @@ export function createHandlers(
       handle(log, typingPayload, async (socket, input) => {
         const userId = socket.data.userId;
         await service.assertMember(input.conversationId, userId);
-        if (input.isTyping) typing.start(input.conversationId, userId);
-        else typing.stop(input.conversationId, userId);
+        // In a thread: typing in that thread's composer, told apart from the conversation's.
+        if (input.isTyping) typing.start(input.conversationId, userId, input.threadRootId);
+        else typing.stop(input.conversationId, userId, input.threadRootId);
         return {};
       }),
     ],
@@ -146,31 +147,36 @@ export class TypingTracker {
 
   constructor(private readonly io: ChatServer) {}
 
-  start(conversationId: string, userId: string): void {
-    const key = `${conversationId}|${userId}`;
+  start(conversationId: string, userId: string, threadRootId?: string | null): void {
+    const key = typingKey(conversationId, userId, threadRootId);
     const existing = this.timers.get(key);
     if (existing) clearTimeout(existing);
-    else this.emit(conversationId, userId, true);
-    this.timers.set(key, setTimeout(() => this.stop(conversationId, userId), LIMITS.typingTimeoutMs));
+    else this.emit(conversationId, userId, true, threadRootId);
+    this.timers.set(key, setTimeout(() => this.stop(conversationId, userId, threadRootId), LIMITS.typingTimeoutMs));
   }
 
-  stop(conversationId: string, userId: string): void {
-    const key = `${conversationId}|${userId}`;
+  stop(conversationId: string, userId: string, threadRootId?: string | null): void {
+    const key = typingKey(conversationId, userId, threadRootId);
     const t = this.timers.get(key);
     if (!t) return;
     clearTimeout(t);
     this.timers.delete(key);
-    this.emit(conversationId, userId, false);
+    this.emit(conversationId, userId, false, threadRootId);
   }
 
   stopAll(userId: string): void {
     for (const key of [...this.timers.keys()]) {
-      const [conversationId, u] = key.split('|');
-      if (u === userId) this.stop(conversationId!, userId);
+      const [conversationId, u, threadRootId] = key.split('|');
+      if (u === userId) this.stop(conversationId!, userId, threadRootId || null);
     }
   }
 
-  private emit(conversationId: string, userId: string, isTyping: boolean) {
-    this.io.to(rooms.conversation(conversationId)).except(rooms.user(userId)).emit('typing', { conversationId, userId, isTyping });
+  private emit(conversationId: string, userId: string, isTyping: boolean, threadRootId?: string | null) {
+    this.io
+      .to(rooms.conversation(conversationId))
+      .except(rooms.user(userId))
+      .emit('typing', { conversationId, userId, isTyping, ...(threadRootId ? { threadRootId } : {}) });
   }
 }
+
+const typingKey = (conversationId: string, userId: string, threadRootId?: string | null) => `${conversationId}|${userId}|${threadRootId ?? ''}`;

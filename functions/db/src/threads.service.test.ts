@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { plainMessageFields, type Message } from '@chat/shared/models/types';
+import type { Message } from '@chat/shared/models/types';
 import type { ThreadState } from '@chat/shared/repositories/messages';
 import type { ThreadSubscription } from '@chat/shared/repositories/threads';
+import { makeMessage } from '../../../test/fixtures.ts';
 import { canRootThread, threadUnread } from './threads.service.ts';
 
-const msg = (over: Partial<Message> = {}): Message => ({
-  id: 'm1',
-  conversationId: 'c1',
-  senderId: 'a',
-  clientMsgId: 'x',
-  body: 'hi',
-  attachments: [],
-  replyToId: null,
-  reactions: [],
-  createdAt: new Date(0).toISOString(),
-  editedAt: null,
-  deletedAt: null,
-  ...plainMessageFields(),
-  ...over,
-});
+const msg = (over: Partial<Message> = {}): Message => makeMessage('c1', 'a', 'hi', over);
 const state = (replyCount: number, sent: Record<string, number>): ThreadState => ({ replyCount, sent, lastReplyId: null, chunk: { no: 0, start: '', base: 0 } });
 const sub = (readCount: number, readSent: number): ThreadSubscription => ({ userId: 'b', conversationId: 'c1', rootId: 'm1', following: true, readId: 'r', readCount, readSent });
 

@@ -1,17 +1,12 @@
-/** What one batch changes in a conversation: its newest message, and the fresh inserts to count. */
-export interface TouchUpdate {
-  messageId: string;
-  at: Date;
-  /** Messages newly stored, in all and per sender (added to the counters). */
-  stored: number;
-  sent: Record<string, number>;
-  /** Fresh inserts that mention each member (not counting one's own messages). */
+import type { StreamTouch } from '@chat/shared/repositories/messages';
+
+/** What one batch changes in a conversation or a thread root (shared with the repositories that write it). */
+export type TouchUpdate = StreamTouch & {
+  /** Fresh inserts that mention each member (not counting one's own messages); conversations only. */
   mentioned?: Record<string, number> | undefined;
-  /** System messages among the fresh inserts (counted apart: never unread). */
+  /** System messages among the fresh inserts (counted apart: never unread); conversations only. */
   system?: number | undefined;
-  /** The open history chunk after the batch's placement, to record on the conversation. */
-  open?: { no: number; start: string; base: number } | undefined;
-}
+};
 
 /** Moves a conversation's last message forward and adds to its counters, in one write. */
 export type Touch = (conversationId: string, t: TouchUpdate) => Promise<void>;

@@ -74,7 +74,10 @@ export const serverEventSchemas = {
   'message:new': { summary: "A new message, to every member's sockets (the sender's other sockets included)", payload: z.object({ message: messageSchema }) },
   'message:updated': { summary: "A message was edited or its reactions changed, or a thread root's summary moved", payload: z.object({ message: messageSchema }) },
   'message:deleted': { summary: 'A message was deleted (it keeps its id and deletedAt)', payload: z.object({ conversationId: id, messageId: id }) },
-  typing: { summary: 'Another member started or stopped typing', payload: z.object({ conversationId: id, userId: id, isTyping: z.boolean() }) },
+  typing: {
+    summary: 'Another member started or stopped typing (with threadRootId: in that thread)',
+    payload: z.object({ conversationId: id, userId: id, isTyping: z.boolean(), threadRootId: id.optional() }),
+  },
   presence: {
     summary: 'A user who shares a conversation came online or went offline (online until their last socket goes)',
     payload: z.object({ userId: id, status: z.enum(['online', 'offline']), lastSeen: isoTime.nullable() }),

@@ -34,7 +34,8 @@ export interface ClientToServerEvents {
   'message:edit': (payload: { messageId: string; body: string }, ack: AckFn<{ message: Message }>) => void;
   'message:delete': (payload: { messageId: string }, ack: AckFn) => void;
   'reaction:toggle': (payload: { messageId: string; emoji: string }, ack: AckFn<{ message: Message }>) => void;
-  typing: (payload: { conversationId: string; isTyping: boolean }, ack: AckFn) => void;
+  /** threadRootId: typing in that thread's composer (the conversation's indicator ignores it). */
+  typing: (payload: { conversationId: string; isTyping: boolean; threadRootId?: string | null }, ack: AckFn) => void;
   read: (payload: ReadPayload, ack: AckFn) => void;
   /** Extension: swap in a fresh access token without reconnecting (acks with its expiry). */
   'auth:renew': (payload: { token: string }, ack: AckFn<{ expiresAt: string }>) => void;
@@ -46,7 +47,7 @@ export interface ServerToClientEvents {
   'message:new': (payload: { message: Message }) => void;
   'message:updated': (payload: { message: Message }) => void;
   'message:deleted': (payload: { conversationId: string; messageId: string }) => void;
-  typing: (payload: { conversationId: string; userId: string; isTyping: boolean }) => void;
+  typing: (payload: { conversationId: string; userId: string; isTyping: boolean; threadRootId?: string }) => void;
   presence: (payload: { userId: string; status: PresenceStatus; lastSeen: string | null }) => void;
   /** threadRootId is set when a thread read position moved (the conversation's is untouched). */
   read: (payload: { conversationId: string; userId: string; messageId: string; threadRootId?: string }) => void;

@@ -78,7 +78,7 @@ export const editMessagePayload = z.strictObject({
 });
 export const deleteMessagePayload = z.strictObject({ messageId: id });
 export const reactionPayload = z.strictObject({ messageId: id, emoji: z.string().trim().min(1).max(LIMITS.emojiMax) });
-export const typingPayload = z.strictObject({ conversationId: id, isTyping: z.boolean() });
+export const typingPayload = z.strictObject({ conversationId: id, isTyping: z.boolean(), threadRootId: id.nullish() });
 export const readPayload = z.strictObject({ conversationId: id, messageId: id, threadRootId: id.nullish() });
 /** GET /threads: the caller's followed threads; unread=true keeps those with unread replies. */
 export const threadsQuery = z.strictObject({ unread: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });

@@ -92,12 +92,17 @@ export interface ThreadState {
   chunk: { no: number; start: string; base: number };
 }
 
-/** What one batch adds to a thread root (the TouchCoalescer's update, keyed by the root). */
-export interface ThreadTouch {
+/**
+ * What one batch changes in a stream's record (a conversation, or a thread's root): its newest
+ * message, the fresh inserts to count, and its open chunk (functions/db's TouchCoalescer merges them).
+ */
+export interface StreamTouch {
   messageId: string;
   at: Date;
+  /** Messages newly stored, in all and per sender (added to the counters). */
   stored: number;
   sent: Record<string, number>;
+  /** The open history chunk after the batch's placement, to record on the record. */
   open?: { no: number; start: string; base: number } | undefined;
 }
 
@@ -189,7 +194,7 @@ export class MessagesRepository {
    * ($inc and $max, so concurrent batches from several db replicas add up), recording the thread's
    * open chunk forward only, as touchLastMessage does for a conversation.
    */
-  async touchThread(rootId: string, t: ThreadTouch): Promise<void> {
+  async touchThread(rootId: string, t: StreamTouch): Promise<void> {
     const inc: Record<string, number> = {};
     if (t.stored) inc.replyCount = t.stored;
     for (const [u, n] of Object.entries(t.sent)) if (n) inc[`replySent.${u}`] = n;

@@ -152,6 +152,69 @@ describe('GET /search over the term index', () => {
   });
 });
 
+describe('GET /search filters: from, since, until, conversationId', () => {
+  const tag = uniqueName('f');
+  let g: Conversation, other: Conversation, theirs: Conversation;
+  const at = (iso: string) => ({ createdAt: new Date(iso).toISOString() });
+  const find = async (s: Session, params: Record<string, string>) => {
+    const res = await get<{ messages: Message[] }>(s, `/search?${new URLSearchParams({ q: `${tag} budget`, ...params })}`);
+    expect(res.status).toBe(200);
+    return res.body.messages.map((m) => m.body);
+  };
+  beforeAll(async () => {
+    [g, other, theirs] = await Promise.all([group(alice, [bob], 'filters'), group(alice, [bob], 'filters 2'), group(carol, [bob], 'carol only')]);
+    await deliver(
+      created([
+        makeMessage(g.id, alice.user.id, `${tag} budget from alice in january`, at('2026-01-15T10:00:00Z')),
+        makeMessage(g.id, bob.user.id, `${tag} budget from bob in february`, at('2026-02-10T10:00:00Z')),
+        makeMessage(other.id, alice.user.id, `${tag} budget from alice in march`, at('2026-03-01T00:00:00Z')),
+        makeMessage(theirs.id, carol.user.id, `${tag} budget from carol in february`, at('2026-02-11T10:00:00Z')),
+      ]),
+    );
+  });
+
+  it('narrows to a sender, newest first, and never to a conversation the caller is not in', async () => {
+    expect(await find(alice, { from: alice.user.id })).toEqual([`${tag} budget from alice in march`, `${tag} budget from alice in january`]);
+    expect(await find(alice, { from: bob.user.id })).toEqual([`${tag} budget from bob in february`]);
+    // Carol's messages exist, but only in a conversation alice is not in.
+    expect(await find(alice, { from: carol.user.id })).toEqual([]);
+    expect(await find(bob, { from: carol.user.id })).toEqual([`${tag} budget from carol in february`]);
+  });
+
+  it('narrows to [since, until): since inclusive, until exclusive; dates or date-times', async () => {
+    expect(await find(alice, { since: '2026-02-01', until: '2026-03-01' })).toEqual([`${tag} budget from bob in february`]);
+    expect(await find(alice, { since: '2026-03-01T00:00:00Z' })).toEqual([`${tag} budget from alice in march`]);
+    expect(await find(alice, { until: '2026-03-01T00:00:00.000+00:00' })).toEqual([`${tag} budget from bob in february`, `${tag} budget from alice in january`]);
+    // An offset is read as the instant it names: 01:00 at +01:00 is midnight UTC.
+    expect(await find(alice, { since: '2026-03-01T01:00:00+01:00' })).toEqual([`${tag} budget from alice in march`]);
+  });
+
+  it('combines every filter with conversationId; an outsider’s conversationId stays 404', async () => {
+    expect(await find(alice, { conversationId: g.id, from: alice.user.id, since: '2026-01-01', until: '2026-02-01' })).toEqual([`${tag} budget from alice in january`]);
+    expect(await find(alice, { conversationId: other.id, from: bob.user.id })).toEqual([]);
+    const res = await get(alice, `/search?q=${tag}&conversationId=${theirs.id}&from=${carol.user.id}`);
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+  });
+
+  it('answers bad filters with 400 invalid_request', async () => {
+    for (const params of [
+      { from: 'not an id!' },
+      { since: 'yesterday' },
+      { until: '2026-02-30' },
+      { since: '2026-02-01T10:00:00' }, // a date-time without an offset names no instant
+      { since: '2026-03-01', until: '2026-02-01' },
+      { since: '2026-03-01', until: '2026-03-01' },
+      { sender: alice.user.id },
+    ]) {
+      const res = await get(alice, `/search?${new URLSearchParams({ q: tag, ...params })}`);
+      expect(res.status, JSON.stringify(params)).toBe(400);
+      expect(res.body.error.code).toBe('invalid_request');
+      expect(typeof res.body.error.message).toBe('string');
+    }
+  });
+});
+
 describe('the search-keys migration step', () => {
   it('indexes messages and users stored before the index, resumably, with no duplicates', async () => {
     const { models } = await testDb();

@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONNECTOR_SECRET_HEADER } from '@chat/shared/events/bus';
 import { createLogger } from '@chat/shared/log';
 import type { Conversation, Message } from '@chat/shared/models/types';
 import { toMessageDoc } from '@chat/shared/repositories/messages';
-import { api, registerUser, uniqueName } from '../../test/api.ts';
+import { api, deliverToDb, registerUser, uniqueName } from '../../test/api.ts';
 import { makeMessage } from '../../test/bus.ts';
 import { closeTestDb, testDb } from '../../test/db.ts';
-import { stack } from '../../test/stack.ts';
 import { searchKeysStep } from './src/migrations/search-keys.ts';
 
 /**
@@ -19,13 +15,9 @@ const D = '/api/db';
 type Session = Awaited<ReturnType<typeof registerUser>>;
 let alice: Session, bob: Session, carol: Session;
 
-const secret = () => readFileSync(path.join(stack().env.SECRETS_DIR!, 'connector-secret'), 'utf8').trim();
 const get = <T = any>(s: Session, p: string) => api<T>('GET', `${D}${p}`, { token: s.accessToken });
 type Item = { topic: string; event: unknown };
-async function deliver(items: Item[]): Promise<void> {
-  const res = await api('POST', '/function/db', { body: items, headers: { 'x-batch': '1', [CONNECTOR_SECRET_HEADER]: secret() } });
-  expect(res.status).toBe(200);
-}
+const deliver = deliverToDb;
 const created = (messages: Message[]): Item[] => messages.map((message) => ({ topic: 'message.created', event: { message } }));
 
 async function group(owner: Session, members: Session[], title = 'g'): Promise<Conversation> {
@@ -198,7 +190,7 @@ describe('GET /search filters: from, since, until, conversationId', () => {
   });
 
   it('answers bad filters with 400 invalid_request', async () => {
-    for (const params of [
+    const bad: Record<string, string>[] = [
       { from: 'not an id!' },
       { since: 'yesterday' },
       { until: '2026-02-30' },
@@ -206,7 +198,8 @@ describe('GET /search filters: from, since, until, conversationId', () => {
       { since: '2026-03-01', until: '2026-02-01' },
       { since: '2026-03-01', until: '2026-03-01' },
       { sender: alice.user.id },
-    ]) {
+    ];
+    for (const params of bad) {
       const res = await get(alice, `/search?${new URLSearchParams({ q: tag, ...params })}`);
       expect(res.status, JSON.stringify(params)).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');

@@ -4,6 +4,7 @@ import type {
   AuthTokens as RefreshResponse,
   Conversation,
   FileLink,
+  AroundPage,
   HistoryPage as Page,
   Message,
   NotificationLevel,
@@ -47,8 +48,11 @@ export function endpoints(api: ApiClient) {
         api.get<Page>(`/db/conversations/${encodeURIComponent(id)}/messages`, { before, limit }),
       after: (id: string, after: string, limit = 100) =>
         api.get<Page>(`/db/conversations/${encodeURIComponent(id)}/messages`, { after, limit }),
+      around: (id: string, around: string, limit = 50) =>
+        api.get<AroundPage>(`/db/conversations/${encodeURIComponent(id)}/messages`, { around, limit }),
       read: (id: string, messageId: string) => api.post<void>(`/db/conversations/${encodeURIComponent(id)}/read`, { messageId }),
-      search: (q: string, conversationId?: string) => api.get<{ messages: Message[] }>('/db/search', { q, conversationId }),
+      search: (q: string, filters: { conversationId?: string; from?: string; since?: string; until?: string } = {}, signal?: AbortSignal) =>
+        api.get<{ messages: Message[] }>('/db/search', { q, ...filters }, signal),
     },
     file: {
       start: (conversationId: string, file: { name: string; size: number; type: string }) =>

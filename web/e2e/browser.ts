@@ -63,6 +63,19 @@ export async function signUp(page: Page, username: string, displayName: string, 
   await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
 }
 
+/** Signs a seeded person (from test/api.ts registerUser) in through the login page. */
+export async function signIn(context: BrowserContext, who: { user: { username: string }; password: string }): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log(`PAGEERROR ${who.user.username}: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && console.log(`CONSOLE ${who.user.username}: ${m.text()}`));
+  await page.goto('/login');
+  await page.getByLabel('Username').fill(who.user.username);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
+  return page;
+}
+
 export async function openDirect(page: Page, username: string) {
   await page.getByLabel('Find people to message').fill(username);
   await page.getByTestId('user-result').filter({ hasText: `@${username}` }).click();

@@ -5,7 +5,7 @@ import type { AuthSession } from '@chat/shared/models/types';
 import { allMessages, api, registerUser } from '../../test/api.ts';
 import { eventually } from '../../test/bus.ts';
 import { connectAs, request, type ClientSocket } from '../../test/socket.ts';
-import { axe, launch, message, SCREENSHOTS, send, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, launch, message, SCREENSHOTS, send, signIn, type Browser, type BrowserContext, type Page } from './browser.ts';
 
 /**
  * The web app in daily use (issue 16): the view follows the conversation, a cold load is fast,
@@ -46,18 +46,6 @@ const stored = (token: string, conversationId: string, n: number) =>
     60_000,
     200,
   );
-
-async function signIn(context: BrowserContext, who: Person): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.log(`PAGEERROR ${who.user.username}: ${e.message}`));
-  page.on('console', (m) => m.type() === 'error' && console.log(`CONSOLE ${who.user.username}: ${m.text()}`));
-  await page.goto('/login');
-  await page.getByLabel('Username').fill(who.user.username);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
-  return page;
-}
 
 const item = (page: Page, title: string) => page.getByTestId('conversation-item').filter({ hasText: title });
 

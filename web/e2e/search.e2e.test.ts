@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuthSession, Message } from '@chat/shared/models/types';
 import { api, registerUser, storeMessages } from '../../test/api.ts';
 import { makeMessage } from '../../test/bus.ts';
-import { axe, cspViolations, launch, SCREENSHOTS, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, cspViolations, launch, SCREENSHOTS, signIn, type Browser, type BrowserContext, type Page } from './browser.ts';
 
 /**
  * Message search in the app (issue 17): the search box, its filters, and a result opening its
@@ -20,17 +20,6 @@ let team: string, direct: string;
 let old: Message, recent: Message, reply: Message;
 const EARLY = 80;
 const FILLERS = 160;
-
-async function signIn(context: BrowserContext, who: Person): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.log(`PAGEERROR ${who.user.username}: ${e.message}`));
-  await page.goto('/login');
-  await page.getByLabel('Username').fill(who.user.username);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
-  return page;
-}
 
 const row = (page: Page, id: string) => page.locator(`[data-testid="message"][data-message-id="${id}"]`);
 /** The row while it is highlighted (the list marks the row around the message). */
@@ -181,8 +170,9 @@ describe('search → jump → highlight', () => {
 });
 
 describe('search on a phone', () => {
-  it('is a full-screen view; a result opens the conversation at the message, highlighted', async () => {
-    const ctx = await browser.newContext({ baseURL: baseUrl, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  it('is a full-screen view (dark scheme); a result opens the conversation at the message, highlighted', async () => {
+    // In the dark scheme, which the app follows from the system.
+    const ctx = await browser.newContext({ baseURL: baseUrl, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
     try {
       const page = await signIn(ctx, bob);
       await page.getByTestId('open-search').click();

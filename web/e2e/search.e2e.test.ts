@@ -196,6 +196,14 @@ describe('search on a phone', () => {
       await page.keyboard.press('Escape');
       await panel.waitFor({ state: 'detached' });
       expect(await inView(page, old.id)).toBe(true);
+      // Back to the list and into the conversation again: it opens on the newest page, like any
+      // other visit (bob has read nothing, so at its unread divider), not at the old message.
+      await page.getByLabel('Back to conversations').tap();
+      await page.getByTestId('conversation-item').filter({ hasText: 'Budget team' }).tap();
+      await row(page, reply.id).waitFor();
+      await page.getByTestId('unread-divider').waitFor();
+      expect(await row(page, old.id).count()).toBe(0);
+      expect(await page.locator('[data-highlighted]').count()).toBe(0);
     } finally {
       await ctx.close();
     }

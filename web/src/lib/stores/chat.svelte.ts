@@ -265,6 +265,8 @@ class ChatStore {
     const h = this.history(id);
     h.firstUnreadKey = null;
     h.unreadResolved = false;
+    // A message asked for on an earlier visit is not asked for again.
+    h.focus = null;
     if (at) return this.#openAt(id, at);
     const known = !!this.conversation(id);
     const warmed = this.#take(this.#warmConversation, id);
@@ -276,6 +278,17 @@ class ChatStore {
             h.error = errorMessage(e);
           },
         );
+    // A list left at an older message (a search result) opens at the newest again, like a first
+    // visit: only the outbox's items and what arrived live are kept for the first page to join.
+    if (h.loaded && h.hasMoreAfter) {
+      h.items = mergeMessages(
+        h.items.filter((it) => it.state !== 'sent'),
+        h.held,
+      );
+      h.held = [];
+      h.hasMoreAfter = false;
+      h.loaded = false;
+    }
     const page = h.loaded ? Promise.resolve() : this.loadOlder(id);
     // The divider needs the unread count at opening, before reading clears it.
     this.#unreadAtOpen.set(id, this.conversation(id)?.unreadCount ?? null);

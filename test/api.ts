@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CONNECTOR_SECRET_HEADER } from '@chat/shared/events/bus';
 import type { AuthSession, Message } from '@chat/shared/models/types';
 import { stack } from './stack.ts';
 
@@ -61,3 +64,17 @@ export async function allHistory(token: string, conversationId: string, after = 
     after = out.at(-1)!.id;
   }
 }
+
+/**
+ * Delivers bus events straight to the db function, the way the connector invokes it (a batch,
+ * with the connector's secret): each write is applied when the call returns, so tests can seed
+ * many messages at once, with any createdAt or replyToId, without a socket or the rate limit.
+ */
+export async function deliverToDb(items: { topic: string; event: unknown }[]): Promise<void> {
+  const secret = readFileSync(path.join(stack().env.SECRETS_DIR!, 'connector-secret'), 'utf8').trim();
+  const res = await api('POST', '/function/db', { body: items, headers: { 'x-batch': '1', [CONNECTOR_SECRET_HEADER]: secret } });
+  if (res.status !== 200) throw new Error(`deliver to db: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** Stores messages as if the gateway had accepted them (see deliverToDb). */
+export const storeMessages = (messages: Message[]) => deliverToDb(messages.map((message) => ({ topic: 'message.created', event: { message } })));

@@ -109,6 +109,7 @@ const routes: Array<[string, () => Promise<void>]> = [
   ['GET /api/db/threads?unread=true', () => ok(200)('GET', '/api/db/threads?unread=true', alice)],
   ['GET /api/db/search', () => ok(200)('GET', `/api/db/search?q=${tag}%20quick`, alice)],
   ['GET /api/db/search?conversationId=', () => ok(200)('GET', `/api/db/search?q=${tag}&conversationId=${conv.id}`, alice)],
+  ['GET /api/db/search?from=&since=&until=', () => ok(200)('GET', `/api/db/search?q=${tag}&from=${alice.user.id}&since=2000-01-01&until=2100-01-01`, alice)],
   ['GET /api/file/files/:id', () => ok(200)('GET', `/api/file/files/${fileId}`, alice)],
   ['GET /api/notification/preferences/:conversationId', () => ok(200)('GET', `/api/notification/preferences/${conv.id}`, alice)],
   // Writes that read the conversation and publish system messages (each call changes something).

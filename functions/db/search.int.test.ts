@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONNECTOR_SECRET_HEADER } from '@chat/shared/events/bus';
 import { createLogger } from '@chat/shared/log';
 import type { Conversation, Message } from '@chat/shared/models/types';
 import { toMessageDoc } from '@chat/shared/repositories/messages';
-import { api, registerUser, uniqueName } from '../../test/api.ts';
+import { api, deliverToDb, registerUser, uniqueName } from '../../test/api.ts';
 import { makeMessage } from '../../test/bus.ts';
 import { closeTestDb, testDb } from '../../test/db.ts';
-import { stack } from '../../test/stack.ts';
 import { searchKeysStep } from './src/migrations/search-keys.ts';
 
 /**
@@ -19,13 +15,9 @@ const D = '/api/db';
 type Session = Awaited<ReturnType<typeof registerUser>>;
 let alice: Session, bob: Session, carol: Session;
 
-const secret = () => readFileSync(path.join(stack().env.SECRETS_DIR!, 'connector-secret'), 'utf8').trim();
 const get = <T = any>(s: Session, p: string) => api<T>('GET', `${D}${p}`, { token: s.accessToken });
 type Item = { topic: string; event: unknown };
-async function deliver(items: Item[]): Promise<void> {
-  const res = await api('POST', '/function/db', { body: items, headers: { 'x-batch': '1', [CONNECTOR_SECRET_HEADER]: secret() } });
-  expect(res.status).toBe(200);
-}
+const deliver = deliverToDb;
 const created = (messages: Message[]): Item[] => messages.map((message) => ({ topic: 'message.created', event: { message } }));
 
 async function group(owner: Session, members: Session[], title = 'g'): Promise<Conversation> {
@@ -149,6 +141,70 @@ describe('GET /search over the term index', () => {
     expect(found).toHaveLength(50);
     expect(found[0]).toBe(`${many} number 59`);
     expect(found.at(-1)).toBe(`${many} number 10`);
+  });
+});
+
+describe('GET /search filters: from, since, until, conversationId', () => {
+  const tag = uniqueName('f');
+  let g: Conversation, other: Conversation, theirs: Conversation;
+  const at = (iso: string) => ({ createdAt: new Date(iso).toISOString() });
+  const find = async (s: Session, params: Record<string, string>) => {
+    const res = await get<{ messages: Message[] }>(s, `/search?${new URLSearchParams({ q: `${tag} budget`, ...params })}`);
+    expect(res.status).toBe(200);
+    return res.body.messages.map((m) => m.body);
+  };
+  beforeAll(async () => {
+    [g, other, theirs] = await Promise.all([group(alice, [bob], 'filters'), group(alice, [bob], 'filters 2'), group(carol, [bob], 'carol only')]);
+    await deliver(
+      created([
+        makeMessage(g.id, alice.user.id, `${tag} budget from alice in january`, at('2026-01-15T10:00:00Z')),
+        makeMessage(g.id, bob.user.id, `${tag} budget from bob in february`, at('2026-02-10T10:00:00Z')),
+        makeMessage(other.id, alice.user.id, `${tag} budget from alice in march`, at('2026-03-01T00:00:00Z')),
+        makeMessage(theirs.id, carol.user.id, `${tag} budget from carol in february`, at('2026-02-11T10:00:00Z')),
+      ]),
+    );
+  });
+
+  it('narrows to a sender, newest first, and never to a conversation the caller is not in', async () => {
+    expect(await find(alice, { from: alice.user.id })).toEqual([`${tag} budget from alice in march`, `${tag} budget from alice in january`]);
+    expect(await find(alice, { from: bob.user.id })).toEqual([`${tag} budget from bob in february`]);
+    // Carol's messages exist, but only in a conversation alice is not in.
+    expect(await find(alice, { from: carol.user.id })).toEqual([]);
+    expect(await find(bob, { from: carol.user.id })).toEqual([`${tag} budget from carol in february`]);
+  });
+
+  it('narrows to [since, until): since inclusive, until exclusive; dates or date-times', async () => {
+    expect(await find(alice, { since: '2026-02-01', until: '2026-03-01' })).toEqual([`${tag} budget from bob in february`]);
+    expect(await find(alice, { since: '2026-03-01T00:00:00Z' })).toEqual([`${tag} budget from alice in march`]);
+    expect(await find(alice, { until: '2026-03-01T00:00:00.000+00:00' })).toEqual([`${tag} budget from bob in february`, `${tag} budget from alice in january`]);
+    // An offset is read as the instant it names: 01:00 at +01:00 is midnight UTC.
+    expect(await find(alice, { since: '2026-03-01T01:00:00+01:00' })).toEqual([`${tag} budget from alice in march`]);
+  });
+
+  it('combines every filter with conversationId; an outsider’s conversationId stays 404', async () => {
+    expect(await find(alice, { conversationId: g.id, from: alice.user.id, since: '2026-01-01', until: '2026-02-01' })).toEqual([`${tag} budget from alice in january`]);
+    expect(await find(alice, { conversationId: other.id, from: bob.user.id })).toEqual([]);
+    const res = await get(alice, `/search?q=${tag}&conversationId=${theirs.id}&from=${carol.user.id}`);
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+  });
+
+  it('answers bad filters with 400 invalid_request', async () => {
+    const bad: Record<string, string>[] = [
+      { from: 'not an id!' },
+      { since: 'yesterday' },
+      { until: '2026-02-30' },
+      { since: '2026-02-01T10:00:00' }, // a date-time without an offset names no instant
+      { since: '2026-03-01', until: '2026-02-01' },
+      { since: '2026-03-01', until: '2026-03-01' },
+      { sender: alice.user.id },
+    ];
+    for (const params of bad) {
+      const res = await get(alice, `/search?${new URLSearchParams({ q: tag, ...params })}`);
+      expect(res.status, JSON.stringify(params)).toBe(400);
+      expect(res.body.error.code).toBe('invalid_request');
+      expect(typeof res.body.error.message).toBe('string');
+    }
   });
 });
 

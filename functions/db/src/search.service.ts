@@ -5,6 +5,16 @@ import type { ConversationsRepository } from '@chat/shared/repositories/conversa
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import { matches, parseQuery, termKey, termsCover } from '@chat/shared/search/terms';
 
+export interface SearchFilters {
+  conversationId?: string;
+  from?: string;
+  since?: string;
+  until?: string;
+}
+
+const inFilters = (m: Message, f: SearchFilters) =>
+  (!f.from || m.senderId === f.from) && (!f.since || m.createdAt >= f.since) && (!f.until || m.createdAt < f.until);
+
 /** Index lookups in flight at once for a caller in many conversations. */
 const LOOKUPS_AT_ONCE = 8;
 
@@ -22,8 +32,13 @@ export class SearchService {
     },
   ) {}
 
-  /** At most `limit` messages matching every word of `text` (by word prefix), newest first. */
-  async search(callerId: string, text: string, conversationId?: string): Promise<Message[]> {
+  /**
+   * At most `limit` messages matching every word of `text` (by word prefix), newest first. The
+   * filters narrow the key hits already read (no other lookup): `from` a sender, sent in
+   * [`since`, `until`) (ISO instants, compared as the stored `createdAt` strings).
+   */
+  async search(callerId: string, text: string, filters: SearchFilters = {}): Promise<Message[]> {
+    const { conversationId } = filters;
     const { conversations, messages, limit } = this.deps;
     let ids: string[];
     if (conversationId) {
@@ -38,7 +53,7 @@ export class SearchService {
     const found: Message[] = [];
     await eachLimit(ids, LOOKUPS_AT_ONCE, async (conv) => {
       for (const { message, keys } of await messages.findBySearchTerm(conv, query.lookup!)) {
-        if (termsCover((t) => keys.has(termKey(conv, t)), query) && matches(message.body, query)) found.push(message);
+        if (inFilters(message, filters) && termsCover((t) => keys.has(termKey(conv, t)), query) && matches(message.body, query)) found.push(message);
       }
     });
     found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));

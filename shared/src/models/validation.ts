@@ -48,10 +48,22 @@ export const historyQuery = z
   .strictObject({ before: id.optional(), after: id.optional(), around: id.optional(), limit })
   .refine((q) => [q.before, q.after, q.around].filter(Boolean).length <= 1, 'use only one of before, after and around');
 export const userSearchQuery = z.strictObject({ q: z.string().max(LIMITS.usernameMax).default('') });
-export const messageSearchQuery = z.strictObject({
-  q: z.string().trim().min(1).max(LIMITS.searchQueryMax),
-  conversationId: id.optional(),
-});
+/** A point in time: a full ISO 8601 date-time with an offset, or a UTC date; read as an instant. */
+const instant = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()])
+  .transform((s) => new Date(s).toISOString());
+export const messageSearchQuery = z
+  .strictObject({
+    q: z.string().trim().min(1).max(LIMITS.searchQueryMax),
+    conversationId: id.optional(),
+    /** Only messages this user sent. */
+    from: id.optional(),
+    /** Only messages sent at or after this instant. */
+    since: instant.optional(),
+    /** Only messages sent before this instant. */
+    until: instant.optional(),
+  })
+  .refine((q) => !q.since || !q.until || q.since < q.until, { message: 'since must be before until', path: ['since'] });
 
 /** Body text: trimmed, 1..4000 chars; may be empty only when attachments carry the message. */
 export const messageBody = z.string().max(LIMITS.bodyMax * 2).transform((s) => s.trim());

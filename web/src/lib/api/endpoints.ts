@@ -4,6 +4,7 @@ import type {
   AuthTokens as RefreshResponse,
   Conversation,
   FileLink,
+  AroundPage,
   HistoryPage as Page,
   Message,
   NotificationLevel,
@@ -65,8 +66,11 @@ export function endpoints(api: ApiClient) {
       threadRead: (id: string, rootId: string, messageId: string) => api.post<void>(`${thread(id, rootId)}/read`, { messageId }),
       /** The threads I follow (with unread replies only, when asked). */
       threads: (unread: boolean) => api.get<{ threads: ThreadView[] }>('/db/threads', unread ? { unread: 'true' } : {}),
+      around: (id: string, around: string, limit = 50) =>
+        api.get<AroundPage>(`/db/conversations/${encodeURIComponent(id)}/messages`, { around, limit }),
       read: (id: string, messageId: string) => api.post<void>(`/db/conversations/${encodeURIComponent(id)}/read`, { messageId }),
-      search: (q: string, conversationId?: string) => api.get<{ messages: Message[] }>('/db/search', { q, conversationId }),
+      search: (q: string, filters: { conversationId?: string; from?: string; since?: string; until?: string } = {}, signal?: AbortSignal) =>
+        api.get<{ messages: Message[] }>('/db/search', { q, ...filters }, signal),
     },
     file: {
       start: (conversationId: string, file: { name: string; size: number; type: string }) =>

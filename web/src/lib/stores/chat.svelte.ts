@@ -226,7 +226,7 @@ class ChatStore {
 
   /** When the connection drops, remember where each loaded history is known to be complete. */
   #markCursors() {
-    for (const h of this.#histories.values()) if (h.loaded && !h.cursor) h.cursor = lastServerId(h.items);
+    for (const h of this.#histories.values()) if (h.loaded && !h.hasMoreAfter && !h.cursor) h.cursor = lastServerId(h.items);
   }
 
   /** After any (re)connect: refresh the list, catch every loaded conversation up with `after=`. */
@@ -241,7 +241,8 @@ class ChatStore {
     this.#settle = setTimeout(() => void this.loadConversations(), SETTLE_MS);
     await Promise.all(
       [...this.#histories.entries()].map(async ([id, h]) => {
-        if (!h.loaded) return;
+        // A list opened at an older message reaches the newest by paging forward itself.
+        if (!h.loaded || h.hasMoreAfter) return;
         const cursor = h.cursor ?? lastServerId(h.items);
         if (!cursor) return;
         try {
@@ -285,12 +286,15 @@ class ChatStore {
    * conversation itself are asked for at once, and each renders when it comes: the messages
    * never wait for the header, the list or each other.
    */
-  async open(id: string) {
+  async open(id: string, at?: string) {
     this.activeId = id;
     this.viewingLatest = false;
     const h = this.history(id);
     h.firstUnreadKey = null;
     h.unreadResolved = false;
+    // A message asked for on an earlier visit is not asked for again.
+    h.focus = null;
+    if (at) return this.#openAt(id, at);
     const known = !!this.conversation(id);
     const warmed = this.#take(this.#warmConversation, id);
     const conversation = known
@@ -301,6 +305,17 @@ class ChatStore {
             h.error = errorMessage(e);
           },
         );
+    // A list left at an older message (a search result) opens at the newest again, like a first
+    // visit: only the outbox's items and what arrived live are kept for the first page to join.
+    if (h.loaded && h.hasMoreAfter) {
+      h.items = mergeMessages(
+        h.items.filter((it) => it.state !== 'sent'),
+        h.held,
+      );
+      h.held = [];
+      h.hasMoreAfter = false;
+      h.loaded = false;
+    }
     const page = h.loaded ? Promise.resolve() : this.loadOlder(id);
     // The divider needs the unread count at opening, before reading clears it.
     this.#unreadAtOpen.set(id, this.conversation(id)?.unreadCount ?? null);
@@ -309,6 +324,114 @@ class ChatStore {
   }
 
   #unreadAtOpen = new Map<string, number | null>();
+
+  /** Opened at a message: no unread divider (the reader went to that message, not to the news). */
+  async #openAt(id: string, messageId: string) {
+    const h = this.history(id);
+    this.#unreadAtOpen.delete(id);
+    h.unreadResolved = true;
+    const conversation = this.conversation(id)
+      ? Promise.resolve()
+      : (this.#take(this.#warmConversation, id) ?? api.db.conversation(id)).then(
+          ({ conversation }) => this.conversations.upsert(conversation),
+          () => {},
+        );
+    this.#warmPage.delete(id);
+    const error = await this.jumpTo(id, messageId);
+    if (error && !h.loaded) h.error = error;
+    await conversation;
+    return error;
+  }
+
+  #focusSeq = 0;
+
+  /**
+   * Shows a message of a conversation, highlighted: at once when the list holds it, else the page
+   * around it replaces the list, which then pages both ways from there (`hasMoreAfter`). Answers
+   * an error to show, or null.
+   */
+  async jumpTo(id: string, messageId: string): Promise<string | null> {
+    const h = this.history(id);
+    if (!h.byId.has(messageId)) {
+      try {
+        const page = await api.db.around(id, messageId, PAGE);
+        // Only what is still in the outbox survives: the rest may not join the new window.
+        h.items = mergeMessages(
+          h.items.filter((it) => it.state !== 'sent'),
+          page.messages,
+        );
+        h.hasMore = page.hasMoreBefore;
+        h.hasMoreAfter = page.hasMoreAfter;
+        if (!page.hasMoreAfter) this.#mergeHeld(h);
+        h.loaded = true;
+        h.error = null;
+        h.cursor = null;
+      } catch (e) {
+        return errorMessage(e);
+      }
+    }
+    h.focus = { id: messageId, seq: ++this.#focusSeq };
+    return null;
+  }
+
+  /** The next newer page of a list opened at an older message; live again once it is the newest. */
+  async loadNewer(id: string) {
+    const h = this.history(id);
+    const after = lastServerId(h.items);
+    if (!h.hasMoreAfter || h.loadingNewer || !after) return;
+    h.loadingNewer = true;
+    try {
+      const page = await api.db.after(id, after, 100);
+      h.items = mergeMessages(h.items, page.messages);
+      h.hasMoreAfter = page.hasMore;
+      if (!page.hasMore) this.#mergeHeld(h);
+    } catch (e) {
+      h.error = errorMessage(e);
+    } finally {
+      h.loadingNewer = false;
+    }
+  }
+
+  #toLatest = new Map<string, Promise<void>>();
+
+  /** Back to the newest messages from a list opened at an older one (one request at a time). */
+  jumpToLatest(id: string): Promise<void> {
+    let p = this.#toLatest.get(id);
+    if (!p) {
+      p = this.#loadLatest(id).finally(() => this.#toLatest.delete(id));
+      this.#toLatest.set(id, p);
+    }
+    return p;
+  }
+
+  async #loadLatest(id: string) {
+    const h = this.history(id);
+    if (!h.hasMoreAfter) return;
+    h.loadingNewer = true;
+    try {
+      const page = await api.db.before(id, undefined, PAGE);
+      const held = h.held;
+      h.held = [];
+      h.items = mergeFirstPage(
+        mergeMessages(
+          h.items.filter((it) => it.state !== 'sent'),
+          held,
+        ),
+        page,
+      );
+      h.hasMore = page.hasMore;
+      h.hasMoreAfter = false;
+    } catch (e) {
+      h.error = errorMessage(e);
+    } finally {
+      h.loadingNewer = false;
+    }
+  }
+
+  #mergeHeld(h: History) {
+    h.items = mergeMessages(h.items, h.held);
+    h.held = [];
+  }
 
   /** Puts the "New messages" divider once both the first page and the unread count are known. */
   #placeDivider(id: string) {
@@ -367,6 +490,8 @@ class ChatStore {
     };
     const stream = streamKey(conversationId, thread?.rootId);
     const h = this.history(stream);
+    // A message is written at the end of the conversation: back to it from an older place.
+    if (!thread && h.hasMoreAfter) void this.jumpToLatest(conversationId);
     h.items = upsertPending(h.items, { key: itemKey(message), message, state: 'pending' });
     this.outbox.add({
       conversationId,
@@ -508,8 +633,9 @@ class ChatStore {
   /** Moves the read position to the newest message and clears the unread badge. */
   markRead(conversationId: string) {
     const h = this.history(conversationId);
-    // Nothing on screen yet, or the unread divider not placed: nothing has been read.
-    if (!h.loaded || (this.activeId === conversationId && !h.unreadResolved)) return;
+    // Nothing on screen yet, or the unread divider not placed: nothing has been read. Nor while
+    // an older part is shown: the newest messages are not on screen.
+    if (!h.loaded || h.hasMoreAfter || (this.activeId === conversationId && !h.unreadResolved)) return;
     const last = lastServerId(h.items);
     const c = this.conversation(conversationId);
     if (c && (c.unreadCount || c.unreadMentionCount)) this.conversations.patch(conversationId, { unreadCount: 0, unreadMentionCount: 0 });
@@ -637,6 +763,12 @@ class ChatStore {
       // Kept even for a stream not opened yet: its first page, read when it is opened, may not
       // hold this message yet. Until then only the newest page's worth is kept.
       const h = this.history(key);
+      if (h.hasMoreAfter && !h.byId.has(message.id)) {
+        // Not live: it waits (see History.held); an own message leaves the outbox's place meanwhile.
+        h.held = [...h.held.filter((m) => m.id !== message.id), message];
+        h.items = removeItem(h.items, itemKey(message));
+        continue;
+      }
       const merged = mergeMessages(h.items, [message]);
       h.items = h.loaded || merged.length <= PAGE ? merged : merged.slice(-PAGE);
     }
@@ -683,7 +815,10 @@ class ChatStore {
 
   #deleted(conversationId: string, messageId: string) {
     // The message may be in the channel or in any of the conversation's threads.
-    for (const [key, h] of this.#histories) if (conversationOf(key) === conversationId) h.items = applyDeleted(h.items, messageId);
+    for (const [key, h] of this.#histories) if (conversationOf(key) === conversationId) {
+        h.items = applyDeleted(h.items, messageId);
+        h.held = h.held.filter((m) => m.id !== messageId);
+      }
     const root = this.threads.root(conversationId, messageId);
     if (root) this.threads.putRoot({ ...root, body: '', attachments: [], deletedAt: new Date().toISOString() });
     const c = this.conversation(conversationId);

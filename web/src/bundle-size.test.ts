@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -18,5 +18,14 @@ describe('first-load bundle size', () => {
     expect(r.files.some((f) => /\/nodes\//.test(f.url))).toBe(true);
     expect(r.gzipBytes).toBeGreaterThan(10 * 1024);
     expect(r.gzipBytes).toBeLessThanOrEqual(150 * 1024);
+  }, 120_000);
+
+  it("is Svelte's production runtime even when built under NODE_ENV=test (the test stack's build)", () => {
+    // Vite builds for development whenever NODE_ENV is set to anything but production (vitest sets
+    // it to test): Svelte's dev runtime tracks ownership and stacks, and made cold loads slower.
+    if (!existsSync(index)) execFileSync('npm', ['run', 'build'], { cwd: web, stdio: 'ignore' });
+    const r = measure(`${web}build`) as { files: { url: string }[] };
+    const dev = r.files.filter((f) => readFileSync(`${web}build${f.url}`, 'utf8').includes('%c[svelte]'));
+    expect(dev.map((f) => f.url)).toEqual([]);
   }, 120_000);
 });

@@ -2,6 +2,7 @@ import type { User } from '@chat/shared/models/types';
 import { ApiClient } from '../api/client.ts';
 import { endpoints, type RefreshResponse } from '../api/endpoints.ts';
 import { ApiError } from '../api/errors.ts';
+import { tokenSubject } from '../utils/jwt.ts';
 import { RenewalScheduler } from './renewal.ts';
 
 export type AuthStatus = 'loading' | 'signedIn' | 'signedOut';
@@ -27,6 +28,8 @@ export function hasSessionHint(cookies = globalThis.document?.cookie ?? ''): boo
  * restores the session through POST /api/auth/refresh and nothing script-readable outlives the page.
  */
 class AuthStore {
+  /** Known from the access token, so a restored session renders before `/me` fills `user`. */
+  userId = $state<string | null>(null);
   user = $state<User | null>(null);
   status = $state<AuthStatus>('loading');
 
@@ -72,8 +75,12 @@ class AuthStore {
       const res = await this.#refreshOnce(false);
       if (!res) return this.#signedOut();
       for (const fn of this.#onRestore) fn();
+      // The app renders now: what needs my profile (the sidebar's footer, the profile screen)
+      // waits for it, the rest needs only my id.
+      if (this.userId) this.status = 'signedIn';
       const { user } = await this.ep.auth.me();
       this.user = user;
+      this.userId = user.id;
       this.status = 'signedIn';
     } catch {
       this.#signedOut();
@@ -84,6 +91,7 @@ class AuthStore {
     const s = await this.ep.auth.login(username, password);
     this.#accept(s.accessToken, s.expiresIn);
     this.user = s.user;
+    this.userId = s.user.id;
     this.status = 'signedIn';
   }
 
@@ -91,6 +99,7 @@ class AuthStore {
     const s = await this.ep.auth.register(username, password, displayName);
     this.#accept(s.accessToken, s.expiresIn);
     this.user = s.user;
+    this.userId = s.user.id;
     this.status = 'signedIn';
   }
 
@@ -144,6 +153,7 @@ class AuthStore {
 
   #accept(token: string, expiresIn: number) {
     this.#token = token;
+    this.userId = tokenSubject(token) ?? this.userId;
     this.#lastExpiresIn = expiresIn;
     this.#scheduler.schedule(expiresIn);
     for (const fn of this.#listeners) fn(token);
@@ -152,6 +162,7 @@ class AuthStore {
   #signedOut() {
     this.#scheduler.cancel();
     this.#token = null;
+    this.userId = null;
     this.user = null;
     this.status = 'signedOut';
   }

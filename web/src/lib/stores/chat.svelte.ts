@@ -91,13 +91,13 @@ class ChatStore {
     failed: (entry, error) => {
       this.#syncOutbox();
       const h = this.history(streamKey(entry.payload.conversationId, entry.payload.threadRootId));
-      h.items = setItemState(h.items, `${auth.user?.id}:${entry.payload.clientMsgId}`, 'failed', error);
+      h.items = setItemState(h.items, `${auth.userId}:${entry.payload.clientMsgId}`, 'failed', error);
     },
     changed: () => this.#syncOutbox(),
   });
 
   get me(): string | null {
-    return auth.user?.id ?? null;
+    return auth.userId;
   }
 
   history(id: string): History {
@@ -142,7 +142,7 @@ class ChatStore {
     s.on('conversation:updated', ({ conversation }) => this.conversations.upsert(withUpdate(this.conversation(conversation.id), conversation)));
     s.on('user:updated', ({ user }) => {
       this.conversations.updateUser(user);
-      if (auth.user?.id === user.id) auth.user = user;
+      if (auth.userId === user.id) auth.user = user;
     });
     s.on('conversation:removed', ({ conversationId }) => this.#removeConversation(conversationId, 'removed'));
     this.#cleanup.push(

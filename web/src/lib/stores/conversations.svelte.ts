@@ -1,6 +1,6 @@
 import { SvelteMap } from 'svelte/reactivity';
 import type { Conversation, NotificationLevel, User } from '@chat/shared/models/types';
-import { mergeFetchedList, sortByActivity, totalUnread, withUser } from './conversations.ts';
+import { mergeFetchedList, sortByActivity, totalUnread, usersById, withUser } from './conversations.ts';
 
 /** Why a conversation left the list while this client had it. */
 export type Departure = 'left' | 'removed';
@@ -20,14 +20,12 @@ export class ConversationsStore {
   /** Conversations this client saw go, so an open view can say why instead of "not found". */
   departed = new SvelteMap<string, Departure>();
   /** For each departure, the number of the last list request made before it (see replace). */
+  // Bookkeeping read only inside replace(), never rendered: no reactivity needed.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #departedBefore = new Map<string, number>();
 
   sorted = $derived.by(() => sortByActivity(this.list));
-  users = $derived.by(() => {
-    const map = new Map<string, User>();
-    for (const c of this.list) for (const m of c.members) map.set(m.id, m);
-    return map;
-  });
+  users = $derived(usersById(this.list));
   totalUnread = $derived(totalUnread(this.list));
 
   get(id: string | null): Conversation | undefined {

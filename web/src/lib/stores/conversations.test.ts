@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plainMessageFields, type Conversation, type Message } from '@chat/shared/models/types';
-import { incomingPatch, mergeFetchedList, neighbour, ownReadClears, sortByActivity, totalUnread, withUpdate, withUser } from './conversations.ts';
+import { incomingPatch, mergeFetchedList, neighbour, ownReadClears, sortByActivity, totalUnread, usersById, withUpdate, withUser } from './conversations.ts';
 
 const msg = (id: string, senderId: string, at: string): Message => ({
   id,
@@ -146,5 +146,14 @@ describe('withUpdate (conversation:updated)', () => {
     const updated = conv('g', { type: 'group', title: 'New', admins: ['bob'], updatedAt: '2026-01-02T00:00:00.000Z' });
     expect(withUpdate(known, updated)).toEqual({ ...updated, lastMessage: known.lastMessage, unreadCount: 3, notificationLevel: 'none', readPositions: known.readPositions });
     expect(withUpdate(undefined, updated)).toBe(updated);
+  });
+});
+
+describe('usersById', () => {
+  it('indexes every member of every conversation, the later listing of a user winning', () => {
+    const user = (id: string, displayName: string) => ({ id, username: id, displayName, avatarUrl: null, createdAt: '2026-01-01T00:00:00.000Z' });
+    const map = usersById([conv('a', { members: [user('u1', 'Old'), user('u2', 'Two')] }), conv('b', { members: [user('u1', 'New')] })] as Conversation[]);
+    expect([...map.keys()]).toEqual(['u1', 'u2']);
+    expect(map.get('u1')?.displayName).toBe('New');
   });
 });

@@ -94,3 +94,6 @@ export function neighbour(list: readonly Conversation[], activeId: string | null
 export function withUser(list: readonly Conversation[], user: User): Conversation[] {
   return list.map((c) => (c.members.some((m) => m.id === user.id) ? { ...c, members: c.members.map((m) => (m.id === user.id ? user : m)) } : c));
 }
+
+/** Every member of every listed conversation, by id (the newest listing of a user wins). */
+export const usersById = (list: readonly Conversation[]): ReadonlyMap<string, User> => new Map(list.flatMap((c) => c.members.map((m) => [m.id, m] as const)));

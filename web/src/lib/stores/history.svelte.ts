@@ -28,9 +28,20 @@ export class History {
   firstUnreadKey = $state<string | null>(null);
   /** The divider's place is decided (it needs the first page and the unread count): reading may be reported. */
   unreadResolved = $state(false);
-  byId = $derived.by(() => {
-    const map = new Map<string, Message>();
-    for (const it of this.items) if (it.message.id) map.set(it.message.id, it.message);
-    return map;
-  });
+
+  /**
+   * The messages by id, rebuilt when `items` changes. A getter, not a `$derived`: a History
+   * outlives the view that first asked for it, and a derived made there went inert with that view
+   * (Svelte's derived_inert warning on every message that arrived afterwards, and stale answers).
+   */
+  get byId(): ReadonlyMap<string, Message> {
+    const items = this.items;
+    if (this.#byId?.items !== items) this.#byId = { items, map: messagesById(items) };
+    return this.#byId.map;
+  }
+  #byId: { items: readonly ChatItem[]; map: ReadonlyMap<string, Message> } | null = null;
 }
+
+// Outside the exported class, so Svelte's lint sees a map built for each list, not a shared mutable one.
+const messagesById = (items: readonly ChatItem[]): ReadonlyMap<string, Message> =>
+  new Map(items.flatMap((it) => (it.message.id ? [[it.message.id, it.message] as const] : [])));

@@ -8,6 +8,8 @@ export class PresenceStore {
   #presence = new SvelteMap<string, PresenceEntry>();
   /** conversationId -> user ids currently typing. */
   #typing = new SvelteMap<string, readonly string[]>();
+  // Timers to clear, never rendered: no reactivity needed.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
 
   get(userId: string): PresenceEntry | undefined {
@@ -19,7 +21,7 @@ export class PresenceStore {
   }
 
   set(userId: string, status: PresenceStatus, lastSeen: string | null) {
-    this.#presence.set(userId, { status, lastSeen: status === 'offline' ? (lastSeen ?? new Date().toISOString()) : lastSeen });
+    this.#presence.set(userId, { status, lastSeen: status === 'offline' ? (lastSeen ?? nowIso()) : lastSeen });
   }
 
   typers(conversationId: string): readonly string[] {
@@ -51,3 +53,6 @@ export class PresenceStore {
     this.#typing.clear();
   }
 }
+
+// Outside the exported class, so Svelte's lint sees a timestamp string, not a shared mutable Date.
+const nowIso = () => new Date().toISOString();

@@ -1,18 +1,28 @@
-export function formatTime(iso: string): string {
-  return new Date(iso).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
+// One formatter per format, made on first use: toLocale*String(…, options) builds a new
+// Intl.DateTimeFormat on every call, which is most of a message row's render cost (two per
+// row, one per sidebar item: hundreds on a cold load).
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = JSON.stringify(options);
+  let f = formatters.get(key);
+  if (!f) formatters.set(key, (f = new Intl.DateTimeFormat(undefined, options)));
+  return f;
 }
 
-export function formatDateTime(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
+/** A date in the browser's locale, with a formatter reused across calls. */
+export const formatDate = (d: Date | string, options: Intl.DateTimeFormatOptions): string => formatter(options).format(typeof d === 'string' ? new Date(d) : d);
+
+export const formatTime = (iso: string): string => formatDate(iso, { hour: 'numeric', minute: '2-digit' });
+
+export const formatDateTime = (iso: string): string => formatDate(iso, { dateStyle: 'medium', timeStyle: 'short' });
 
 /** Sidebar style: time today, weekday this week, else a short date. */
 export function formatShort(iso: string, now = new Date()): string {
   const d = new Date(iso);
   const diff = now.getTime() - d.getTime();
   if (d.toDateString() === now.toDateString()) return formatTime(iso);
-  if (diff < 6 * 86_400_000) return d.toLocaleDateString(undefined, { weekday: 'short' });
-  return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  if (diff < 6 * 86_400_000) return formatDate(d, { weekday: 'short' });
+  return formatDate(d, { month: 'short', day: 'numeric' });
 }
 
 export function formatSize(bytes: number): string {

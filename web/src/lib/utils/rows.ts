@@ -1,3 +1,4 @@
+import { formatDate } from './format.ts';
 import type { ChatItem } from './messages.ts';
 
 export type Row =
@@ -22,7 +23,7 @@ export function dayLabel(iso: string, now = new Date()): string {
   y.setDate(now.getDate() - 1);
   if (k === dayKey(y.toISOString())) return 'Yesterday';
   const sameYear = d.getFullYear() === now.getFullYear();
-  return d.toLocaleDateString(undefined, { weekday: 'long', month: 'long', day: 'numeric', ...(sameYear ? {} : { year: 'numeric' }) });
+  return formatDate(d, { weekday: 'long', month: 'long', day: 'numeric', ...(sameYear ? {} : { year: 'numeric' }) });
 }
 
 /** Flattens messages into rows: a divider per day, and a header at the start of each sender group. */

@@ -60,7 +60,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
       membersChanged: (e) => publish('conversation.members.changed', e),
     },
   });
-  const search = new SearchService({ conversations, messages, limit: config.SEARCH_RESULTS_MAX });
+  const search = new SearchService({ conversations, messages, chunks, limit: config.SEARCH_RESULTS_MAX });
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
   const app = createApp({ log, ready: () => mongo.ping() });

@@ -33,7 +33,7 @@ export const docs: RouteDoc[] = [
     responses: { 200: '{messages, hasMore}; with around: {messages, hasMoreBefore, hasMoreAfter}, the message in it', 400: 'Invalid query', 404: 'Not a member, or around names no message of the conversation' },
   },
   { method: 'post', path: '/conversations/:id/read', summary: 'Move the read position forward', body: readRequest, auth: true, responses: { 204: 'Recorded', 404: 'Not a member or unknown message' } },
-  { method: 'get', path: '/search', summary: "Messages of the caller's conversations holding every word of q (by word prefix, case- and accent-insensitive), newest first", query: messageSearchQuery, auth: true, responses: { 200: '{messages}', 400: 'Invalid query', 404: 'Not a member of conversationId' } },
+  { method: 'get', path: '/search', summary: "Messages of the caller's conversations holding every word of q (by word prefix, case- and accent-insensitive), newest first; before=<messageId> gives the page after one ending at that message", query: messageSearchQuery, auth: true, responses: { 200: '{messages}', 400: 'Invalid query', 404: 'Not a member of conversationId' } },
 ];
 
 const pathId = (value: string) => {
@@ -80,7 +80,7 @@ export function conversationRoutes(app: Hono<AppEnv>, deps: { service: Conversat
 
   app.get('/search', async (c) => {
     const q = readQuery(c, messageSearchQuery);
-    return c.json({ messages: await deps.search.search(c.var.userId, q.q, q.conversationId) });
+    return c.json({ messages: await deps.search.search(c.var.userId, q.q, q.conversationId, { before: q.before }) });
   });
 
   const openapi = buildOpenApi(openApiInfo, docs);

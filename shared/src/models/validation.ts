@@ -49,6 +49,8 @@ export const userSearchQuery = z.strictObject({ q: z.string().max(LIMITS.usernam
 export const messageSearchQuery = z.strictObject({
   q: z.string().trim().min(1).max(LIMITS.searchQueryMax),
   conversationId: id.optional(),
+  /** The next page: only matches older than this message id (the last one of the page before). */
+  before: id.optional(),
 });
 
 /** Body text: trimmed, 1..4000 chars; may be empty only when attachments carry the message. */

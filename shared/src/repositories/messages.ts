@@ -2,10 +2,13 @@ import type { Model } from 'mongoose';
 import { hasOnlyDuplicateErrors, isDuplicateKey } from '../infra/mongo.ts';
 import type { MessageDoc } from '../models/schemas.ts';
 import type { Message } from '../models/types.ts';
-import { messageSearchKeys, termKey } from '../search/terms.ts';
+import { chunkTermKey, messageSearchKeys, termKey } from '../search/terms.ts';
 import { chunkId } from './chunks.ts';
 
 type Lean = MessageDoc & { _id: string };
+
+/** Both chunk fields: the number, and the key a page reads by equality (one GIN/btree index). */
+export const chunkFields = (conversationId: string, no: number) => ({ chunk: no, chunkId: chunkId(conversationId, no) });
 
 export const toMessage = (d: Lean): Message => ({
   id: d._id,
@@ -29,9 +32,10 @@ export const toMessage = (d: Lean): Message => ({
 
 /**
  * The stored document of a message (what insertIdempotent writes), with its search keys, so a
- * message and its index entry are one insert. Not on the wire: toMessage picks its fields.
+ * message and its index entry are one insert; with its history chunk when placed (the chunk
+ * fields and the chunk's search keys). Not on the wire: toMessage picks its fields.
  */
-export const toMessageDoc = (m: Message) => ({
+export const toMessageDoc = (m: Message, placed: { chunk?: number } = {}) => ({
   _id: m.id,
   conversationId: m.conversationId,
   senderId: m.senderId,
@@ -48,7 +52,8 @@ export const toMessageDoc = (m: Message) => ({
   mentions: m.mentions,
   threadRootId: m.threadRootId,
   thread: m.thread,
-  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body),
+  ...(placed.chunk === undefined ? {} : chunkFields(m.conversationId, placed.chunk)),
+  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body, placed.chunk === undefined ? null : chunkId(m.conversationId, placed.chunk)),
 });
 
 /** A message found by a search key, with its keys (to rule out a multi-word query's misses). */
@@ -57,8 +62,6 @@ export interface SearchHit {
   keys: Set<string>;
 }
 
-/** Both chunk fields: the number, and the key a page reads by equality (one GIN/btree index). */
-export const chunkFields = (conversationId: string, no: number) => ({ chunk: no, chunkId: chunkId(conversationId, no) });
 
 /**
  * Message storage. Ids sort in createdAt order within a conversation; history is read in whole
@@ -73,7 +76,7 @@ export class MessagesRepository {
    */
   async insertIdempotent(messages: Message[], chunks?: readonly number[]): Promise<string[]> {
     if (messages.length === 0) return [];
-    const docs = messages.map((m, i) => (chunks ? { ...toMessageDoc(m), ...chunkFields(m.conversationId, chunks[i]!) } : toMessageDoc(m)));
+    const docs = messages.map((m, i) => toMessageDoc(m, { chunk: chunks?.[i] }));
     try {
       await this.model.insertMany(docs, { ordered: false, lean: true });
       return messages.map((m) => m.id);
@@ -123,12 +126,17 @@ export class MessagesRepository {
   /**
    * Applies an edit unless a later edit is already stored, so edits redelivered out of order
    * settle on the newest. 'missing' means the message is not stored (yet). The search keys are
-   * replaced in the same update, so they always belong to the body stored.
+   * replaced in the same update, so they always belong to the body stored; the chunk's keys need
+   * the message's chunk, read first (a chunk never changes once placed, and the update only
+   * applies to the chunk read).
    */
   async applyEditIfNewer(messageId: string, conversationId: string, body: string, editedAt: Date): Promise<'applied' | 'stale' | 'missing'> {
+    const d = await this.model.findById(messageId, { chunk: 1 }).lean<Lean>();
+    if (!d) return 'missing';
+    const chunk = typeof d.chunk === 'number' ? d.chunk : null;
     const res = await this.model.updateOne(
-      { _id: { $eq: messageId }, deletedAt: null, $or: [{ editedAt: null }, { editedAt: { $lte: editedAt } }] },
-      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body) } },
+      { _id: { $eq: messageId }, chunk: chunk === null ? null : { $eq: chunk }, deletedAt: null, $or: [{ editedAt: null }, { editedAt: { $lte: editedAt } }] },
+      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body, chunk === null ? null : chunkId(conversationId, chunk)) } },
     );
     if (res.matchedCount === 1) return 'applied';
     return (await this.model.exists({ _id: { $eq: messageId } })) ? 'stale' : 'missing';
@@ -164,14 +172,29 @@ export class MessagesRepository {
   }
 
   /**
-   * The messages of one conversation holding a search term: one equality lookup on `searchKeys`
-   * (its cost is the number of matches, never the size of the store), whole documents, so search
-   * needs no second read. Deleted messages hold no keys; one of another conversation is a hash
-   * collision and left out.
+   * The messages of one conversation holding a search term, or of one of its history chunks when
+   * `chunk` is given: one equality lookup on `searchKeys` (its cost is the number of matches, never
+   * the size of the store), whole documents, so search needs no second read. Deleted messages hold
+   * no keys; one of another conversation or chunk is a hash collision and left out.
    */
-  async findBySearchTerm(conversationId: string, term: string): Promise<SearchHit[]> {
-    const docs = await this.model.find({ searchKeys: { $eq: termKey(conversationId, term) } }).lean<Lean[]>();
-    return docs.filter((d) => d.conversationId === conversationId && !d.deletedAt).map((d) => ({ message: toMessage(d), keys: new Set(d.searchKeys ?? []) }));
+  async findBySearchTerm(conversationId: string, term: string, chunk?: number): Promise<SearchHit[]> {
+    const key = chunk === undefined ? termKey(conversationId, term) : chunkTermKey(chunkId(conversationId, chunk), term);
+    const docs = await this.model.find({ searchKeys: { $eq: key } }).lean<Lean[]>();
+    return docs
+      .filter((d) => d.conversationId === conversationId && !d.deletedAt && (chunk === undefined || d.chunk === chunk))
+      .map((d) => ({ message: toMessage(d), keys: new Set(d.searchKeys ?? []) }));
+  }
+
+  /**
+   * Replaces the search keys of messages whose body is still the one they were computed from (the
+   * chunk-keys migration). One bulk write of updates by `_id`.
+   */
+  async replaceSearchKeys(messages: Array<{ id: string; body: string; keys: string[] }>): Promise<void> {
+    if (messages.length === 0) return;
+    await this.model.bulkWrite(
+      messages.map((m) => ({ updateOne: { filter: { _id: { $eq: m.id }, body: { $eq: m.body }, deletedAt: null }, update: { $set: { searchKeys: m.keys } } } })),
+      { ordered: false },
+    );
   }
 
   /**

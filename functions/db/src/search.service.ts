@@ -25,7 +25,9 @@ interface Cursor {
   next: number;
   below: string;
   width: number;
-  hits: number;
+  /** Of the chunks read so far: documents their lookups returned, and how many matched. */
+  candidates: number;
+  matched: number;
   chunksRead: number;
   /** The rest is read by one conversation-wide lookup: the word is rare enough here. */
   whole: boolean;
@@ -34,6 +36,8 @@ interface Cursor {
 
 /** Above every message id (ids are 24 hex digits). */
 const TOP = '~';
+/** What one more lookup costs, in documents read (a FerretDB round trip is worth a few). */
+const LOOKUP_COST = 10;
 
 /**
  * Message search over the messages' own search keys (docs/search.md). Its cost follows the
@@ -41,9 +45,10 @@ const TOP = '~';
  * - each conversation is read newest chunk first by the chunk's keys, and a conversation whose
  *   unread chunks all hold ids below the page's oldest result is not read any further, so a word
  *   in every message costs about one chunk of the newest conversation;
- * - once a conversation's chunks read so far say the word is rare there (at most `wholeMax`
- *   matches expected in all of it), the rest is one lookup of its conversation-wide key, so a rare
- *   word costs about two lookups per conversation, not one per chunk.
+ * - once a conversation's chunks read so far say that reading the rest of it by its
+ *   conversation-wide key (every match in it: a rare word) costs less than reading chunks until
+ *   a page is found, it does that in one lookup, so a rare word costs about two lookups per
+ *   conversation, not one per chunk.
  * Only conversations the caller is a member of now are searched.
  */
 export class SearchService {
@@ -53,8 +58,6 @@ export class SearchService {
       messages: MessagesRepository;
       chunks: ChunksRepository;
       limit: number;
-      /** Expected matches up to which a conversation's rest is read in one lookup (default 4 pages). */
-      wholeMax?: number;
     },
   ) {}
 
@@ -105,7 +108,7 @@ export class SearchService {
   private async cursor(scope: SearchScope, before: string): Promise<Cursor> {
     // Just above the last id: ids have one length, so every later id sorts above this.
     const newest = scope.lastMessageId === null ? TOP : `${scope.lastMessageId}${TOP}`;
-    const c: Cursor = { scope, next: scope.open, below: newest < before ? newest : before, width: 1, hits: 0, chunksRead: 0, whole: scope.open === 0, done: false };
+    const c: Cursor = { scope, next: scope.open, below: newest < before ? newest : before, width: 1, candidates: 0, matched: 0, chunksRead: 0, whole: scope.open === 0, done: false };
     if (before !== TOP && scope.open > 0) c.next = await this.chunkHolding(scope, before);
     return c;
   }
@@ -124,18 +127,18 @@ export class SearchService {
 
   /** Reads a conversation's next chunks (or its rest at once) and keeps their matches. */
   private async advance(c: Cursor, query: ParsedQuery, before: string, found: Map<string, Message>): Promise<void> {
-    const { messages, chunks, wholeMax = 4 * this.deps.limit } = this.deps;
+    const { messages, chunks, limit } = this.deps;
     const conv = c.scope.id;
     const keep = (hits: SearchHit[]) => {
-      let n = 0;
       for (const { message, keys } of hits) {
         if (message.id >= before) continue;
-        n++;
+        c.candidates++;
         // The keys rule out a multi-word query's misses cheaply; the text then decides what they
         // cannot (one-letter words, words past the term cap, a hash collision).
-        if (termsCover((t) => keys.has(termKey(conv, t)), query) && matches(message.body, query)) found.set(message.id, message);
+        if (!termsCover((t) => keys.has(termKey(conv, t)), query) || !matches(message.body, query)) continue;
+        c.matched++;
+        found.set(message.id, message);
       }
-      return n;
     };
     if (c.whole) {
       keep(await messages.findBySearchTerm(conv, query.lookup!));
@@ -145,7 +148,7 @@ export class SearchService {
     const lowest = Math.max(0, c.next - c.width + 1);
     const nos = Array.from({ length: c.next - lowest + 1 }, (_, i) => c.next - i);
     const [lists, start] = await Promise.all([Promise.all(nos.map((no) => messages.findBySearchTerm(conv, query.lookup!, no))), chunks.startOf(conv, lowest)]);
-    for (const hits of lists) c.hits += keep(hits);
+    for (const hits of lists) keep(hits);
     c.chunksRead += nos.length;
     if (lowest === 0) {
       c.done = true;
@@ -154,7 +157,11 @@ export class SearchService {
     c.next = lowest - 1;
     c.below = start;
     c.width = Math.min(WIDTH_MAX, c.width * 2);
-    // Hits of the lookup term (before the text check) per message read, over the whole conversation.
-    if ((c.hits / (c.chunksRead * CHUNK_SIZE)) * c.scope.msgCount <= wholeMax) c.whole = true;
+    // Per chunk so far: the rest by the conversation key reads about its matches; walking on reads
+    // a chunk's candidates per chunk until a page of matches (never, if none matched yet).
+    const perChunk = { matched: c.matched / c.chunksRead, candidates: c.candidates / c.chunksRead };
+    const whole = LOOKUP_COST + perChunk.matched * (c.scope.msgCount / CHUNK_SIZE);
+    const walk = perChunk.matched === 0 ? Infinity : (perChunk.candidates + LOOKUP_COST) * Math.ceil(limit / perChunk.matched);
+    if (whole <= walk) c.whole = true;
   }
 }

@@ -7,6 +7,12 @@ import { chunkId } from './chunks.ts';
 
 type Lean = MessageDoc & { _id: string };
 
+/**
+ * Reads that answer messages leave the search keys in the store: they are most of a stored
+ * message's bytes (two keys per term), and a history page reads two or three chunks of ~100.
+ */
+const WIRE = { searchKeys: 0 } as const;
+
 /** Both chunk fields: the number, and the key a page reads by equality (one GIN/btree index). */
 export const chunkFields = (conversationId: string, no: number) => ({ chunk: no, chunkId: chunkId(conversationId, no) });
 
@@ -88,19 +94,19 @@ export class MessagesRepository {
   }
 
   async findById(id: string): Promise<Message | null> {
-    const d = await this.model.findById(id).lean<Lean>();
+    const d = await this.model.findById(id, WIRE).lean<Lean>();
     return d ? toMessage(d) : null;
   }
 
   /** The message and its history chunk (null chunk: stored before chunks existed, not migrated yet). */
   async findWithChunk(id: string): Promise<{ message: Message; chunk: number | null } | null> {
-    const d = await this.model.findById(id).lean<Lean>();
+    const d = await this.model.findById(id, WIRE).lean<Lean>();
     return d ? { message: toMessage(d), chunk: typeof d.chunk === 'number' ? d.chunk : null } : null;
   }
 
   /** One history chunk of a conversation, oldest first: one equality read. */
   async readChunk(conversationId: string, no: number): Promise<Message[]> {
-    const docs = await this.model.find({ chunkId: { $eq: chunkId(conversationId, no) } }).lean<Lean[]>();
+    const docs = await this.model.find({ chunkId: { $eq: chunkId(conversationId, no) } }, WIRE).lean<Lean[]>();
     return docs
       .filter((d) => d.conversationId === conversationId)
       .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
@@ -119,7 +125,7 @@ export class MessagesRepository {
 
   /** The stored message a sender sent with this clientMsgId (the unique index's pair), if any. */
   async findBySenderAndClientMsgId(senderId: string, clientMsgId: string): Promise<Message | null> {
-    const d = await this.model.findOne({ senderId: { $eq: senderId }, clientMsgId: { $eq: clientMsgId } }).lean<Lean>();
+    const d = await this.model.findOne({ senderId: { $eq: senderId }, clientMsgId: { $eq: clientMsgId } }, WIRE).lean<Lean>();
     return d ? toMessage(d) : null;
   }
 

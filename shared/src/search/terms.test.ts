@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkTermKey, indexTerms, lookupTerm, matches, messageSearchKeys, normalize, parseQuery, SEARCH_TERMS, termKey, termsCover, wordTerms, words } from './terms.ts';
+import { chunkTerm, chunkTermKey, indexTerms, lookupTerm, matches, messageSearchKeys, normalize, parseQuery, SEARCH_TERMS, termKey, termsCover, wordTerms, words } from './terms.ts';
 
 describe('normalize', () => {
   it('folds case, accents and compatibility forms', () => {
@@ -116,7 +116,10 @@ describe('messageSearchKeys', () => {
     const terms = indexTerms('benchmark message 1');
     expect(messageSearchKeys(conv, 'benchmark message 1')).toEqual(terms.map((t) => termKey(conv, t)));
     const both = messageSearchKeys(conv, 'benchmark message 1', `${conv}:7`);
-    expect(both).toEqual([...terms.map((t) => termKey(conv, t)), ...terms.map((t) => chunkTermKey(`${conv}:7`, t))]);
+    // The chunk keys: one per word, its shortest prefix; a longer prefix looks up the same key.
+    expect(both).toEqual([...terms.map((t) => termKey(conv, t)), ...['ben', 'mes', '1'].map((t) => chunkTermKey(`${conv}:7`, t))]);
+    expect(chunkTermKey(`${conv}:7`, 'benchmar')).toBe(chunkTermKey(`${conv}:7`, 'ben'));
+    expect(chunkTerm('东')).toBe('东');
     expect(chunkTermKey(`${conv}:7`, 'ben')).toMatch(/^[A-Za-z0-9_-]{8}$/);
     expect(chunkTermKey(`${conv}:8`, 'ben')).not.toBe(chunkTermKey(`${conv}:7`, 'ben'));
   });

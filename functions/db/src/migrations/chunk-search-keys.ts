@@ -3,26 +3,14 @@ import type { Models } from '@chat/shared/models/schemas';
 import { chunkId } from '@chat/shared/repositories/chunks';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { messageSearchKeys } from '@chat/shared/search/terms';
-import { progress, type MigrationStep } from './runner.ts';
+import { progress, type ConversationProgress, type ConversationStepOptions, type MigrationStep } from './runner.ts';
 
 const ID = '2026-12-chunk-search-keys';
 /** Messages updated per bulk write. */
 const BATCH = 500;
 
-interface Progress {
-  /** Conversations are done in _id order; everything up to this one is done. */
-  after: string | null;
-  conversations: number;
-  messages: number;
-}
-
-interface Options {
-  /** Only these conversations (tests, which share a store with a running stack). */
-  only?: readonly string[];
-  /** Called after each bulk write (tests kill the run there). */
-  checkpoint?: () => void | Promise<void>;
-  batch?: number;
-}
+type Progress = ConversationProgress;
+type Options = ConversationStepOptions;
 
 const same = (a: readonly string[] | undefined, b: readonly string[]) => !!a && a.length === b.length && a.every((k, i) => k === b[i]);
 

@@ -60,7 +60,7 @@ async function seed(): Promise<void> {
   await models.Conversation.insertMany(convs, { ordered: false, lean: true });
   const convIds = convs.map((c) => c._id.toString());
   const others = Array.from({ length: SEED * 2 }, (_, i) => makeMessage(convIds[i % convIds.length]!, pick(i), `seeded ${i} ${tag} the quick brown fox`));
-  await models.Message.insertMany(others.map(toMessageDoc), { ordered: false, lean: true });
+  await models.Message.insertMany(others.map((m) => toMessageDoc(m)), { ordered: false, lean: true });
   await models.ReadPosition.insertMany(others.slice(0, SEED).map((m) => ({ conversationId: m.conversationId, userId: m.senderId, messageId: m.id })), { ordered: false, lean: true });
   await models.File.insertMany(
     Array.from({ length: SEED }, (_, i) => ({ conversationId: convIds[i]!, uploaderId: pick(i), name: `f${i}.txt`, size: 1, contentType: 'text/plain', status: 'complete', objectKey: `${convIds[i]}/${randomUUID()}`, createdAt: now, completedAt: now })),

@@ -85,4 +85,4 @@ export function buildMessages(groups: SeededGroup[], count: number, tag: string)
 }
 
 /** The stored document of a message, exactly as the db function's repository writes it. */
-export const messageDoc = toMessageDoc;
+export const messageDoc = (m: Message) => toMessageDoc(m);

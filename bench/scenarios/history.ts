@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import { eachLimit } from '@chat/shared/concurrency';
 import { chunkId } from '@chat/shared/repositories/chunks';
-import { chunkFields, toMessageDoc } from '@chat/shared/repositories/messages';
+import { toMessageDoc } from '@chat/shared/repositories/messages';
 import { placeInOpen } from '../../functions/db/src/history/chunker.ts';
 import type { BenchContext, ScenarioResult } from '../lib/context.ts';
 import { buildMessages, mintTokens, seedUsersAndGroups, type SeededGroup } from '../lib/seed.ts';
@@ -29,7 +29,7 @@ const extraReads: Array<(seeded: { largest: SeededGroup; words: { rare: string; 
   ],
 ];
 
-type Doc = ReturnType<typeof toMessageDoc> & { chunk: number; chunkId: string };
+type Doc = ReturnType<typeof toMessageDoc>;
 
 /** What the db function would have stored for these messages of one conversation (ids ascending). */
 function storedShape(convId: string, ids: string[], senders: string[]) {
@@ -54,7 +54,7 @@ async function seedHistory(ctx: BenchContext, groups: SeededGroup[], count: numb
     if (performance.now() > deadline) break;
     const messages = buildMessages([g], count, `${tag}-${g.id}`);
     const shape = storedShape(g.id, messages.map((m) => m.id), messages.map((m) => m.senderId));
-    const docs: Doc[] = messages.map((m, i) => ({ ...toMessageDoc(m), ...chunkFields(g.id, shape.placed[i]!) }));
+    const docs: Doc[] = messages.map((m, i) => toMessageDoc(m, { chunk: shape.placed[i]! }));
     const batches = Array.from({ length: Math.ceil(docs.length / 5000) }, (_, i) => docs.slice(i * 5000, (i + 1) * 5000));
     await eachLimit(batches, 2, async (b) => {
       await Message.collection.insertMany(b as never[], { ordered: false });
@@ -109,7 +109,7 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
   for (const c of listConvs) {
     const messages = buildMessages([{ id: c.id, memberIds: [c.memberIds[1]!] }], 20, `hl-${c.id}`);
     const shape = storedShape(c.id, messages.map((m) => m.id), messages.map((m) => m.senderId));
-    await ctx.mongo.models.Message.collection.insertMany(messages.map((m, i) => ({ ...toMessageDoc(m), ...chunkFields(c.id, shape.placed[i]!) })) as never[]);
+    await ctx.mongo.models.Message.collection.insertMany(messages.map((m, i) => toMessageDoc(m, { chunk: shape.placed[i]! })) as never[]);
     await ctx.mongo.models.Conversation.updateOne({ _id: c.id }, { $set: { ...shape.conversation, updatedAt: new Date() } });
     await ctx.mongo.models.ReadPosition.create({ conversationId: c.id, userId: reader, messageId: messages[4]!.id, count: 5, sent: 0 });
     stored += messages.length;

@@ -70,7 +70,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
     },
     log,
   });
-  const search = new SearchService({ conversations, messages, limit: config.SEARCH_RESULTS_MAX });
+  const search = new SearchService({ conversations, messages, chunks, limit: config.SEARCH_RESULTS_MAX });
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
   const app = createApp({ log, ready: () => mongo.ping() });

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@chat/shared/log';
 import type { Conversation, Message } from '@chat/shared/models/types';
-import { toMessageDoc } from '@chat/shared/repositories/messages';
+import { chunkFields, toMessageDoc } from '@chat/shared/repositories/messages';
 import { api, deliverToDb, registerUser, uniqueName } from '../../test/api.ts';
 import { makeMessage } from '../../test/bus.ts';
 import { closeTestDb, testDb } from '../../test/db.ts';
+import { stack } from '../../test/stack.ts';
+import { chunkTermKey, lookupTerm } from '@chat/shared/search/terms';
+import { migrateChunkSearchKeys } from './src/migrations/chunk-search-keys.ts';
 import { searchKeysStep } from './src/migrations/search-keys.ts';
 
 /**
@@ -215,7 +218,7 @@ describe('the search-keys migration step', () => {
     const c = await group(alice, [bob], 'legacy');
     // The shape stored before search, written straight into the store: no search keys.
     const old = [makeMessage(c.id, alice.user.id, `${tag} before the index`), makeMessage(c.id, bob.user.id, `${tag} also before`), makeMessage(c.id, bob.user.id, `${tag} deleted before`, { deletedAt: new Date().toISOString() })];
-    await models.Message.insertMany(old.map(toMessageDoc));
+    await models.Message.insertMany(old.map((m) => toMessageDoc(m)));
     await models.Message.updateMany({ _id: { $in: old.map((m) => m.id) } }, { $unset: { searchKeys: 1 } });
     expect(await entries(old.map((m) => m.id))).toBe(0);
     const legacyUser = await registerUser(uniqueName('legacy'));
@@ -236,5 +239,133 @@ describe('the search-keys migration step', () => {
     expect(before).toBe(2);
     expect(await entries(old.map((m) => m.id))).toBe(2);
     expect(await search(alice, tag)).toHaveLength(2);
+  });
+});
+
+/** Every page of a search, following `before=` until a short page: ids newest first. */
+async function allPages(s: Session, q: string, conversationId?: string): Promise<string[]> {
+  const out: string[] = [];
+  for (;;) {
+    const more = out.length ? `&before=${out.at(-1)}` : '';
+    const res = await get<{ messages: Message[] }>(s, `/search?q=${encodeURIComponent(q)}${conversationId ? `&conversationId=${conversationId}` : ''}${more}`);
+    expect(res.status).toBe(200);
+    out.push(...res.body.messages.map((m) => m.id));
+    if (res.body.messages.length < 50) return out;
+  }
+}
+const chunkOf = async (id: string) => (await (await testDb()).models.Message.findById(id, { chunk: 1 }).lean<{ chunk?: number }>())?.chunk;
+
+describe('search across history chunks (a common word read newest chunk first)', () => {
+  const common = uniqueName('every');
+  const rare = uniqueName('seldom');
+  let g: Conversation, other: Conversation, outside: Conversation;
+  let ms: Message[], others: Message[];
+  beforeAll(async () => {
+    g = await group(alice, [bob], 'chunks');
+    other = await group(bob, [alice], 'second');
+    outside = await group(carol, [], 'outside');
+    // 350 messages in g (chunks 0-3), 60 in a second conversation interleaved with the last 120
+    // of g, every one holding the common word; the rare word in every 10th of g.
+    ms = [];
+    others = [];
+    for (let i = 0; i < 350; i++) {
+      ms.push(makeMessage(g.id, i % 2 ? bob.user.id : alice.user.id, `${common} number ${i}${i % 10 === 3 ? ` ${rare}` : ''}`));
+      if (i >= 230 && i % 2 === 0) others.push(makeMessage(other.id, bob.user.id, `${common} elsewhere ${i}`));
+    }
+    await deliver(created(ms.slice(0, 200)));
+    await deliver(created([...ms.slice(200), ...others]));
+    await deliver(created(Array.from({ length: 120 }, (_, i) => makeMessage(outside.id, carol.user.id, `${common} not yours ${i}`))));
+  });
+
+  it('places the conversation in several chunks (what the rest relies on)', async () => {
+    expect(await chunkOf(ms[0]!.id)).toBe(0);
+    expect(await chunkOf(ms[349]!.id)).toBe(3);
+  });
+
+  it('answers the newest 50 of a word in every message, across conversations, in id order', async () => {
+    const expected = [...ms, ...others].map((m) => m.id).sort().reverse();
+    const res = await get<{ messages: Message[] }>(alice, `/search?q=${common}`);
+    expect(res.body.messages.map((m) => m.id)).toEqual(expected.slice(0, 50));
+    expect(res.body.messages[0]).toEqual(ms[349]);
+  });
+
+  it('pages with before= through every chunk boundary: each match once, none of another’s conversations', async () => {
+    const expected = [...ms, ...others].map((m) => m.id).sort().reverse();
+    expect(await allPages(alice, common)).toEqual(expected);
+    expect(await allPages(bob, common, g.id)).toEqual(ms.map((m) => m.id).reverse());
+  });
+
+  it('finds a rare word in every chunk (the conversation-wide lookup), newest first', async () => {
+    expect(await search(alice, rare)).toEqual(ms.filter((_, i) => i % 10 === 3).map((m) => m.body).reverse());
+    expect(await search(alice, `${rare} ${common}`, g.id)).toHaveLength(35);
+  });
+
+  it('drops a message deleted at a chunk boundary and re-indexes an edit in an old chunk', async () => {
+    const firstOfChunk1 = ms[100]!;
+    const lastOfChunk0 = ms[99]!;
+    expect([await chunkOf(lastOfChunk0.id), await chunkOf(firstOfChunk1.id)]).toEqual([0, 1]);
+    const del = (m: Message) => ({ topic: 'message.deleted', event: { messageId: m.id, conversationId: g.id, deletedAt: new Date().toISOString(), deletedBy: m.senderId } });
+    await deliver([del(firstOfChunk1), del(lastOfChunk0)]);
+    const edited = ms[42]!;
+    const newWord = uniqueName('rewritten');
+    await deliver([{ topic: 'message.updated', event: { kind: 'edit', messageId: edited.id, conversationId: g.id, body: `${common} ${newWord}`, editedAt: new Date().toISOString() } }]);
+
+    const gone = new Set([firstOfChunk1.id, lastOfChunk0.id]);
+    expect(await allPages(alice, common, g.id)).toEqual(ms.filter((m) => !gone.has(m.id)).map((m) => m.id).reverse());
+    expect(await search(alice, newWord)).toEqual([`${common} ${newWord}`]);
+    expect(await search(alice, `${common} number 42`, g.id)).toEqual([]);
+    const hit = (await get<{ messages: Message[] }>(alice, `/search?q=${newWord}`)).body.messages[0]!;
+    expect(hit.editedAt).not.toBeNull();
+  });
+
+  it('keeps an outsider out: the word is everywhere, their answer is their own', async () => {
+    const mine = await allPages(carol, common);
+    expect(mine).toHaveLength(120);
+    const foreign = new Set([...ms, ...others].map((m) => m.id));
+    expect(mine.some((id) => foreign.has(id))).toBe(false);
+    expect((await get(carol, `/search?q=${common}&conversationId=${g.id}`)).status).toBe(404);
+    expect((await get(carol, `/search?q=${common}&conversationId=${g.id}&before=${ms[300]!.id}`)).status).toBe(404);
+  });
+
+  it('rejects a before= that is not an id with the contract’s error', async () => {
+    const res = await get<any>(alice, `/search?q=${common}&before=${encodeURIComponent('../x')}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBeTruthy();
+  });
+});
+
+describe('the chunk-search-keys migration step', () => {
+  it('gives messages stored with conversation keys only their chunk keys, resumably, writing nothing on a rerun', async () => {
+    const { models } = await testDb();
+    const tag = uniqueName('legacy');
+    const c = await group(alice, [], 'legacy chunks');
+    // The shape main stored before chunk keys: chunk fields, conversation-wide keys only; 250
+    // messages in chunks of 100, one deleted.
+    const old = Array.from({ length: 250 }, (_, i) => makeMessage(c.id, alice.user.id, `${tag} old ${i}`, i === 120 ? { deletedAt: new Date().toISOString(), body: '' } : {}));
+    await models.Message.insertMany(old.map((m, i) => ({ ...toMessageDoc(m), ...chunkFields(c.id, Math.floor(i / 100)) })));
+    for (const no of [1, 2]) await models.Chunk.create({ _id: `${c.id}:${no}`, stream: c.id, no, start: old[no * 100]!.id, base: no * 100 });
+    await models.Conversation.updateOne({ _id: c.id }, { $set: { chunkNo: 2, chunkStart: old[200]!.id, chunkBase: 200, msgCount: 250, lastMessageId: old[249]!.id } });
+    const keysOf = async (m: Message) => (await models.Message.findById(m.id, { searchKeys: 1 }).lean<{ searchKeys: string[] }>())!.searchKeys;
+    const chunkKey = (no: number) => chunkTermKey(`${c.id}:${no}`, lookupTerm(tag));
+    expect(await keysOf(old[230]!)).not.toContain(chunkKey(2));
+
+    const lines: unknown[] = [];
+    const log = { ...createLogger('migration-test', 'error'), info: (msg: string, fields?: unknown) => void lines.push([msg, fields]) };
+    let writes = 0;
+    const kill = () => {
+      if (++writes === 2) throw new Error('killed');
+    };
+    await expect(migrateChunkSearchKeys({ models, log }, { only: [c.id], batch: 60, checkpoint: kill })).rejects.toThrow('killed');
+    await migrateChunkSearchKeys({ models, log }, { only: [c.id], batch: 60 });
+    expect(await keysOf(old[230]!)).toContain(chunkKey(2));
+    expect(await keysOf(old[5]!)).toContain(chunkKey(0));
+    const expected = old.filter((_, i) => i !== 120).map((m) => m.id).reverse();
+    expect(await allPages(alice, tag)).toEqual(expected);
+    expect(lines.some((l) => JSON.stringify(l).includes('migration finished'))).toBe(true);
+
+    let rewrites = 0;
+    await migrateChunkSearchKeys({ models, log }, { only: [c.id], checkpoint: () => void rewrites++ });
+    expect(rewrites).toBe(0);
+    expect(await allPages(alice, tag)).toEqual(expected);
   });
 });

@@ -71,7 +71,7 @@ export const docs: RouteDoc[] = [
   { method: 'delete', path: '/conversations/:id/threads/:rootId/follow', summary: 'Stop following a thread', auth: true, responses: { 204: 'Not following', 404: 'Not a member or no such root' } },
   { method: 'post', path: '/conversations/:id/threads/:rootId/read', summary: "Move the caller's read position in the thread forward (a reply of it)", body: readRequest, auth: true, responses: { 204: 'Recorded', 404: 'Not a member, no such root, or not a reply of it' } },
   { method: 'get', path: '/threads', summary: "The caller's followed threads, most recent reply first; unread=true keeps those with unread replies", query: threadsQuery, auth: true, responses: { 200: '{threads: [{conversationId, root, unreadCount, following, lastReadId}]}', 400: 'Invalid query' } },
-  { method: 'get', path: '/search', summary: "Messages of the caller's conversations holding every word of q (by word prefix, case- and accent-insensitive), newest first; optionally only in conversationId, only from a sender, sent at or after since and before until (ISO date-times or dates)", query: messageSearchQuery, auth: true, responses: { 200: '{messages}', 400: 'Invalid query (or since not before until)', 404: 'Not a member of conversationId' } },
+  { method: 'get', path: '/search', summary: "Messages of the caller's conversations holding every word of q (by word prefix, case- and accent-insensitive), newest first; optionally only in conversationId, only from a sender, sent at or after since and before until (ISO date-times or dates); before=<messageId> gives the page after one ending at that message", query: messageSearchQuery, auth: true, responses: { 200: '{messages}', 400: 'Invalid query (or since not before until)', 404: 'Not a member of conversationId' } },
 ];
 
 const pathId = (value: string) => {
@@ -146,8 +146,8 @@ export function conversationRoutes(app: Hono<AppEnv>, deps: { service: Conversat
 
   app.get('/search', async (c) => {
     const q = readQuery(c, messageSearchQuery);
-    const { q: text, ...filters } = q;
-    return c.json({ messages: await deps.search.search(c.var.userId, text, filters) });
+    const { q: text, before, ...filters } = q;
+    return c.json({ messages: await deps.search.search(c.var.userId, text, filters, { before }) });
   });
 
   const openapi = buildOpenApi(openApiInfo, docs);

@@ -62,6 +62,8 @@ export const messageSearchQuery = z
     since: instant.optional(),
     /** Only messages sent before this instant. */
     until: instant.optional(),
+    /** The next page: only matches older than this message id (the last one of the page before). */
+    before: id.optional(),
   })
   .refine((q) => !q.since || !q.until || q.since < q.until, { message: 'since must be before until', path: ['since'] });
 

@@ -45,6 +45,14 @@ const parseOutbox = (raw: string[] | undefined): Message[] =>
     }
   });
 
+/** A conversation as search walks it: its open (newest) history chunk, its size and its newest message. */
+export interface SearchScope {
+  id: string;
+  open: number;
+  msgCount: number;
+  lastMessageId: string | null;
+}
+
 /** Everything a member's view adds to the record. */
 export interface ConversationView {
   members: User[];
@@ -124,6 +132,14 @@ export class ConversationsRepository {
   async listForMember(userId: string): Promise<ConversationRecord[]> {
     const docs = await this.model.find({ memberIds: userId }).sort({ updatedAt: -1 }).limit(1000).lean<Lean[]>();
     return docs.map(toRecord);
+  }
+
+  /** What search needs of each of a member's conversations: its open chunk and its size (one equality read). */
+  async searchScopesForMember(userId: string): Promise<SearchScope[]> {
+    const docs = await this.model
+      .find({ memberIds: userId }, { _id: 1, chunkNo: 1, msgCount: 1, lastMessageId: 1 })
+      .lean<Array<{ _id: { toString(): string }; chunkNo?: number; msgCount?: number; lastMessageId?: string | null }>>();
+    return docs.map((d) => ({ id: d._id.toString(), open: d.chunkNo ?? 0, msgCount: d.msgCount ?? 0, lastMessageId: d.lastMessageId ?? null }));
   }
 
   async idsForMember(userId: string): Promise<string[]> {

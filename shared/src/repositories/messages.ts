@@ -2,10 +2,19 @@ import type { Model } from 'mongoose';
 import { hasOnlyDuplicateErrors, isDuplicateKey } from '../infra/mongo.ts';
 import type { MessageDoc } from '../models/schemas.ts';
 import type { Message } from '../models/types.ts';
-import { messageSearchKeys, termKey } from '../search/terms.ts';
+import { chunkTermKey, messageSearchKeys, termKey } from '../search/terms.ts';
 import { chunkId } from './chunks.ts';
 
 type Lean = MessageDoc & { _id: string };
+
+/**
+ * Reads that answer messages leave the search keys in the store: they are most of a stored
+ * message's bytes (two keys per term), and a history page reads two or three chunks of ~100.
+ */
+const WIRE = { searchKeys: 0 } as const;
+
+/** Both chunk fields: the number, and the key a page reads by equality (one GIN/btree index). */
+export const chunkFields = (conversationId: string, no: number) => ({ chunk: no, chunkId: chunkId(conversationId, no) });
 
 export const toMessage = (d: Lean): Message => ({
   id: d._id,
@@ -41,9 +50,10 @@ function threadSummary(d: Lean): Message['thread'] {
 
 /**
  * The stored document of a message (what insertIdempotent writes), with its search keys, so a
- * message and its index entry are one insert. Not on the wire: toMessage picks its fields.
+ * message and its index entry are one insert; with its history chunk when placed (the chunk
+ * fields and the chunk's search keys). Not on the wire: toMessage picks its fields.
  */
-export const toMessageDoc = (m: Message) => ({
+export const toMessageDoc = (m: Message, placed: { chunk?: number } = {}) => ({
   _id: m.id,
   conversationId: m.conversationId,
   senderId: m.senderId,
@@ -61,7 +71,8 @@ export const toMessageDoc = (m: Message) => ({
   threadRootId: m.threadRootId,
   alsoToChannel: m.alsoToChannel,
   thread: m.thread,
-  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body),
+  ...(placed.chunk === undefined ? {} : chunkFields(m.conversationId, placed.chunk)),
+  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body, placed.chunk === undefined ? null : chunkId(m.conversationId, placed.chunk)),
 });
 
 /** A message found by a search key, with its keys (to rule out a multi-word query's misses). */
@@ -70,8 +81,6 @@ export interface SearchHit {
   keys: Set<string>;
 }
 
-/** Both chunk fields: the number, and the key a page reads by equality (one GIN/btree index). */
-export const chunkFields = (conversationId: string, no: number) => ({ chunk: no, chunkId: chunkId(conversationId, no) });
 
 /** A thread's stream key (docs/threads.md): its chunks are "<conversationId>/<rootId>:<no>". */
 export const threadStream = (conversationId: string, rootId: string) => `${conversationId}/${rootId}`;
@@ -133,8 +142,7 @@ export class MessagesRepository {
       if (raw === undefined) return toMessageDoc(m);
       const p = typeof raw === 'number' ? { chunk: raw } : raw;
       return {
-        ...toMessageDoc(m),
-        ...(p.chunk === undefined ? {} : chunkFields(m.conversationId, p.chunk)),
+        ...toMessageDoc(m, p.chunk === undefined ? {} : { chunk: p.chunk }),
         ...(p.threadChunk === undefined || !m.threadRootId ? {} : { threadChunk: p.threadChunk, threadChunkId: chunkId(threadStream(m.conversationId, m.threadRootId), p.threadChunk) }),
       };
     });
@@ -149,19 +157,19 @@ export class MessagesRepository {
   }
 
   async findById(id: string): Promise<Message | null> {
-    const d = await this.model.findById(id).lean<Lean>();
+    const d = await this.model.findById(id, WIRE).lean<Lean>();
     return d ? toMessage(d) : null;
   }
 
   /** The message and its history chunk (null chunk: stored before chunks existed, not migrated yet). */
   async findWithChunk(id: string): Promise<{ message: Message; chunk: number | null } | null> {
-    const d = await this.model.findById(id).lean<Lean>();
+    const d = await this.model.findById(id, WIRE).lean<Lean>();
     return d ? { message: toMessage(d), chunk: typeof d.chunk === 'number' ? d.chunk : null } : null;
   }
 
   /** One history chunk of a conversation, oldest first: one equality read. */
   async readChunk(conversationId: string, no: number): Promise<Message[]> {
-    const docs = await this.model.find({ chunkId: { $eq: chunkId(conversationId, no) } }).lean<Lean[]>();
+    const docs = await this.model.find({ chunkId: { $eq: chunkId(conversationId, no) } }, WIRE).lean<Lean[]>();
     return docs
       .filter((d) => d.conversationId === conversationId)
       .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
@@ -229,19 +237,24 @@ export class MessagesRepository {
 
   /** The stored message a sender sent with this clientMsgId (the unique index's pair), if any. */
   async findBySenderAndClientMsgId(senderId: string, clientMsgId: string): Promise<Message | null> {
-    const d = await this.model.findOne({ senderId: { $eq: senderId }, clientMsgId: { $eq: clientMsgId } }).lean<Lean>();
+    const d = await this.model.findOne({ senderId: { $eq: senderId }, clientMsgId: { $eq: clientMsgId } }, WIRE).lean<Lean>();
     return d ? toMessage(d) : null;
   }
 
   /**
    * Applies an edit unless a later edit is already stored, so edits redelivered out of order
    * settle on the newest. 'missing' means the message is not stored (yet). The search keys are
-   * replaced in the same update, so they always belong to the body stored.
+   * replaced in the same update, so they always belong to the body stored; the chunk's keys need
+   * the message's chunk, read first (a chunk never changes once placed, and the update only
+   * applies to the chunk read).
    */
   async applyEditIfNewer(messageId: string, conversationId: string, body: string, editedAt: Date, mentions?: string[]): Promise<'applied' | 'stale' | 'missing'> {
+    const d = await this.model.findById(messageId, { chunk: 1 }).lean<Lean>();
+    if (!d) return 'missing';
+    const chunk = typeof d.chunk === 'number' ? d.chunk : null;
     const res = await this.model.updateOne(
-      { _id: { $eq: messageId }, deletedAt: null, $or: [{ editedAt: null }, { editedAt: { $lte: editedAt } }] },
-      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body), ...(mentions ? { mentions } : {}) } },
+      { _id: { $eq: messageId }, chunk: chunk === null ? null : { $eq: chunk }, deletedAt: null, $or: [{ editedAt: null }, { editedAt: { $lte: editedAt } }] },
+      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body, chunk === null ? null : chunkId(conversationId, chunk)), ...(mentions ? { mentions } : {}) } },
     );
     if (res.matchedCount === 1) return 'applied';
     return (await this.model.exists({ _id: { $eq: messageId } })) ? 'stale' : 'missing';
@@ -277,14 +290,29 @@ export class MessagesRepository {
   }
 
   /**
-   * The messages of one conversation holding a search term: one equality lookup on `searchKeys`
-   * (its cost is the number of matches, never the size of the store), whole documents, so search
-   * needs no second read. Deleted messages hold no keys; one of another conversation is a hash
-   * collision and left out.
+   * The messages of one conversation holding a search term, or of one of its history chunks when
+   * `chunk` is given: one equality lookup on `searchKeys` (its cost is the number of matches, never
+   * the size of the store), whole documents, so search needs no second read. Deleted messages hold
+   * no keys; one of another conversation or chunk is a hash collision and left out.
    */
-  async findBySearchTerm(conversationId: string, term: string): Promise<SearchHit[]> {
-    const docs = await this.model.find({ searchKeys: { $eq: termKey(conversationId, term) } }).lean<Lean[]>();
-    return docs.filter((d) => d.conversationId === conversationId && !d.deletedAt).map((d) => ({ message: toMessage(d), keys: new Set(d.searchKeys ?? []) }));
+  async findBySearchTerm(conversationId: string, term: string, chunk?: number): Promise<SearchHit[]> {
+    const key = chunk === undefined ? termKey(conversationId, term) : chunkTermKey(chunkId(conversationId, chunk), term);
+    const docs = await this.model.find({ searchKeys: { $eq: key } }).lean<Lean[]>();
+    return docs
+      .filter((d) => d.conversationId === conversationId && !d.deletedAt && (chunk === undefined || d.chunk === chunk))
+      .map((d) => ({ message: toMessage(d), keys: new Set(d.searchKeys ?? []) }));
+  }
+
+  /**
+   * Replaces the search keys of messages whose body is still the one they were computed from (the
+   * chunk-keys migration). One bulk write of updates by `_id`.
+   */
+  async replaceSearchKeys(messages: Array<{ id: string; body: string; keys: string[] }>): Promise<void> {
+    if (messages.length === 0) return;
+    await this.model.bulkWrite(
+      messages.map((m) => ({ updateOne: { filter: { _id: { $eq: m.id }, body: { $eq: m.body }, deletedAt: null }, update: { $set: { searchKeys: m.keys } } } })),
+      { ordered: false },
+    );
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { indexTerms, lookupTerm, matches, normalize, parseQuery, SEARCH_TERMS, termKey, termsCover, wordTerms, words } from './terms.ts';
+import { chunkTerm, chunkTermKey, indexTerms, lookupTerm, matches, messageSearchKeys, normalize, parseQuery, SEARCH_TERMS, termKey, termsCover, wordTerms, words } from './terms.ts';
 
 describe('normalize', () => {
   it('folds case, accents and compatibility forms', () => {
@@ -107,5 +107,26 @@ describe('termKey', () => {
   it('spreads a conversation’s terms without collisions in practice', () => {
     const keys = new Set(Array.from({ length: 200_000 }, (_, i) => termKey('65f000000000000000000000', `t${i}`)));
     expect(keys.size).toBe(200_000);
+  });
+});
+
+describe('messageSearchKeys', () => {
+  const conv = '65f000000000000000000000';
+  it('keys every term by conversation, and by chunk once the message has one', () => {
+    const terms = indexTerms('benchmark message 1');
+    expect(messageSearchKeys(conv, 'benchmark message 1')).toEqual(terms.map((t) => termKey(conv, t)));
+    const both = messageSearchKeys(conv, 'benchmark message 1', `${conv}:7`);
+    // The chunk keys: one per word, its shortest prefix; a longer prefix looks up the same key.
+    expect(both).toEqual([...terms.map((t) => termKey(conv, t)), ...['ben', 'mes', '1'].map((t) => chunkTermKey(`${conv}:7`, t))]);
+    expect(chunkTermKey(`${conv}:7`, 'benchmar')).toBe(chunkTermKey(`${conv}:7`, 'ben'));
+    expect(chunkTerm('东')).toBe('东');
+    expect(chunkTermKey(`${conv}:7`, 'ben')).toMatch(/^[A-Za-z0-9_-]{8}$/);
+    expect(chunkTermKey(`${conv}:8`, 'ben')).not.toBe(chunkTermKey(`${conv}:7`, 'ben'));
+  });
+  it('stays under the 2,704-byte btree row FerretDB keeps for the whole array, for the longest text', () => {
+    const salad = Array.from({ length: 2000 }, (_, i) => `w${i.toString(36)}zzzzzzzzzzzz`).join(' ');
+    const keys = messageSearchKeys(conv, salad, `${conv}:123456`);
+    // jsonb: a 4-byte header, then a 4-byte entry and the characters per string.
+    expect(4 + keys.reduce((n, k) => n + 4 + k.length, 0)).toBeLessThanOrEqual(2600);
   });
 });

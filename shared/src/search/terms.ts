@@ -22,10 +22,11 @@ export const SEARCH_TERMS = {
   prefixMax: 12,
   /**
    * At most this many distinct terms per text, in reading order. FerretDB keeps a btree index on
-   * the whole `keys` array of an index entry, whose rows PostgreSQL caps at 2,704 bytes: 128 keys
-   * of 11 characters stay well below (a 600-term entry failed its insert, measured).
+   * the whole `searchKeys` array of a message, whose rows PostgreSQL caps at 2,704 bytes (a
+   * 600-key array failed its insert, measured). A term is at most two keys, of 11 and 8
+   * characters (15 and 12 bytes in jsonb), so 96 terms are at most 2,596 bytes.
    */
-  termsMax: 128,
+  termsMax: 96,
 } as const;
 
 // Scripts written without spaces between words: every character is a word.
@@ -153,8 +154,33 @@ export function termKey(scope: string, term: string): string {
 }
 
 /**
- * The search keys of a message's text within its conversation: termKey of each of its terms. A
- * message carries them in its own document (`searchKeys`), written in the same insert or update
- * as its body, so indexing costs the storage path no extra write (docs/search.md).
+ * The term a chunk indexes a word under: only its shortest indexed prefix (prefixMin characters,
+ * or the whole word when shorter). A chunk holds about 100 messages, so a less selective key costs
+ * a lookup at most a chunk of candidates, whose text is checked; a message then carries one chunk
+ * key per word instead of one per prefix (every key is bytes and work on the storage path).
  */
-export const messageSearchKeys = (conversationId: string, body: string): string[] => indexTerms(body).map((t) => termKey(conversationId, t));
+export function chunkTerm(term: string): string {
+  const c = chars(term);
+  return c.length <= SEARCH_TERMS.prefixMin ? term : c.slice(0, SEARCH_TERMS.prefixMin).join('');
+}
+
+/**
+ * The key of a term within one history chunk (its chunkId): 48 bits in 8 characters. A chunk is
+ * a narrow scope, so a shorter hash is enough: a collision only adds a candidate.
+ */
+export const chunkTermKey = (chunkScope: string, term: string): string => termKey(chunkScope, chunkTerm(term)).slice(0, 8);
+
+/**
+ * The search keys of a message's text: termKey(conversation, term) of each of its terms, then, once
+ * the message has a history chunk, chunkTermKey(chunk, term) of each distinct chunkTerm
+ * (`chunkScope` is the message's chunkId). A message carries them in its own document
+ * (`searchKeys`), written in the same insert or update as its body, so indexing costs the storage
+ * path no extra write. The conversation keys answer a rare word in one lookup; the chunk keys let
+ * a common word be read newest chunk first, stopping once a page is known (docs/search.md).
+ */
+export function messageSearchKeys(conversationId: string, body: string, chunkScope?: string | null): string[] {
+  const terms = indexTerms(body);
+  const keys = terms.map((t) => termKey(conversationId, t));
+  if (chunkScope) for (const t of new Set(terms.map(chunkTerm))) keys.push(chunkTermKey(chunkScope, t));
+  return keys;
+}

@@ -3,24 +3,12 @@ import type { Models } from '@chat/shared/models/schemas';
 import { chunkFields } from '@chat/shared/repositories/messages';
 import { ChunksRepository } from '@chat/shared/repositories/chunks';
 import { placeInOpen } from '../history/chunker.ts';
-import { progress, type MigrationStep } from './runner.ts';
+import { progress, type ConversationProgress, type ConversationStepOptions, type MigrationStep } from './runner.ts';
 
 const ID = '2026-12-chunks-and-counters';
 
-interface Progress {
-  /** Conversations are migrated in _id order; everything up to this one is done. */
-  after: string | null;
-  conversations: number;
-  messages: number;
-}
-
-interface Options {
-  /** Only these conversations (tests, which share a store with a running stack). */
-  only?: readonly string[];
-  /** Called after each write of a conversation's messages (tests kill the run there). */
-  checkpoint?: () => void | Promise<void>;
-  batch?: number;
-}
+type Progress = ConversationProgress;
+type Options = ConversationStepOptions;
 
 /**
  * Brings messages stored before history chunks and counters existed into today's shape, one

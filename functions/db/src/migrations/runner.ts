@@ -85,3 +85,20 @@ export const progress = {
     await models.Migration.updateOne({ _id: stepId }, { $set: { progress: value } }, { upsert: true });
   },
 };
+
+/** The progress of a step that migrates one conversation at a time, in _id order. */
+export interface ConversationProgress {
+  /** Everything up to this conversation is done. */
+  after: string | null;
+  conversations: number;
+  messages: number;
+}
+
+/** Options of a per-conversation step. */
+export interface ConversationStepOptions {
+  /** Only these conversations (tests, which share a store with a running stack). */
+  only?: readonly string[];
+  /** Called after each bulk write of messages (tests kill the run there). */
+  checkpoint?: () => void | Promise<void>;
+  batch?: number;
+}

@@ -5,7 +5,6 @@ import { chunkFields, toMessageDoc } from '@chat/shared/repositories/messages';
 import { api, deliverToDb, registerUser, uniqueName } from '../../test/api.ts';
 import { makeMessage } from '../../test/bus.ts';
 import { closeTestDb, testDb } from '../../test/db.ts';
-import { stack } from '../../test/stack.ts';
 import { chunkTermKey, lookupTerm } from '@chat/shared/search/terms';
 import { migrateChunkSearchKeys } from './src/migrations/chunk-search-keys.ts';
 import { searchKeysStep } from './src/migrations/search-keys.ts';

@@ -3,12 +3,14 @@ import { inject } from 'vitest';
 /** What a test file knows of the stack its project started (see stack.setup.ts). */
 export interface StackInfo {
   baseUrl: string;
-  ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; gateways: number[] };
+  ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; replicas: Record<string, number[]>; gateways: number[] };
   env: Record<string, string>;
   /** Where FerretDB keeps the data in PostgreSQL (null on sqlite or an external PostgreSQL URL). */
   postgres: { database: string; schema: string } | null;
   controlUrl: string;
   logFile: string;
+  /** The ingress's access log (the chaos stack writes one): `$msec $status $method $uri $upstream_addr $upstream_status` per line. */
+  accessLog: string | null;
 }
 
 declare module 'vitest' {
@@ -23,4 +25,10 @@ export const stack = (): StackInfo => inject('stack');
 export async function controlProc(name: string, action: 'kill' | 'stop' | 'start'): Promise<void> {
   const res = await fetch(`${stack().controlUrl}/procs/${name}/${action}`, { method: 'POST' });
   if (res.status !== 204) throw new Error(`${action} ${name}: ${res.status} ${await res.text()}`);
+}
+
+/** The same for every instance of a function (the chaos stack runs db twice): the function as a whole goes down or comes back. */
+export async function controlFunction(fn: string, action: 'kill' | 'stop' | 'start'): Promise<void> {
+  const instances = stack().ports.replicas[fn]?.length ?? 1;
+  await Promise.all(Array.from({ length: instances }, (_, i) => controlProc(i ? `${fn}-${i + 1}` : fn, action)));
 }

@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Conversation, Message } from '@chat/shared/models/types';
 import { allMessages as history, api, registerUser } from '../test/api.ts';
 import { busChannel, closeBus, eventually, makeMessage, publishEvents } from '../test/bus.ts';
-import { controlProc, stack } from '../test/stack.ts';
+import { closeTestDb, testDb } from '../test/db.ts';
+import { controlFunction, controlProc, stack } from '../test/stack.ts';
 import { CONNECTION_NAME } from './src/connector.ts';
 
 const run = promisify(execFile);
@@ -23,7 +24,7 @@ async function closeConnectorConnections(): Promise<number> {
   return ours.length;
 }
 
-afterAll(closeBus);
+afterAll(() => Promise.all([closeBus(), closeTestDb()]));
 
 type Session = Awaited<ReturnType<typeof registerUser>>;
 
@@ -42,30 +43,33 @@ describe('connector and db function under failure', () => {
     const sent: Message[] = [];
     let chaosDone = false;
     // The publisher keeps going until every failure below has happened (and at least 1,000 sent),
-    // so each kill lands mid-stream.
+    // so each kill lands mid-stream. It is paced (about 200 a second): the chaos lasts as long as
+    // the restarts take, which on a loaded machine is many times longer, and an unpaced stream
+    // then grew to tens of thousands of messages that could not all be stored in time.
     const publisher = (async () => {
       while (!chaosDone || sent.length < 1000) {
+        const next = pause(100);
         const chunk = Array.from({ length: 20 }, (_, j) => makeMessage(conv.id, owner.user.id, `msg ${sent.length + j}`));
         await publishEvents('message.created', chunk.map((message) => ({ message })));
         sent.push(...chunk);
-        await pause(25);
+        await next;
       }
     })();
     try {
       await pause(300);
-      await controlProc('db', 'kill');
+      await controlFunction('db', 'kill');
       await pause(1500);
-      await controlProc('db', 'start');
+      await controlFunction('db', 'start');
       await pause(300);
       await controlProc('connector', 'kill');
       await pause(1000);
       await controlProc('connector', 'start');
       await pause(200);
-      await Promise.all([controlProc('db', 'kill'), controlProc('connector', 'kill')]);
+      await Promise.all([controlFunction('db', 'kill'), controlProc('connector', 'kill')]);
       await pause(500);
       await controlProc('connector', 'start');
       await pause(500);
-      await controlProc('db', 'start');
+      await controlFunction('db', 'start');
       await controlProc('connector', 'stop'); // graceful: drains in-flight work
       await controlProc('connector', 'start');
     } finally {
@@ -74,15 +78,16 @@ describe('connector and db function under failure', () => {
     await publisher;
     const total = sent.length;
 
-    const stored = await eventually(
-      async () => {
-        const all = await history(owner.accessToken, conv.id);
-        return all.length >= total ? all : undefined;
-      },
+    // Counted in the store (one indexed query) while waiting; paging the whole history every
+    // half second cost more than the storing it waited for. The history is read once, at the end.
+    const { Message: messages } = (await testDb()).models;
+    await eventually(
+      async () => ((await messages.countDocuments({ conversationId: { $eq: conv.id } })) >= total ? true : undefined),
       'every message stored',
       120_000,
       500,
     );
+    const stored = await history(owner.accessToken, conv.id);
     expect(stored).toHaveLength(total);
     expect(new Set(stored.map((m) => m.id)).size).toBe(total);
     expect(stored.map((m) => m.id)).toEqual(sent.map((m) => m.id).sort());
@@ -91,7 +96,7 @@ describe('connector and db function under failure', () => {
 
   it('parks events in the backoff queue while the db function is down, then stores them when it is back', async () => {
     const { owner, conv } = await setup();
-    await controlProc('db', 'stop');
+    await controlFunction('db', 'stop');
     try {
       const m = makeMessage(conv.id, owner.user.id, 'waited for the function');
       await publishEvents('message.created', [{ message: m }]);
@@ -108,7 +113,7 @@ describe('connector and db function under failure', () => {
       );
       expect(retried.messageCount).toBeGreaterThan(0);
     } finally {
-      await controlProc('db', 'start');
+      await controlFunction('db', 'start');
     }
     const all = await eventually(async () => {
       const msgs = await history(owner.accessToken, conv.id);

@@ -3,7 +3,7 @@ import type { Message } from '@chat/shared/models/types';
 import { allMessages, api, registerUser } from '../test/api.ts';
 import { closeTestDb } from '../test/db.ts';
 import { connectAs, request, type ClientSocket } from '../test/socket.ts';
-import { controlFunction, controlProc } from '../test/stack.ts';
+import { controlProc } from '../test/stack.ts';
 
 afterAll(() => closeTestDb());
 
@@ -40,11 +40,11 @@ describe('storage failures behind the gateway', () => {
     });
     const chaos = (async () => {
       while (acked.size < 150) await pause(10);
-      await controlFunction('db', 'kill');
+      await controlProc('db', 'kill');
       while (acked.size < 400) await pause(10);
       await controlProc('connector', 'kill');
       while (acked.size < 600) await pause(10);
-      await controlFunction('db', 'start');
+      await controlProc('db', 'start');
       await controlProc('connector', 'start');
     })();
     await Promise.all([...senders, chaos]);

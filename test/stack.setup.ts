@@ -19,8 +19,8 @@ export default async function setup(project: TestProject) {
     mode: 'test',
     logFile,
     log: () => undefined,
-    // The chaos suite stops one db instance under load while the other serves (as a rolling
-    // update does), and counts the ingress's 5xx from its access log.
+    // The chaos suite's rolling restart starts a second db instance (db-2) and stops each in turn
+    // under load while the other serves, counting the ingress's 5xx from its access log.
     ...(project.name === 'chaos' ? { replicas: { db: 2 }, accessLog: true } : {}),
     env: {
       // Tests create many users from one address; the limits themselves are tested with their own keys.

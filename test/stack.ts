@@ -26,9 +26,3 @@ export async function controlProc(name: string, action: 'kill' | 'stop' | 'start
   const res = await fetch(`${stack().controlUrl}/procs/${name}/${action}`, { method: 'POST' });
   if (res.status !== 204) throw new Error(`${action} ${name}: ${res.status} ${await res.text()}`);
 }
-
-/** The same for every instance of a function (the chaos stack runs db twice): the function as a whole goes down or comes back. */
-export async function controlFunction(fn: string, action: 'kill' | 'stop' | 'start'): Promise<void> {
-  const instances = stack().ports.replicas[fn]?.length ?? 1;
-  await Promise.all(Array.from({ length: instances }, (_, i) => controlProc(i ? `${fn}-${i + 1}` : fn, action)));
-}

@@ -35,8 +35,9 @@ export interface StackOptions {
    */
   brokerProxy?: boolean;
   /**
-   * More instances of a function behind the ingress (`{ db: 2 }` runs `db` and `db-2`), as
-   * OpenFaaS runs replicas: a test can stop one and see whether requests notice.
+   * More instances of a function behind the ingress (`{ db: 2 }` adds `db-2`), as OpenFaaS runs
+   * replicas. They are routed to but not started: a test starts them (controlProc) when it wants
+   * a function with two instances, and stops them after.
    */
   replicas?: Record<string, number>;
   /** Write the ingress's access log (one line per request, with its status) to the run directory. */
@@ -211,7 +212,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         }),
       ),
     );
-    await Promise.all(fnProcs.map((p) => p.start()));
+    // Extra instances are routed to but left for the test that wants them to start: every other
+    // test keeps one instance per function, as before (a stopped one refuses, and nginx moves on).
+    await Promise.all(fnProcs.filter((p) => !/-\d+$/.test(p.spec.name)).map((p) => p.start()));
     // Ready functions have created their collections and indexes; FerretDB's tables now exist.
     if (managedPg) await addPushdownIndexes(pgDatabase, MONGO_DATABASE);
     const gwProcs = ports.gateways.map((port, i) =>

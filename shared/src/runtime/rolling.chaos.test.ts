@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../models/types.ts';
 import { allMessages, api, registerUser } from '../../../test/api.ts';
 import { closeBus, eventually } from '../../../test/bus.ts';
@@ -9,10 +9,12 @@ import { controlProc, stack } from '../../../test/stack.ts';
 /**
  * A rolling update, as OpenFaaS or a Deployment does one: each instance in turn gets SIGTERM
  * while the others serve, under steady HTTP requests and steady socket sends. The chaos stack
- * runs the db function twice behind the ingress (test/stack.setup.ts) and writes the ingress's
+ * routes to a second db instance (test/stack.setup.ts), started here, and writes the ingress's
  * access log, so every 5xx counts, the connector's calls to /function/db included.
  */
-afterAll(closeBus);
+// Two db instances for this file only: the other chaos files keep one, as their claims assume.
+beforeAll(() => controlProc('db-2', 'start'));
+afterAll(() => Promise.all([closeBus(), controlProc('db-2', 'stop')]));
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

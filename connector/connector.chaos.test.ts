@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Conversation, Message } from '@chat/shared/models/types';
 import { allMessages as history, api, registerUser } from '../test/api.ts';
 import { busChannel, closeBus, eventually, makeMessage, publishEvents } from '../test/bus.ts';
+import { closeTestDb, testDb } from '../test/db.ts';
 import { controlProc, stack } from '../test/stack.ts';
 import { CONNECTION_NAME } from './src/connector.ts';
 
@@ -23,7 +24,7 @@ async function closeConnectorConnections(): Promise<number> {
   return ours.length;
 }
 
-afterAll(closeBus);
+afterAll(() => Promise.all([closeBus(), closeTestDb()]));
 
 type Session = Awaited<ReturnType<typeof registerUser>>;
 
@@ -42,13 +43,17 @@ describe('connector and db function under failure', () => {
     const sent: Message[] = [];
     let chaosDone = false;
     // The publisher keeps going until every failure below has happened (and at least 1,000 sent),
-    // so each kill lands mid-stream.
+    // so each kill lands mid-stream. It is paced (about 80 a second) and capped: the chaos lasts
+    // as long as the restarts take, which on a loaded machine is many times longer (a db start
+    // took 15-22 s at load 30), and an unpaced stream then grew to tens of thousands of messages
+    // that could not all be stored in time. Past the cap the backlog keeps every kill mid-stream.
     const publisher = (async () => {
-      while (!chaosDone || sent.length < 1000) {
+      while ((!chaosDone || sent.length < 1000) && sent.length < 5000) {
+        const next = pause(250);
         const chunk = Array.from({ length: 20 }, (_, j) => makeMessage(conv.id, owner.user.id, `msg ${sent.length + j}`));
         await publishEvents('message.created', chunk.map((message) => ({ message })));
         sent.push(...chunk);
-        await pause(25);
+        await next;
       }
     })();
     try {
@@ -74,20 +79,35 @@ describe('connector and db function under failure', () => {
     await publisher;
     const total = sent.length;
 
-    const stored = await eventually(
-      async () => {
-        const all = await history(owner.accessToken, conv.id);
-        return all.length >= total ? all : undefined;
-      },
+    // Counted in the store (one indexed query) while waiting; paging the whole history every
+    // half second cost more than the storing it waited for. Then the history must show them all:
+    // a stored message that history does not reach (its chunk bookkeeping lost in a kill) is a
+    // loss for every reader, so it fails here by name.
+    const { Message: messages } = (await testDb()).models;
+    await eventually(
+      async () => ((await messages.countDocuments({ conversationId: { $eq: conv.id } })) >= total ? true : undefined),
       'every message stored',
       120_000,
       500,
     );
+    let seen = 0;
+    const stored = await eventually(
+      async () => {
+        const all = await history(owner.accessToken, conv.id);
+        seen = all.length;
+        return all.length >= total ? all : undefined;
+      },
+      `every stored message in the history (${total} stored)`,
+      60_000,
+      2000,
+    ).catch((e: unknown) => {
+      throw new Error(`${String(e)}; the history showed ${seen} of ${total}`);
+    });
     expect(stored).toHaveLength(total);
     expect(new Set(stored.map((m) => m.id)).size).toBe(total);
     expect(stored.map((m) => m.id)).toEqual(sent.map((m) => m.id).sort());
     expect(stored.map((m) => m.body)).toEqual(Array.from({ length: total }, (_, i) => `msg ${i}`));
-  });
+  }, 300_000);
 
   it('parks events in the backoff queue while the db function is down, then stores them when it is back', async () => {
     const { owner, conv } = await setup();

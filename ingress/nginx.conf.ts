@@ -9,7 +9,8 @@ export interface IngressOptions {
   port: number;
   runDir: string;
   webRoot: string;
-  functions: Record<string, number>;
+  /** A function's port, or the ports of its instances (balanced round robin). */
+  functions: Record<string, number | number[]>;
   gateways: Array<{ id: string; port: number }>;
   storage?: { bucket: string; port: number };
   /** Largest upload body accepted on the storage path, in MiB. */
@@ -29,7 +30,11 @@ export function renderNginxConf(o: IngressOptions): string {
   const fnUpstreams = Object.entries(o.functions)
     // Idle upstream connections are dropped before Node's own 5 s keep-alive timeout would close
     // them under nginx, which would turn the next request on that connection into a 502.
-    .map(([fn, port]) => `  upstream fn_${fn} { server 127.0.0.1:${port}; keepalive 32; keepalive_timeout 4s; }`)
+    // An instance is never marked down (max_fails=0): during a rolling restart the one that came
+    // back would otherwise still count as failed for 10 s and, with its peer stopping, every
+    // request would get "no live upstreams". A stopped instance refuses connects at once, and a
+    // refused connect moves the request (any method: nothing was sent) to the next instance.
+    .map(([fn, port]) => `  upstream fn_${fn} { ${[port].flat().map((p) => `server 127.0.0.1:${p} max_fails=0;`).join(' ')} keepalive 32; keepalive_timeout 4s; }`)
     .join('\n');
   // No gateway is ever marked down (max_fails=0): nginx's default takes a server out for 10 s after
   // one failed connect, and when an instance dies the survivor's reconnect storm resets a few
@@ -119,7 +124,9 @@ events { worker_connections 19000; }
 http {
   include /etc/nginx/mime.types;
   default_type application/octet-stream;
-  access_log ${o.accessLog ?? 'off'};
+  # Which instance answered what, for tests that count failures while an instance stops ($uri: no query strings, no tokens).
+  log_format upstreams '$msec $status $request_method $uri $upstream_addr $upstream_status';
+  access_log ${o.accessLog ? `${o.accessLog} upstreams` : 'off'};
   client_body_temp_path ${o.runDir}/client_body;
   proxy_temp_path ${o.runDir}/proxy;
   fastcgi_temp_path ${o.runDir}/fastcgi;

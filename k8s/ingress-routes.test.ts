@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INGRESS_ROUTES, renderNginxConf } from '../ingress/nginx.conf.ts';
+import { K8S_SOCKET_ROUTER, renderSocketRouterConf } from '../ingress/socket-router.conf.ts';
 import { kustomizeBuild, type K8sObject } from '../scripts/k8s/kustomize.ts';
 import { readStackFile } from '../scripts/k8s/stack-file.ts';
 
@@ -72,7 +73,8 @@ describe('Ingress vs local nginx', () => {
     expect(localLocations).toContainEqual({ exact: false, path: INGRESS_ROUTES.socket });
     expect(route('/')).toMatchObject({ service: 'web', namespace: 'chat' });
     expect(route('/conversations/abc')).toMatchObject({ service: 'web' });
-    expect(route(`${INGRESS_ROUTES.socket}?EIO=4&transport=websocket`)).toMatchObject({ service: 'socket-gateway', namespace: 'chat' });
+    // Through the socket router, which applies the local ingress's sticky rules (socket-router.test.ts).
+    expect(route(`${INGRESS_ROUTES.socket}?EIO=4&transport=websocket`)).toMatchObject({ service: 'socket-router', namespace: 'chat' });
   });
 
   it.each(FUNCTIONS)('both route /api/%s/… to that function at /…', (fn) => {
@@ -114,12 +116,16 @@ describe('Ingress vs local nginx', () => {
 
   it('gives sockets WebSocket-friendly timeouts and stickiness that holds without cookies', () => {
     const a = route('/socket.io/')!.annotations;
-    // A consistent hash of the client address; an affinity cookie would take precedence over it
-    // in ingress-nginx and lose every client that keeps no cookies.
-    expect(a['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe('$remote_addr');
+    // No balancing of ingress-nginx's own: its affinity cookie would send cookie-less clients to a
+    // random pod per request, and a hash would ignore the gateway's cookie. The router behind it
+    // routes as the local nginx does: the cookie first, then the engine.io session id.
+    expect(a['nginx.ingress.kubernetes.io/upstream-hash-by']).toBeUndefined();
     expect(a['nginx.ingress.kubernetes.io/affinity']).toBeUndefined();
-    // Locally: the cookie first, then the engine.io session id, which names the instance.
-    expect(local).toMatch(/map \$arg_sid \$gw_by_sid/);
+    const router = renderSocketRouterConf(K8S_SOCKET_ROUTER);
+    for (const conf of [local, router]) {
+      expect(conf).toMatch(/map \$arg_sid \$gw_by_sid/);
+      expect(conf).toMatch(/map \$cookie_chat_gw \$\w+ \{\n\s+default \$gw_by_sid;/);
+    }
     expect(Number(a['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(120);
     expect(Number(a['nginx.ingress.kubernetes.io/proxy-send-timeout'])).toBeGreaterThanOrEqual(120);
     // the gateway itself sets chat_gw (see socket-gateway/src/index.ts); the ingress cookie must differ

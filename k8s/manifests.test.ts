@@ -5,6 +5,7 @@ import { kustomizeBuild, parseYamlDocs, type K8sObject } from '../scripts/k8s/ku
 import { validateAll } from '../scripts/k8s/validate.ts';
 import { ROOT } from '../scripts/stack/paths.ts';
 import { nginxSecurityHeaders } from '../ingress/security-headers.ts';
+import { K8S_SOCKET_ROUTER, renderSocketRouterConf } from '../ingress/socket-router.conf.ts';
 
 /**
  * Both overlays, rendered by the real kustomize and validated against the Kubernetes API
@@ -84,13 +85,13 @@ for (const env of ['dev', 'prod'] as const) {
     });
 
     it('runs the socket gateway as at least 2 replicas with an HPA on CPU, a PDB, probes and a draining shutdown', () => {
-      const d = one(objs(), 'Deployment', 'socket-gateway');
+      const d = one(objs(), 'StatefulSet', 'socket-gateway');
       const hpa = one(objs(), 'HorizontalPodAutoscaler', 'socket-gateway');
       const pdb = one(objs(), 'PodDisruptionBudget', 'socket-gateway');
       expect(d.spec.replicas).toBeGreaterThanOrEqual(env === 'prod' ? 3 : 2);
       expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
       expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
-      expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'socket-gateway' });
+      expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'StatefulSet', name: 'socket-gateway' });
       expect(hpa.spec.metrics).toContainEqual(expect.objectContaining({ type: 'Resource', resource: expect.objectContaining({ name: 'cpu' }) }));
       expect(pdb.spec.maxUnavailable ?? 0).toBeLessThan(d.spec.replicas);
       expect(pdb.spec.selector.matchLabels).toEqual(d.spec.selector.matchLabels);
@@ -102,11 +103,37 @@ for (const env of ['dev', 'prod'] as const) {
       const preStopSeconds = Number(c.lifecycle.preStop.exec.command.at(-1));
       expect(preStopSeconds).toBeGreaterThanOrEqual(5);
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStopSeconds + 10);
-      expect(d.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+      expect(d.spec.updateStrategy.type).toBe('RollingUpdate');
+      expect(d.spec.podManagementPolicy).toBe('Parallel');
+      // GATEWAY_ID is the pod's stable name, which the router resolves (next test).
+      expect(c.env.find((e: any) => e.name === 'GATEWAY_ID').valueFrom.fieldRef.fieldPath).toBe('metadata.name');
       const envNames = c.env.map((e: any) => e.name);
       expect(envNames).toEqual(expect.arrayContaining(['HOST', 'GATEWAY_ID', 'MONGO_URL', 'REDIS_URL', 'AMQP_URL']));
       expect(c.env.find((e: any) => e.name === 'HOST').value).toBe('0.0.0.0');
       for (const n of ['MONGO_URL', 'REDIS_URL', 'AMQP_URL']) expect(c.env.find((e: any) => e.name === n).valueFrom.secretKeyRef.name).toBe('chat-connections');
+    });
+
+    it('routes sockets through the socket router to gateway pods by name, with the generated config', () => {
+      const gw = one(objs(), 'StatefulSet', 'socket-gateway');
+      const pods = one(objs(), 'Service', 'socket-gateway-pods');
+      // The router's pod names are <StatefulSet>-N.<its serviceName>: they must agree with K8S_SOCKET_ROUTER.
+      expect(gw.spec.serviceName).toBe('socket-gateway-pods');
+      expect(K8S_SOCKET_ROUTER.podPrefix).toBe(gw.metadata.name);
+      expect(K8S_SOCKET_ROUTER.podHost('0')).toBe(`${gw.metadata.name}-0.${pods.metadata.name}.chat.svc.cluster.local`);
+      expect(K8S_SOCKET_ROUTER.poolHost).toBe('socket-gateway.chat.svc.cluster.local');
+      expect(pods.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: gw.spec.selector.matchLabels });
+      expect(one(objs(), 'Service', 'socket-gateway').spec.selector).toEqual(gw.spec.selector.matchLabels);
+      const router = one(objs(), 'Deployment', 'socket-router');
+      expect(router.spec.replicas).toBeGreaterThanOrEqual(env === 'prod' ? 2 : 1);
+      const volume = router.spec.template.spec.volumes.find((v: any) => v.name === 'config');
+      const cm = one(objs(), 'ConfigMap', volume.configMap.name) as { data: Record<string, string> };
+      expect(cm.data['nginx.conf'], 'stale: npx tsx scripts/k8s/generate-socket-router.ts').toBe(renderSocketRouterConf(K8S_SOCKET_ROUTER));
+      expect(readFileSync(path.join(ROOT, 'k8s/base/chat/socket-router.nginx.conf'), 'utf8')).toBe(cm.data['nginx.conf']);
+      // The gateways take connections from the router only; the router from ingress-nginx.
+      const fromRouter = one(objs(), 'NetworkPolicy', 'socket-gateway-from-router').spec;
+      expect(fromRouter.podSelector.matchLabels).toEqual(gw.spec.selector.matchLabels);
+      expect(fromRouter.ingress[0].from).toEqual([{ podSelector: { matchLabels: router.spec.selector.matchLabels } }]);
+      expect(one(objs(), 'NetworkPolicy', 'socket-router-from-ingress').spec.ingress[0].ports).toEqual([{ port: 8080 }]);
     });
 
     it('runs the connector against the OpenFaaS gateway, reading functions from it', () => {

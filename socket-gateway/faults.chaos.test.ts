@@ -32,6 +32,23 @@ async function sendUntilAcked(s: ClientSocket, conversationId: string, clientMsg
   }
 }
 
+/** Redis restarts empty (it keeps nothing on disk): every key of this stack goes, the ledger's sentinel too. */
+async function forgetRedis(senderId: string, clientMsgId: string): Promise<void> {
+  const redis = new Redis(stack().env.REDIS_URL!);
+  try {
+    const prefix = stack().env.REDIS_PREFIX!;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    expect(await redis.exists(`${prefix}send:idem:${senderId}:${Buffer.from(clientMsgId).toString('base64url')}`, `${prefix}send:epoch`)).toBe(0);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 function expectStoredOnce(stored: Message[], acked: Map<string, Message>) {
   const byClient = new Map<string, number>();
   for (const m of stored) byClient.set(m.clientMsgId, (byClient.get(m.clientMsgId) ?? 0) + 1);
@@ -146,20 +163,7 @@ describe('fault drill', () => {
       const message = (first as { message: Message }).message;
       await eventually(async () => ((await allMessages(alice.accessToken, convId)).some((m) => m.id === message.id) ? true : undefined), 'stored');
 
-      // Redis restarts empty (it keeps nothing on disk): every key of this stack goes.
-      const redis = new Redis(stack().env.REDIS_URL!);
-      try {
-        const prefix = stack().env.REDIS_PREFIX!;
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length) await redis.del(...keys);
-        } while (cursor !== '0');
-        expect(await redis.exists(`${prefix}send:idem:${alice.user.id}:${Buffer.from('lost-1').toString('base64url')}`)).toBe(0);
-      } finally {
-        redis.disconnect();
-      }
+      await forgetRedis(alice.user.id, 'lost-1');
 
       const resent = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-1', body: 'before the loss' });
       expect(resent).toMatchObject({ ok: true, message: { id: message.id, createdAt: message.createdAt } });
@@ -175,6 +179,84 @@ describe('fault drill', () => {
         return all.length >= 2 ? all : undefined;
       }, 'both stored');
       expect(stored.map((m) => m.clientMsgId)).toEqual(['lost-1', 'lost-2']);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  });
+
+  it('after Redis loses its data twice, resends through the other gateway still get the acked message, broadcast once', async () => {
+    const [alice, bob] = await Promise.all([registerUser(), registerUser()]);
+    const convId = await group(alice, [bob], 'redis loss, other gateway');
+    const a1 = await connectAs(alice.accessToken, { instance: 0 });
+    const b = await connectAs(bob.accessToken, { instance: 0 });
+    const seen = record(b, 'message:new');
+    const a2 = await connectAs(alice.accessToken, { instance: 1 });
+    try {
+      const first = await request(a1, 'message:send', { conversationId: convId, clientMsgId: 'moved-1', body: 'sent on gw1' });
+      expect(first.ok).toBe(true);
+      const message = (first as { message: Message }).message;
+      await eventually(async () => ((await allMessages(alice.accessToken, convId)).some((m) => m.id === message.id) ? true : undefined), 'stored');
+      // The client lost gw1 too (a phone that reconnects after a restart): it resends on gw2.
+      a1.disconnect();
+      await forgetRedis(alice.user.id, 'moved-1');
+      expect(await request(a2, 'message:send', { conversationId: convId, clientMsgId: 'moved-1', body: 'sent on gw1' })).toMatchObject({ ok: true, message: { id: message.id, createdAt: message.createdAt } });
+      // Redis goes again inside the recovery window (the ledger's sentinel restarts it): still recognised.
+      await forgetRedis(alice.user.id, 'moved-1');
+      expect(await request(a2, 'message:send', { conversationId: convId, clientMsgId: 'moved-1', body: 'sent on gw1' })).toMatchObject({ ok: true, message: { id: message.id } });
+      const after = nextEvent(b, 'message:new', (p) => p.message.clientMsgId === 'moved-2');
+      expect((await request(a2, 'message:send', { conversationId: convId, clientMsgId: 'moved-2', body: 'new on gw2' })).ok).toBe(true);
+      await after;
+      expect(seen.map((p) => p.message.clientMsgId)).toEqual(['moved-1', 'moved-2']);
+      const stored = await eventually(async () => {
+        const all = await allMessages(alice.accessToken, convId);
+        return all.length >= 2 ? all : undefined;
+      }, 'both stored');
+      expect(stored.map((m) => m.clientMsgId)).toEqual(['moved-1', 'moved-2']);
+    } finally {
+      for (const s of [a1, a2, b]) s.disconnect();
+    }
+  });
+
+  it('a message acked but not stored yet when Redis lost its data, then resent, is stored once (the edge the store lookup cannot see)', async () => {
+    const [alice, bob] = await Promise.all([registerUser(), registerUser()]);
+    const convId = await group(alice, [bob], 'redis loss, queued');
+    const a = await connectAs(alice.accessToken, { instance: 0 });
+    const b = await connectAs(bob.accessToken, { instance: 1 });
+    const seen = record(b, 'message:new');
+    let resent: Message;
+    let first: Message;
+    // Nothing stores while the connector is away: the acked message waits in the durable queue.
+    await controlProc('connector', 'stop');
+    try {
+      const ack = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'queued-1', body: 'in the queue' });
+      expect(ack.ok).toBe(true);
+      first = (ack as { message: Message }).message;
+      await forgetRedis(alice.user.id, 'queued-1');
+      const again = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'queued-1', body: 'in the queue' });
+      expect(again.ok).toBe(true);
+      resent = (again as { message: Message }).message;
+    } finally {
+      await controlProc('connector', 'start');
+    }
+    try {
+      const stored = await eventually(async () => {
+        const all = await allMessages(alice.accessToken, convId);
+        return all.length ? all : undefined;
+      }, 'stored after the connector is back', 30_000, 250);
+      // The first event wins: the resend's event has another id and the same (sender, clientMsgId),
+      // which the unique index turns away. A message later proves the queue has drained past both.
+      const later = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'queued-2', body: 'later' });
+      expect(later.ok).toBe(true);
+      const both = await eventually(async () => {
+        const all = await allMessages(alice.accessToken, convId);
+        return all.some((m) => m.clientMsgId === 'queued-2') ? all : undefined;
+      }, 'the later message stored', 30_000, 250);
+      expect(stored.map((m) => m.id)).toEqual([first.id]);
+      expect(both.map((m) => [m.clientMsgId, m.id])).toEqual([['queued-1', first.id], ['queued-2', (later as { message: Message }).message.id]]);
+      // What is not closed: that resend was answered with a new id and broadcast again (the store
+      // could not know it yet); history returns the stored one.
+      console.log(`queued edge: resend acked with ${resent.id === first.id ? 'the same' : 'a new'} id; broadcasts of queued-1 seen: ${seen.filter((p) => p.message.clientMsgId === 'queued-1').length}`);
     } finally {
       a.disconnect();
       b.disconnect();

@@ -19,6 +19,9 @@ export default async function setup(project: TestProject) {
     mode: 'test',
     logFile,
     log: () => undefined,
+    // The chaos suite's rolling restart starts a second db instance (db-2) and stops each in turn
+    // under load while the other serves, counting the ingress's 5xx from its access log.
+    ...(project.name === 'chaos' ? { replicas: { db: 2 }, accessLog: true } : {}),
     env: {
       // Tests create many users from one address; the limits themselves are tested with their own keys.
       REGISTER_MAX_PER_IP: '100000',
@@ -54,6 +57,7 @@ export default async function setup(project: TestProject) {
     postgres: stack.postgres,
     controlUrl: `http://127.0.0.1:${controlPort}`,
     logFile,
+    accessLog: stack.accessLog,
   };
   project.provide('stack', info);
 

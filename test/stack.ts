@@ -3,12 +3,14 @@ import { inject } from 'vitest';
 /** What a test file knows of the stack its project started (see stack.setup.ts). */
 export interface StackInfo {
   baseUrl: string;
-  ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; gateways: number[] };
+  ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; replicas: Record<string, number[]>; gateways: number[] };
   env: Record<string, string>;
   /** Where FerretDB keeps the data in PostgreSQL (null on sqlite or an external PostgreSQL URL). */
   postgres: { database: string; schema: string } | null;
   controlUrl: string;
   logFile: string;
+  /** The ingress's access log (the chaos stack writes one): `$msec $status $method $uri $upstream_addr $upstream_status` per line. */
+  accessLog: string | null;
 }
 
 declare module 'vitest' {

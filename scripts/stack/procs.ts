@@ -82,8 +82,12 @@ export class Proc {
     this.restarts = 0;
   }
 
-  /** Graceful stop (SIGTERM, then SIGKILL after a grace period). */
-  async stop(graceMs = 5000): Promise<void> {
+  /**
+   * Graceful stop (SIGTERM, then SIGKILL after a grace period). A function drains for up to ~5 s
+   * (its idle keep-alive connections close on the client's or Node's idle timeout), so the grace
+   * leaves room for that.
+   */
+  async stop(graceMs = 15_000): Promise<void> {
     this.stopping = true;
     const child = this.child;
     if (!child || child.exitCode !== null) return;

@@ -34,11 +34,22 @@ export interface StackOptions {
    * deployment has.
    */
   brokerProxy?: boolean;
+  /**
+   * More instances of a function behind the ingress (`{ db: 2 }` adds `db-2`), as OpenFaaS runs
+   * replicas. They are routed to but not started: a test starts them (controlProc) when it wants
+   * a function with two instances, and stops them after.
+   */
+  replicas?: Record<string, number>;
+  /** Write the ingress's access log (one line per request, with its status) to the run directory. */
+  accessLog?: boolean;
 }
 
 export interface Stack {
   baseUrl: string;
-  ports: { ingress: number; ferretdb: number; ferretdbMetrics: number | null; minio: number; functions: Record<string, number>; gateways: number[] };
+  /** `functions` is each function's first instance; `replicas` every instance's port, the first included. */
+  ports: { ingress: number; ferretdb: number; ferretdbMetrics: number | null; minio: number; functions: Record<string, number>; replicas: Record<string, number[]>; gateways: number[] };
+  /** The ingress's access log, when asked for. */
+  accessLog: string | null;
   /** The environment every project process got (connection URLs, prefixes, secrets dir). */
   env: Record<string, string>;
   /** The PostgreSQL database FerretDB keeps this stack's data in (a schema per MongoDB database); null on sqlite or an external URL. */
@@ -73,6 +84,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     functions: Object.fromEntries(await Promise.all(fns.map(async (f, i) => [f, await pick(DEV_PORTS.fnBase + i)] as const))),
     gateways: hasGateway() ? [await pick(DEV_PORTS.gwBase), await pick(DEV_PORTS.gwBase + 1)] : [],
   };
+  // Extra instances get free ports, in dev mode too (the fixed ones are one per function).
+  const replicas: Record<string, number[]> = {};
+  for (const fn of fns) {
+    replicas[fn] = [ports.functions[fn]!];
+    for (let i = 1; i < (opts.replicas?.[fn] ?? 1); i++) replicas[fn].push(await freePort());
+  }
   for (const [what, port] of [['ingress', ports.ingress], ['ferretdb', ports.ferretdb], ['minio', ports.minio]] as const) {
     if (await portOpen(port)) throw new Error(`Port ${port} (${what}) is already in use; set PORT or stop what holds it.`);
   }
@@ -174,6 +191,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     });
 
   const started: Proc[] = [];
+  let accessLog: string | null = null;
   const stop = async () => {
     for (const p of [...procs.values()].reverse()) await p.stop().catch(() => undefined);
     if (test) await deleteVhost(vhost);
@@ -182,17 +200,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   try {
     await Promise.all([...procs.values()].map(async (p) => { await p.start(); started.push(p); }));
-    const fnProcs = fns.map((fn) =>
-      add({
-        name: fn,
-        cmd: process.execPath,
-        args: [...nodeArgs, '--enable-source-maps', bundles[fn]!],
-        env: { ...env, PORT: String(ports.functions[fn]), OPENFAAS_NAME: fn },
-        // /healthz answers while a function is still loading; /readyz once it can serve.
-        ready: () => httpOk(`http://127.0.0.1:${ports.functions[fn]}/readyz`),
-      }),
+    const fnProcs = fns.flatMap((fn) =>
+      replicas[fn]!.map((port, i) =>
+        add({
+          name: i ? `${fn}-${i + 1}` : fn,
+          cmd: process.execPath,
+          args: [...nodeArgs, '--enable-source-maps', bundles[fn]!],
+          env: { ...env, PORT: String(port), OPENFAAS_NAME: fn },
+          // /healthz answers while a function is still loading; /readyz once it can serve.
+          ready: () => httpOk(`http://127.0.0.1:${port}/readyz`),
+        }),
+      ),
     );
-    await Promise.all(fnProcs.map((p) => p.start()));
+    // Extra instances are routed to but left for the test that wants them to start: every other
+    // test keeps one instance per function, as before (a stopped one refuses, and nginx moves on).
+    await Promise.all(fnProcs.filter((p) => !/-\d+$/.test(p.spec.name)).map((p) => p.start()));
     // Ready functions have created their collections and indexes; FerretDB's tables now exist.
     if (managedPg) await addPushdownIndexes(pgDatabase, MONGO_DATABASE);
     const gwProcs = ports.gateways.map((port, i) =>
@@ -207,16 +229,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await Promise.all(gwProcs.map((p) => p.start()));
 
     const conf = path.join(runDir, 'nginx.conf');
+    accessLog = opts.accessLog ? path.join(runDir, 'access.log') : null;
     writeFileSync(
       conf,
       renderNginxConf({
         port: ports.ingress,
         runDir,
         webRoot: webRoot ?? placeholderWeb(runDir),
-        functions: ports.functions,
+        functions: replicas,
         gateways: ports.gateways.map((port, i) => ({ id: `gw${i + 1}`, port })),
         storage: { bucket: BUCKET, port: ports.minio },
         uploadMaxMiB: 25,
+        ...(accessLog ? { accessLog } : {}),
       }),
     );
     await add({ name: 'nginx', cmd: 'nginx', args: ['-p', runDir, '-c', conf], ready: () => portOpen(ports.ingress) }).start();
@@ -235,7 +259,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     throw e;
   }
 
-  return { baseUrl, ports: { ...ports }, env, postgres: managedPg ? { database: pgDatabase, schema: MONGO_DATABASE } : null, procs, stop };
+  return { baseUrl, ports: { ...ports, replicas }, accessLog, env, postgres: managedPg ? { database: pgDatabase, schema: MONGO_DATABASE } : null, procs, stop };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { env, loadConfig } from '../config.ts';
@@ -80,18 +81,20 @@ export function onShutdown(log: Logger, stop: () => Promise<void>, timing: Shutd
 }
 
 /**
- * Stops accepting connections and resolves once every in-flight request has been answered.
- * Keep-alive connections are closed as soon as they fall idle, so a client (nginx, of-watchdog's
- * proxy) never sends a request down a connection that is about to be closed under it.
+ * Stops accepting connections and resolves once every connection has ended. It never closes a
+ * keep-alive connection under its client: http.Server's close() closes idle ones at once, and a
+ * proxy (nginx, of-watchdog) that has just picked one for its next request then sees it close
+ * mid-request, which for a POST it cannot resend is a 502 (seen in the rolling-restart chaos
+ * test). Instead every answer from here on says `Connection: close`, so each connection ends
+ * after its current request, and an idle one is closed by its client's idle timeout (nginx's
+ * 4 s) or Node's keep-alive timeout (5 s), whichever comes first.
  */
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    const idle = setInterval(() => server.closeIdleConnections(), 50);
-    server.close(() => {
-      clearInterval(idle);
-      resolve();
+    server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      if (!res.headersSent) res.setHeader('connection', 'close');
     });
-    server.closeIdleConnections();
+    net.Server.prototype.close.call(server, () => resolve());
   });
 }
 

@@ -65,6 +65,20 @@ describe('ChunkPlacer', () => {
     expect(store.rec).toMatchObject({ no: 1, start: id(4) });
   });
 
+  it('a replica whose copy is fresh still sees a chunk another replica opened, and places into it', async () => {
+    const store = memoryStore();
+    const a = new ChunkPlacer(store, { size: 2, ttlMs: 60_000 });
+    const b = new ChunkPlacer(store, { size: 2, ttlMs: 60_000 });
+    await chunksOf(a, 's', [id(1)]);
+    await chunksOf(b, 's', [id(2)]);
+    // a opens chunk 1 with 0003 (its copy counts one; the store, both).
+    Object.assign(store.rec, { stored: 2, last: id(2) });
+    expect(await chunksOf(a, 's', [id(3), id(4)])).toEqual([0, 1]);
+    Object.assign(store.rec, { no: 1, start: id(4), base: 3, stored: 4, last: id(4) });
+    // b's copy still says chunk 0 with room: 0005 must go to chunk 1 all the same.
+    expect(await chunksOf(b, 's', [id(5)])).toEqual([1]);
+  });
+
   it('opens several chunks in one batch, each with its base', async () => {
     const store = memoryStore();
     const p = new ChunkPlacer(store, { size: 2 });

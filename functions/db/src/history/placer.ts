@@ -131,7 +131,10 @@ export class ChunkPlacer {
   private async state(stream: string): Promise<Cached> {
     const now = (this.opts.now ?? Date.now)();
     const cached = this.cache.get(stream);
-    if (cached && now - cached.loadedAt < (this.opts.ttlMs ?? 10_000)) return cached;
+    // Another replica may have opened the next chunk since: placing by our copy would fill the old
+    // chunk with ids of the new one's range (history read out of order, measured with two db
+    // instances). One _id read per placement rules that out; a chunk opens once per CHUNK_SIZE.
+    if (cached && now - cached.loadedAt < (this.opts.ttlMs ?? 10_000) && !(await this.store.find(stream, cached.open.no + 1))) return cached;
     const loaded = { ...(await this.loadNewest(stream)), loadedAt: now };
     // Keep the local view of the open chunk if it is ahead of the stored one (our own placements).
     if (cached && cached.open.no === loaded.open.no && cached.open.start === loaded.open.start) {

@@ -121,6 +121,8 @@ describe('two people in one thread on desktops', () => {
     // Ben starts typing: Ann sees it in the thread.
     await panel(pageB).getByTestId('composer').pressSequentially('ok', { delay: 20 });
     await panel(pageA).getByTestId('typing-indicator').getByText(`${ben.user.displayName} is typing…`).waitFor();
+    // The channel's indicator is for the channel: typing in a thread stays in its panel.
+    expect(await channel(pageA).getByTestId('typing-indicator').textContent()).not.toContain('is typing');
     await panel(pageB).getByTestId('composer').fill('');
 
     await reply(pageA, 'Thanks! Ping me when it is up');

@@ -127,7 +127,7 @@ class ChatStore {
     s.on('message:updated', ({ message }) => this.#receive(message));
     s.on('message:deleted', ({ conversationId, messageId }) => this.#deleted(conversationId, messageId));
     s.on('typing', (p) => {
-      // A typing event names its thread once the gateway relays one (see setTyping).
+      // A typing event in a thread names it: it goes to that thread's typers, not the channel's.
       const threadRootId = (p as { threadRootId?: string | null }).threadRootId;
       if (p.userId !== this.me) this.presence.typing(streamKey(p.conversationId, threadRootId), p.userId, p.isTyping);
     });
@@ -611,9 +611,9 @@ class ChatStore {
     const cur = this.#myTyping.get(stream);
     const now = Date.now();
     const conversationId = conversationOf(stream);
-    // The typing event has no thread yet (the gateway's schema refuses unknown fields): typing in a
-    // thread is announced for its conversation, and the thread's panel shows the conversation's typers.
-    const where = { conversationId };
+    // Typing in a thread's composer names the thread, so only that thread's panel shows it.
+    const rootId = stream.length > conversationId.length ? stream.slice(conversationId.length + 1) : null;
+    const where = rootId ? { conversationId, threadRootId: rootId } : { conversationId };
     if (!isTyping) {
       if (cur) {
         clearTimeout(cur.stop);

@@ -630,7 +630,7 @@ describe('the event entry point (POST /function/db)', () => {
   });
 
   it('answers 503 for an update of a message not stored yet, and 400 for a malformed event (nothing applied)', async () => {
-    const g = await group(alice, [bob], 'early-update');
+    const g = await bareGroup(alice, [bob], 'early-update');
     const s = { [CONNECTOR_SECRET_HEADER]: secret() };
     const early = await call({ kind: 'edit', messageId: 'ffff00000000000000000000', conversationId: g.id, body: 'x', editedAt: new Date().toISOString() }, { ...s, 'x-topic': 'message.updated' });
     expect(early.status).toBe(503);

@@ -61,6 +61,11 @@ async function seed(): Promise<void> {
   const convIds = convs.map((c) => c._id.toString());
   const others = Array.from({ length: SEED * 2 }, (_, i) => makeMessage(convIds[i % convIds.length]!, pick(i), `seeded ${i} ${tag} the quick brown fox`));
   await models.Message.insertMany(others.map((m) => toMessageDoc(m)), { ordered: false, lean: true });
+  // History chunks as a store that has grown has them (every placement looks its next one up by _id).
+  await models.Chunk.insertMany(
+    convIds.map((c, i) => ({ _id: `${c}:1`, stream: c, no: 1, start: others[i]!.id, base: 100 })),
+    { ordered: false, lean: true },
+  );
   await models.ReadPosition.insertMany(others.slice(0, SEED).map((m) => ({ conversationId: m.conversationId, userId: m.senderId, messageId: m.id })), { ordered: false, lean: true });
   await models.File.insertMany(
     Array.from({ length: SEED }, (_, i) => ({ conversationId: convIds[i]!, uploaderId: pick(i), name: `f${i}.txt`, size: 1, contentType: 'text/plain', status: 'complete', objectKey: `${convIds[i]}/${randomUUID()}`, createdAt: now, completedAt: now })),

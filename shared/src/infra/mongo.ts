@@ -15,13 +15,13 @@ export async function connectMongo(url: string): Promise<Mongo> {
     maxPoolSize: 20,
     // FerretDB does not implement retryable writes; idempotent writes make retries ours to do.
     retryWrites: false,
-    // ensureIndexes below does both, cheaper; collections are created by their first write.
+    // ensureIndexes below does both, cheaper.
     autoIndex: false,
     autoCreate: false,
   });
   await conn.asPromise();
   const models = bindModels(conn);
-  await ensureIndexes(models);
+  await ensureIndexes(conn, models);
   return {
     conn,
     models,
@@ -33,15 +33,23 @@ export async function connectMongo(url: string): Promise<Mongo> {
 }
 
 /**
- * Creates the schemas' indexes where any is missing. Every process start used to send one
- * createCollection and one createIndex per index (sequential within a collection), which on
- * FerretDB was most of a function's startup; listing a collection's indexes is one round trip,
- * and only a new database or a new index pays for creation. The unique indexes exist before
- * anything is served, as idempotent writes rely on them.
+ * Creates the missing collections and the schemas' indexes where any is missing. Every process
+ * start used to send one createCollection and one createIndex per index (sequential within a
+ * collection), which on FerretDB was most of a function's startup; listing the collections and a
+ * collection's indexes is one round trip each, and only a new database or a new index pays for
+ * creation. The unique indexes exist before anything is served, as idempotent writes rely on them.
+ * Collections are created up front even without an index of their own: on FerretDB the stack's
+ * equality indexes (scripts/stack/infra.ts) are added to the tables that exist when the services
+ * are ready, and a table created later by its first write answered every `_id` lookup by a scan.
  */
-async function ensureIndexes(models: Models): Promise<void> {
+async function ensureIndexes(conn: Connection, models: Models): Promise<void> {
+  const existing = new Set((await conn.db!.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
   await Promise.all(
     Object.values(models).map(async (m) => {
+      if (!existing.has(m.collection.collectionName)) await m.createCollection().catch((e: unknown) => {
+        // Another process created it meanwhile (NamespaceExists).
+        if ((e as { code?: number }).code !== 48) throw e;
+      });
       const { toCreate } = await m.diffIndexes();
       if (toCreate.length > 0) await m.createIndexes();
     }),

@@ -135,12 +135,11 @@ export class MessagesRepository {
    * Stores messages idempotently: an id (or sender+clientMsgId) already stored is skipped, so a
    * redelivered event changes nothing. Returns the ids that were newly stored.
    */
-  async insertIdempotent(messages: Message[], placements?: readonly (number | MessagePlacement)[]): Promise<string[]> {
+  async insertIdempotent(messages: Message[], placements?: readonly MessagePlacement[]): Promise<string[]> {
     if (messages.length === 0) return [];
     const docs = messages.map((m, i) => {
-      const raw = placements?.[i];
-      if (raw === undefined) return toMessageDoc(m);
-      const p = typeof raw === 'number' ? { chunk: raw } : raw;
+      const p = placements?.[i];
+      if (p === undefined) return toMessageDoc(m);
       return {
         ...toMessageDoc(m, p.chunk === undefined ? {} : { chunk: p.chunk }),
         ...(p.threadChunk === undefined || !m.threadRootId ? {} : { threadChunk: p.threadChunk, threadChunkId: chunkId(threadStream(m.conversationId, m.threadRootId), p.threadChunk) }),

@@ -65,14 +65,16 @@ export async function allHistory(token: string, conversationId: string, after = 
   }
 }
 
+/** The secret only the connector holds, which a function's event entry point requires. */
+export const connectorSecret = () => readFileSync(path.join(stack().env.SECRETS_DIR!, 'connector-secret'), 'utf8').trim();
+
 /**
  * Delivers bus events straight to the db function, the way the connector invokes it (a batch,
  * with the connector's secret): each write is applied when the call returns, so tests can seed
  * many messages at once, with any createdAt or replyToId, without a socket or the rate limit.
  */
 export async function deliverToDb(items: { topic: string; event: unknown }[]): Promise<void> {
-  const secret = readFileSync(path.join(stack().env.SECRETS_DIR!, 'connector-secret'), 'utf8').trim();
-  const res = await api('POST', '/function/db', { body: items, headers: { 'x-batch': '1', [CONNECTOR_SECRET_HEADER]: secret } });
+  const res = await api('POST', '/function/db', { body: items, headers: { 'x-batch': '1', [CONNECTOR_SECRET_HEADER]: connectorSecret() } });
   if (res.status !== 200) throw new Error(`deliver to db: ${res.status} ${JSON.stringify(res.body)}`);
 }
 

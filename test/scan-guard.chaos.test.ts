@@ -5,13 +5,10 @@ import { CONNECTOR_SECRET_HEADER } from '@chat/shared/events/bus';
 import type { Conversation, Message } from '@chat/shared/models/types';
 import { toMessageDoc } from '@chat/shared/repositories/messages';
 import { userSearchKeys } from '@chat/shared/repositories/users';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { api, registerUser, uniqueName } from './api.ts';
+import { connectorSecret, api, registerUser, uniqueName } from './api.ts';
 import { makeMessage } from './fixtures.ts';
 import { closeTestDb, testDb } from './db.ts';
 import { ScanCounter } from './scan-guard.ts';
-import { stack } from './stack.ts';
 
 /**
  * The guard against whole-table reads on request paths: each read route runs once on a store
@@ -87,7 +84,7 @@ async function seed(): Promise<void> {
   fileId = file._id.toString();
 }
 
-const secret = () => readFileSync(path.join(stack().env.SECRETS_DIR!, 'connector-secret'), 'utf8').trim();
+const secret = connectorSecret;
 const ok = (status: number) => async (method: string, p: string, s: Session, body?: unknown) => {
   const res = await api(method, p, { token: s.accessToken, body });
   expect(res.status, `${method} ${p}`).toBe(status);

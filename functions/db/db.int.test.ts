@@ -1,19 +1,16 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTOR_SECRET_HEADER, DEAD_LETTER_QUEUE, EXCHANGE } from '@chat/shared/events/bus';
 import type { Conversation, Message } from '@chat/shared/models/types';
-import { api, registerUser, uniqueName } from '../../test/api.ts';
+import { connectorSecret, api, registerUser, uniqueName } from '../../test/api.ts';
 import { busChannel, closeBus, eventually, makeMessage, publishEvents, publishRaw } from '../../test/bus.ts';
 import { closeTestDb, createConversation, testDb } from '../../test/db.ts';
-import { stack } from '../../test/stack.ts';
 
 const D = '/api/db';
 type Session = Awaited<ReturnType<typeof registerUser>>;
 let alice: Session, bob: Session, carol: Session, dave: Session;
 
-const secret = () => readFileSync(path.join(stack().env.SECRETS_DIR!, 'connector-secret'), 'utf8').trim();
+const secret = connectorSecret;
 const get = <T = any>(s: Session, p: string) => api<T>('GET', `${D}${p}`, { token: s.accessToken });
 const post = <T = any>(s: Session, p: string, body?: unknown) => api<T>('POST', `${D}${p}`, { token: s.accessToken, body });
 const del = (s: Session, p: string) => api('DELETE', `${D}${p}`, { token: s.accessToken });

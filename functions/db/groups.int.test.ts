@@ -1,20 +1,17 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTOR_SECRET_HEADER } from '@chat/shared/events/bus';
 import type { Conversation, Message, SystemEvent } from '@chat/shared/models/types';
-import { allHistory as allMessages, api, registerUser, uniqueName } from '../../test/api.ts';
+import { connectorSecret, allHistory as allMessages, api, registerUser, uniqueName } from '../../test/api.ts';
 import { closeBus, eventually, makeMessage, publishEvents } from '../../test/bus.ts';
 import { closeTestDb, testDb } from '../../test/db.ts';
 import { connectAs, nextEvent, record, type ClientSocket } from '../../test/socket.ts';
-import { stack } from '../../test/stack.ts';
 
 const D = '/api/db';
 type Session = Awaited<ReturnType<typeof registerUser>>;
 let alice: Session, bob: Session, carol: Session, dave: Session;
 const sockets: ClientSocket[] = [];
 
-const secret = () => readFileSync(path.join(stack().env.SECRETS_DIR!, 'connector-secret'), 'utf8').trim();
+const secret = connectorSecret;
 const get = <T = any>(s: Session, p: string) => api<T>('GET', `${D}${p}`, { token: s.accessToken });
 const call = (method: string, s: Session, p: string, body?: unknown) => api(method, `${D}${p}`, { token: s.accessToken, body });
 const rename = (s: Session, id: string, title: unknown) => call('PATCH', s, `/conversations/${id}`, { title });

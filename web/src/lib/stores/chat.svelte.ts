@@ -72,6 +72,8 @@ class ChatStore {
 
   #histories = new Map<string, History>();
   #listSeq = 0;
+  /** When the list was last asked for (performance.now()): a connect right after it need not ask again. */
+  #listAskedAt = -Infinity;
   #listApplied = 0;
   /** Requests a cold load starts the moment the session is restored (see warm()). */
   #warmList: Promise<{ conversations: Conversation[] }> | undefined;
@@ -170,6 +172,7 @@ class ChatStore {
     this.#histories.clear();
     this.#lastReadSent.clear();
     this.#warmList = undefined;
+    this.#listAskedAt = -Infinity;
     this.#warmConversation.clear();
     this.#warmPage.clear();
     this.presence.clear();
@@ -191,6 +194,7 @@ class ChatStore {
       return p;
     };
     this.#warmList = quiet(api.db.conversations());
+    this.#listAskedAt = performance.now();
     const m = /^\/c\/([^/]+)$/.exec(path);
     if (m) {
       const id = decodeURIComponent(m[1]!);
@@ -210,6 +214,7 @@ class ChatStore {
     const warm = this.#warmList;
     this.#warmList = undefined;
     try {
+      if (!warm) this.#listAskedAt = performance.now();
       const { conversations } = await (warm ?? api.db.conversations());
       // An answer older than one already applied is stale; any newer one is taken (waiting for
       // the newest of several in flight would keep the sidebar empty for longer).
@@ -231,12 +236,14 @@ class ChatStore {
 
   /** After any (re)connect: refresh the list, catch every loaded conversation up with `after=`. */
   async #resync() {
-    // Reload the list on every connection, the first included: a list fetched before the socket
-    // joined its rooms misses messages sent in between (wrong unread counts and previews). A
-    // message acked just before the join may reach the store a moment after this read, so the
-    // list is read once more when that moment has passed.
+    // The list is read again after every connection: a list fetched before the socket joined
+    // its rooms misses messages sent in between (wrong unread counts and previews). A message
+    // acked just before the join may reach the store a moment after a read, so it is read once
+    // more when that moment has passed. A list asked for less than that moment ago (a cold load
+    // asks before the socket connects) is not asked for again at once: the settled read covers
+    // what it may miss, and a second read would compete with the first page for the db function.
     void this.threads.load();
-    await this.loadConversations();
+    if (performance.now() - this.#listAskedAt >= SETTLE_MS) await this.loadConversations();
     if (this.#settle) clearTimeout(this.#settle);
     this.#settle = setTimeout(() => void this.loadConversations(), SETTLE_MS);
     await Promise.all(

@@ -34,14 +34,14 @@ export default async function setup(project: TestProject) {
   });
 
   const control = http.createServer(async (req, res) => {
-    const m = /^\/procs\/([\w-]+)\/(kill|stop|start)$/.exec(req.url ?? '');
+    const m = /^\/procs\/([\w-]+)\/(kill|stop|start|pause|resume)$/.exec(req.url ?? '');
     const proc = m && stack.procs.get(m[1]!);
     if (!m || !proc || req.method !== 'POST') {
       res.writeHead(404).end();
       return;
     }
     try {
-      await proc[m[2] as 'kill' | 'stop' | 'start']();
+      await proc[m[2] as 'kill' | 'stop' | 'start' | 'pause' | 'resume']();
       res.writeHead(204).end();
     } catch (e) {
       res.writeHead(500).end(String(e));

@@ -3,7 +3,7 @@ import { inject } from 'vitest';
 /** What a test file knows of the stack its project started (see stack.setup.ts). */
 export interface StackInfo {
   baseUrl: string;
-  ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; replicas: Record<string, number[]>; gateways: number[] };
+  ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; replicas: Record<string, number[]>; gateways: number[]; connector: number | null };
   env: Record<string, string>;
   /** Where FerretDB keeps the data in PostgreSQL (null on sqlite or an external PostgreSQL URL). */
   postgres: { database: string; schema: string } | null;
@@ -22,7 +22,7 @@ declare module 'vitest' {
 export const stack = (): StackInfo => inject('stack');
 
 /** Kills (SIGKILL), stops (SIGTERM) or starts one of the stack's processes by name. */
-export async function controlProc(name: string, action: 'kill' | 'stop' | 'start'): Promise<void> {
+export async function controlProc(name: string, action: 'kill' | 'stop' | 'start' | 'pause' | 'resume'): Promise<void> {
   const res = await fetch(`${stack().controlUrl}/procs/${name}/${action}`, { method: 'POST' });
   if (res.status !== 204) throw new Error(`${action} ${name}: ${res.status} ${await res.text()}`);
 }

@@ -19,6 +19,14 @@ export interface ConnectorOptions {
   log: Logger;
 }
 
+/**
+ * Deliveries per function since start: every one received, and those the broker had handed out
+ * before (a consumer that died or closed with them unsettled). A connector that drains on
+ * SIGTERM leaves its successor nothing to redeliver, so `redelivered` stays 0 across a rolling
+ * restart; a kill shows up here.
+ */
+export type DeliveryStats = Record<string, { received: number; redelivered: number }>;
+
 /** How the connector's connection is named in RabbitMQ's management tools. */
 export const CONNECTION_NAME = 'chat-connector';
 
@@ -40,6 +48,7 @@ interface Binding {
 export class Connector {
   private readonly amqp: AmqpManager;
   private readonly bindings = new Map<string, Binding>();
+  private readonly counts: DeliveryStats = {};
   private stopping = false;
   private refreshTimer: NodeJS.Timeout | null = null;
   /** The subscriptions have been listed (and their channels registered) at least once. */
@@ -59,6 +68,10 @@ export class Connector {
 
   get connected(): boolean {
     return this.amqp.connected();
+  }
+
+  stats(): DeliveryStats {
+    return structuredClone(this.counts);
   }
 
   /** Throws (for /readyz) until every subscribed function has its consumer up. */
@@ -153,9 +166,15 @@ export class Connector {
         await channel.prefetch(this.o.prefetch);
         const worker = this.worker(sub.fn, queue, channel);
         binding.worker = worker;
+        const counts = (this.counts[sub.fn] ??= { received: 0, redelivered: 0 });
         const { consumerTag } = await channel.consume(queue, (msg) => {
           // null: the broker cancelled the consumer (queue deleted); the channel is reopened.
           if (!msg) return void channel.close().catch(() => undefined);
+          counts.received++;
+          if (msg.fields.redelivered) {
+            counts.redelivered++;
+            log.debug('redelivered', { fn: sub.fn, topic: msg.fields.routingKey, messageId: msg.properties.messageId as string | undefined, tag: msg.fields.deliveryTag });
+          }
           worker.receive(toDelivery(msg));
         });
         binding.consumerTag = consumerTag;

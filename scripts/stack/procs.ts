@@ -98,6 +98,18 @@ export class Proc {
     clearTimeout(timer);
   }
 
+  /**
+   * Freezes the process (SIGSTOP) or lets it go on (SIGCONT): a hung process, whose sockets
+   * stay open and whose requests wait, as a stalled node or a long GC pause looks (failure tests).
+   */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Sudden death, as a crash or an OOM kill would look (for failure tests). */
   async kill(): Promise<void> {
     this.stopping = true;

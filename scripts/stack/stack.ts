@@ -47,7 +47,7 @@ export interface StackOptions {
 export interface Stack {
   baseUrl: string;
   /** `functions` is each function's first instance; `replicas` every instance's port, the first included. */
-  ports: { ingress: number; ferretdb: number; ferretdbMetrics: number | null; minio: number; functions: Record<string, number>; replicas: Record<string, number[]>; gateways: number[] };
+  ports: { ingress: number; ferretdb: number; ferretdbMetrics: number | null; minio: number; functions: Record<string, number>; replicas: Record<string, number[]>; gateways: number[]; connector: number | null };
   /** The ingress's access log, when asked for. */
   accessLog: string | null;
   /** The environment every project process got (connection URLs, prefixes, secrets dir). */
@@ -58,7 +58,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-const DEV_PORTS = { ferretdb: 27017, minio: 9000, minioConsole: 9001, fnBase: 3101, gwBase: 3201 };
+const DEV_PORTS = { ferretdb: 27017, minio: 9000, minioConsole: 9001, fnBase: 3101, gwBase: 3201, connector: 3301 };
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = opts.log ?? ((m: string) => console.log(`[stack] ${m}`));
@@ -83,6 +83,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     minioConsole: await pick(DEV_PORTS.minioConsole),
     functions: Object.fromEntries(await Promise.all(fns.map(async (f, i) => [f, await pick(DEV_PORTS.fnBase + i)] as const))),
     gateways: hasGateway() ? [await pick(DEV_PORTS.gwBase), await pick(DEV_PORTS.gwBase + 1)] : [],
+    connector: hasConnector() ? await pick(DEV_PORTS.connector) : null,
   };
   // Extra instances get free ports, in dev mode too (the fixed ones are one per function).
   const replicas: Record<string, number[]> = {};
@@ -244,8 +245,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       }),
     );
     await add({ name: 'nginx', cmd: 'nginx', args: ['-p', runDir, '-c', conf], ready: () => portOpen(ports.ingress) }).start();
-    if (hasConnector()) {
-      const port = await pick(3301);
+    if (ports.connector) {
+      const port = ports.connector;
       await add({
         name: 'connector',
         cmd: process.execPath,

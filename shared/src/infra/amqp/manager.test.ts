@@ -189,4 +189,36 @@ describe('AmqpManager', () => {
     expect(broker.attempts).toBe(attempts);
     expect(manager.state().status).toBe('closed');
   });
+
+  it('closes every channel (awaiting each close-ok) before the connection, so acks sent just before reach the broker first', async () => {
+    const broker = fakeBroker();
+    manager = new AmqpManager({ url: 'amqp://x', log, connect: broker.connect });
+    manager.open({ name: 'a', setup: async () => undefined });
+    manager.open({ name: 'b', confirm: true, setup: async () => undefined });
+    await vi.advanceTimersByTimeAsync(0);
+    const conn = broker.last;
+    const order: string[] = [];
+    for (const [i, ch] of conn.channels.entries()) {
+      const close = ch.close.bind(ch);
+      ch.close = async () => {
+        order.push(`channel ${i} closing`);
+        await Promise.resolve(); // the close-ok arrives later
+        await close();
+        order.push(`channel ${i} closed`);
+      };
+    }
+    const closeConn = conn.close.bind(conn);
+    conn.close = async () => {
+      order.push('connection closing');
+      await closeConn();
+    };
+    await manager.close();
+    // The topology channel was closed at connect; the two registered ones close now, then the connection.
+    expect(order.at(-1)).toBe('connection closing');
+    expect(order.filter((o) => o.endsWith('closed'))).toHaveLength(2);
+    expect(order.indexOf('connection closing')).toBeGreaterThan(Math.max(...order.flatMap((o, i) => (o.endsWith('closed') ? [i] : []))));
+    // Nothing reopens: the channels' close events come from an intended close.
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(broker.connections).toHaveLength(1);
+  });
 });

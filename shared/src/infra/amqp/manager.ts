@@ -181,10 +181,25 @@ export class AmqpManager {
     };
   }
 
+  /**
+   * Closes every channel, then the connection. The channels go first because closing one waits
+   * for the broker's close-ok, which comes after every frame sent before it on that channel:
+   * amqplib interleaves channels' frames with the connection's own, so a connection closed at
+   * once can reach the broker ahead of the last acks, and the broker then redelivers what a
+   * drained consumer had already settled (seen in the connector's rolling-restart test).
+   */
   async close(): Promise<void> {
     this.status = 'closed';
     if (this.timer) clearTimeout(this.timer);
-    for (const p of this.parts) if (p.timer) clearTimeout(p.timer);
+    const channels: Channel[] = [];
+    for (const p of this.parts) {
+      if (p.timer) clearTimeout(p.timer);
+      p.closed = true;
+      p.generation++;
+      if (p.channel) channels.push(p.channel);
+      p.channel = null;
+    }
+    await Promise.all(channels.map((ch) => ch.close().catch(() => undefined)));
     const conn = this.conn;
     this.conn = null;
     await conn?.close().catch(() => undefined);

@@ -1,6 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
 import { DEAD_LETTER_QUEUE } from '@chat/shared/events/bus';
+import { serverEventSchemas } from '@chat/shared/events/socket-schemas';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Message } from '@chat/shared/models/types';
 import { allMessages, api, registerUser, uniqueName } from '../test/api.ts';
@@ -256,6 +257,8 @@ describe('fault drill', () => {
       // gateways tell their sockets (bob on gw2, alice on gw1).
       const told = await eventually(async () => (supersededAtB.length && supersededAtA.length ? supersededAtB : undefined), 'message:superseded at both members', 30_000, 100);
       expect(told).toEqual([{ conversationId: convId, messageId: dropped.id, message: kept }]);
+      // On the wire exactly as documented (docs/api/events.md): parsing adds and drops nothing.
+      expect(serverEventSchemas['message:superseded'].payload.parse(told[0])).toEqual(told[0]);
       expect(supersededAtA).toEqual(told);
       // The ledger learnt the kept message: a third resend is answered with it, and not broadcast.
       const third = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'queued-1', body: 'in the queue' });

@@ -1,6 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
 import { DEAD_LETTER_QUEUE } from '@chat/shared/events/bus';
+import { serverEventSchemas } from '@chat/shared/events/socket-schemas';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Message } from '@chat/shared/models/types';
 import { allMessages, api, registerUser, uniqueName } from '../test/api.ts';
@@ -219,12 +220,14 @@ describe('fault drill', () => {
     }
   });
 
-  it('a message acked but not stored yet when Redis lost its data, then resent, is stored once (the edge the store lookup cannot see)', async () => {
+  it('a message acked while queued, Redis lost, resent with a new id: stored once, the dropped id superseded by the kept message at every member, and the next resend acked with the stored id', async () => {
     const [alice, bob] = await Promise.all([registerUser(), registerUser()]);
     const convId = await group(alice, [bob], 'redis loss, queued');
     const a = await connectAs(alice.accessToken, { instance: 0 });
     const b = await connectAs(bob.accessToken, { instance: 1 });
     const seen = record(b, 'message:new');
+    const supersededAtB = record(b, 'message:superseded');
+    const supersededAtA = record(a, 'message:superseded');
     let resent: Message;
     let first: Message;
     // Nothing stores while the connector is away: the acked message waits in the durable queue.
@@ -241,23 +244,41 @@ describe('fault drill', () => {
       await controlProc('connector', 'start');
     }
     try {
+      // The store cannot know a queued message: the resend got an id of its own, and both were broadcast.
+      expect(resent.id).not.toBe(first.id);
       const stored = await eventually(async () => {
         const all = await allMessages(alice.accessToken, convId);
         return all.length ? all : undefined;
       }, 'stored after the connector is back', 30_000, 250);
-      // The first event wins: the resend's event has another id and the same (sender, clientMsgId),
-      // which the unique index turns away. A message later proves the queue has drained past both.
+      expect(stored.map((m) => m.clientMsgId)).toEqual(['queued-1']);
+      const kept = stored[0]!;
+      const dropped = kept.id === first.id ? resent : first;
+      // The unique index turned the other event away; the db function names it, and both
+      // gateways tell their sockets (bob on gw2, alice on gw1).
+      const told = await eventually(async () => (supersededAtB.length && supersededAtA.length ? supersededAtB : undefined), 'message:superseded at both members', 30_000, 100);
+      expect(told).toEqual([{ conversationId: convId, messageId: dropped.id, message: kept }]);
+      // On the wire exactly as documented (docs/api/events.md): parsing adds and drops nothing.
+      expect(serverEventSchemas['message:superseded'].payload.parse(told[0])).toEqual(told[0]);
+      expect(supersededAtA).toEqual(told);
+      // The ledger learnt the kept message: a third resend is answered with it, and not broadcast.
+      const third = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'queued-1', body: 'in the queue' });
+      expect(third).toMatchObject({ ok: true, message: { id: kept.id, createdAt: kept.createdAt } });
+      // The dropped id never exists: an edit of it is refused, not accepted into nowhere.
+      expect(await request(a, 'message:edit', { messageId: dropped.id, body: 'edited' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+      // A message later proves the queue has drained past everything above, and its broadcast
+      // comes after any the third resend would have made.
+      const arrived = nextEvent(b, 'message:new', (p) => p.message.clientMsgId === 'queued-2');
       const later = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'queued-2', body: 'later' });
       expect(later.ok).toBe(true);
+      await arrived;
       const both = await eventually(async () => {
         const all = await allMessages(alice.accessToken, convId);
         return all.some((m) => m.clientMsgId === 'queued-2') ? all : undefined;
       }, 'the later message stored', 30_000, 250);
-      expect(stored.map((m) => m.id)).toEqual([first.id]);
-      expect(both.map((m) => [m.clientMsgId, m.id])).toEqual([['queued-1', first.id], ['queued-2', (later as { message: Message }).message.id]]);
-      // What is not closed: that resend was answered with a new id and broadcast again (the store
-      // could not know it yet); history returns the stored one.
-      console.log(`queued edge: resend acked with ${resent.id === first.id ? 'the same' : 'a new'} id; broadcasts of queued-1 seen: ${seen.filter((p) => p.message.clientMsgId === 'queued-1').length}`);
+      expect(both.map((m) => [m.clientMsgId, m.id])).toEqual([['queued-1', kept.id], ['queued-2', (later as { message: Message }).message.id]]);
+      expect(seen.filter((p) => p.message.clientMsgId === 'queued-1').map((p) => p.message.id)).toEqual([first.id, resent.id]);
+      expect(supersededAtB).toHaveLength(1);
+      console.log(`queued edge: first ${first.id}, resend ${resent.id}, kept ${kept.id === first.id ? 'the first' : 'the resend'}; message:superseded at bob ${supersededAtB.length}, at alice ${supersededAtA.length}`);
     } finally {
       a.disconnect();
       b.disconnect();

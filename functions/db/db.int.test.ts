@@ -660,6 +660,42 @@ describe('through RabbitMQ and the connector', () => {
     expect(h.messages[0]!.body).toBe('only once');
   });
 
+  it('a message whose (sender, clientMsgId) is stored under another id is announced as superseded; the kept one stays the last message, counted once', async () => {
+    const g = await bareGroup(alice, [bob], 'superseded');
+    const events = await watchConversationEvents();
+    const kept = makeMessage(g.id, alice.user.id, 'first send', { clientMsgId: 'resent-1' });
+    await publishEvents('message.created', [{ message: kept }]);
+    await eventually(async () => ((await history(alice, g.id)).messages.length > 0 ? true : undefined), 'first copy stored');
+    // The resend after the gateway lost its ledger: a newer id, the same pair.
+    const dropped = makeMessage(g.id, alice.user.id, 'first send', { clientMsgId: 'resent-1' });
+    await publishEvents('message.created', [{ message: dropped }]);
+    const e = await events.next((x) => x.key === 'conversation.message.superseded' && x.body.messageId === dropped.id);
+    expect(e.body).toEqual({ conversationId: g.id, messageId: dropped.id, message: kept });
+    // A plain redelivery of the kept one is not announced.
+    await publishEvents('message.created', [{ message: kept }]);
+    const [sentinel] = await send(g, bob, ['after the resend']);
+    expect((await history(alice, g.id)).messages.map((m) => m.id)).toEqual([kept.id, sentinel!.id]);
+    expect(events.seen.filter((x) => x.key === 'conversation.message.superseded')).toHaveLength(1);
+    // Counted once: bob's unread is the kept message (his own sentinel is not), alice's the sentinel.
+    const conv = (await get(bob, `/conversations/${g.id}`)).body.conversation as Conversation;
+    expect(conv.unreadCount).toBe(1);
+    expect((await get(alice, `/conversations/${g.id}`)).body.conversation.unreadCount).toBe(1);
+  });
+
+  it('a superseded id, the newest the conversation was told of, never becomes its last message (it would read as none)', async () => {
+    const g = await bareGroup(alice, [bob], 'superseded last');
+    const events = await watchConversationEvents();
+    const kept = makeMessage(g.id, alice.user.id, 'kept', { clientMsgId: 'resent-2' });
+    await publishEvents('message.created', [{ message: kept }]);
+    await eventually(async () => ((await get(bob, `/conversations/${g.id}`)).body.conversation?.lastMessage?.id === kept.id ? true : undefined), 'kept stored');
+    const dropped = makeMessage(g.id, alice.user.id, 'kept', { clientMsgId: 'resent-2' });
+    await publishEvents('message.created', [{ message: dropped }]);
+    await events.next((x) => x.key === 'conversation.message.superseded' && x.body.messageId === dropped.id);
+    const conv = (await get(bob, `/conversations/${g.id}`)).body.conversation as Conversation;
+    expect(conv.lastMessage?.id).toBe(kept.id);
+    expect(conv.unreadCount).toBe(1);
+  });
+
   it('applies edits, reactions (idempotently) and deletes published as events', async () => {
     const g = await bareGroup(alice, [bob], 'updates');
     const [m] = await send(g, alice, ['original']);

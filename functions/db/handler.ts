@@ -83,6 +83,9 @@ export default async function createHandler(): Promise<FunctionHandler> {
       threads,
       subscriptions,
       announceThread: (message) => publish('conversation.thread.updated', { message }),
+      // Awaited (confirmed), unlike the announcements above: it is the only way the sender's ledger
+      // and the clients learn which id was kept.
+      announceSuperseded: (e) => publisher.publish('conversation.message.superseded', e),
       log,
     }), secret, log, batchMax: config.EVENT_BATCH_MAX });
   conversationRoutes(app, { service, search, threads, verifier });

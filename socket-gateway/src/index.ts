@@ -101,7 +101,7 @@ async function main() {
   await presence.start();
   const roomNames = new RoomNames(io, (room) => rooms.conversationOf(room) !== null);
   const releaseRequest = releaseHandshakeRequests(io);
-  const membershipFeed = followMembership({ io, amqp, gatewayId: config.GATEWAY_ID, log, membership, conversations, users, presence: presenceStore, roomNames });
+  const membershipFeed = followMembership({ io, amqp, gatewayId: config.GATEWAY_ID, log, membership, conversations, users, presence: presenceStore, roomNames, ledger });
   // On a first start the membership queue does not exist yet: events published before it is
   // bound would reach no instance. Wait for the broker a little (it is retried forever anyway).
   await amqp.whenConnected(10_000);

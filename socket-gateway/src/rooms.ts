@@ -5,6 +5,7 @@ import {
   type ConversationCreatedEvent,
   type ConversationUpdatedEvent,
   type MembersChangedEvent,
+  type MessageSupersededEvent,
   type ReadEvent,
   type ThreadUpdatedEvent,
   type UserUpdatedEvent,
@@ -21,6 +22,7 @@ import type { ChatServer } from './handlers.ts';
 import type { RoomNames } from './lean.ts';
 import type { MembershipCache } from './membership.ts';
 import { relayRead, relayThread } from './read-relay.ts';
+import type { SendLedger } from './send-ledger.ts';
 import { notificationLevel } from '@chat/shared/models/notification-level';
 
 const CONVERSATION = 'c:';
@@ -73,9 +75,10 @@ export function followMembership(deps: {
   users: UsersRepository;
   presence: PresenceStore;
   roomNames: RoomNames;
+  ledger: Pick<SendLedger, 'supersede'>;
   maxAttempts?: number;
 }): { close(): Promise<void> } {
-  const { io, log, membership, conversations, users, presence, roomNames } = deps;
+  const { io, log, membership, conversations, users, presence, roomNames, ledger } = deps;
 
   const apply = async (event: { conversationId: string; messages?: Message[] | undefined }, added: (rec: ConversationRecord) => string[], removed: string[], created: boolean) => {
     membership.invalidate(event.conversationId);
@@ -129,6 +132,15 @@ export function followMembership(deps: {
     [ROUTING_KEYS.threadUpdated]: {
       schema: busEventSchemas[ROUTING_KEYS.threadUpdated],
       apply: async (e: ThreadUpdatedEvent) => relayThread(io, rooms.conversation(e.message.conversationId), e),
+    },
+    // The ledger first: a client that resends on hearing of it is answered with the kept id. The
+    // ledger is shared, so every gateway writes the same record; each tells its own sockets.
+    [ROUTING_KEYS.messageSuperseded]: {
+      schema: busEventSchemas[ROUTING_KEYS.messageSuperseded],
+      apply: async (e: MessageSupersededEvent) => {
+        await ledger.supersede(e.messageId, e.message);
+        io.local.to(rooms.conversation(e.conversationId)).emit('message:superseded', { conversationId: e.conversationId, messageId: e.messageId, message: e.message });
+      },
     },
     // A changed name or avatar reaches everyone who shares a conversation with the user (one
     // equality lookup on memberIds) and the user's own other sessions; a socket in several of

@@ -115,6 +115,22 @@ export class SendLedger {
     return { won: won === 1, message: won === 1 ? message : (JSON.parse(value.slice(2)) as Message) };
   }
 
+  /**
+   * The store kept `kept` for its (sender, clientMsgId) and turned `droppedId` away (a resend
+   * acked with a new id after this ledger was lost). The kept one becomes the done record,
+   * whatever the record holds now, so any later resend is answered with it; a resend in flight
+   * meanwhile completes against it (COMPLETE finds its reservation gone). The dropped one leaves
+   * the recent cache, so an edit or reaction on it is not_found instead of being accepted for a
+   * message that never exists.
+   */
+  async supersede(droppedId: string, kept: Message): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.idemKey(kept.senderId, kept.clientMsgId), `d|${JSON.stringify(kept)}`, 'EX', this.opts.ttlSeconds)
+      .del(`msg:recent:${droppedId}`)
+      .exec();
+  }
+
   /** Recently sent or changed messages, readable before the store has caught up. */
   async recent(messageId: string): Promise<Message | null> {
     const v = await this.redis.get(`msg:recent:${messageId}`);

@@ -1,12 +1,12 @@
 import { errors } from '@chat/shared/errors';
-import { ROUTING_KEYS, type BusEvents, type RoutingKey } from '@chat/shared/events/bus';
+import { ROUTING_KEYS, type BusEvents, type MessageSupersededEvent, type RoutingKey } from '@chat/shared/events/bus';
 import { busEventSchemas, isRoutingKey } from '@chat/shared/events/schemas';
 import type { Logger } from '@chat/shared/log';
 import { mentionedOthers } from '@chat/shared/mentions/mentions';
 import { describeIssue } from '@chat/shared/models/validation';
 import type { Message } from '@chat/shared/models/types';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
-import { threadStream, type MessagePlacement, type MessagesRepository } from '@chat/shared/repositories/messages';
+import { threadStream, type MessagePlacement, type MessagesRepository, type StreamTouch } from '@chat/shared/repositories/messages';
 import type { ThreadSubscriptionsRepository } from '@chat/shared/repositories/threads';
 import type { ChunkPlacer } from './history/placer.ts';
 import type { ReadsService } from './reads.service.ts';
@@ -47,6 +47,11 @@ export class EventsService {
       subscriptions: ThreadSubscriptionsRepository;
       /** A root whose summary may have moved (published as conversation.thread.updated). */
       announceThread: (root: Message) => void;
+      /**
+       * A message turned away because its (sender, clientMsgId) is stored under another id. Awaited
+       * (confirmed): a failure fails the call, and the redelivery finds the same conflict again.
+       */
+      announceSuperseded: (e: MessageSupersededEvent) => Promise<void>;
       log: Logger;
     },
   ) {
@@ -103,17 +108,45 @@ export class EventsService {
     ]);
     // Each message carries its search keys, so the batch is indexed by the same insertMany.
     const fresh = new Set(await this.deps.messages.insertIdempotent(messages, placements));
+    const turnedAway = fresh.size === messages.length ? [] : await this.storedInstead(messages.filter((m) => !fresh.has(m.id)));
+    // A dropped message keeps its chunk slot, as a redelivered duplicate does (the open chunk may
+    // close one message early), but it is nobody's last message: its id is never stored.
+    const dropped = new Set(turnedAway.map((t) => t.dropped.id));
+    const superseded = turnedAway.flatMap(({ dropped: m, kept }) => {
+      const e = supersession(m, kept);
+      if (!e) this.deps.log.warn('a message turned away by the unique clientMsgId index is not announced', { conversationId: m.conversationId, messageId: m.id, keptElsewhere: kept !== null });
+      return e ? [e] : [];
+    });
     // Touch even for redelivered messages: a crash may have come between the insert and this.
     // The counters add only what this call stored, so a redelivery counts nothing twice.
+    const touch = (coalescer: TouchCoalescer, key: string, idx: readonly number[], open: StreamTouch['open']) => {
+      const counts = freshCounts(messages, idx, fresh, dropped);
+      return counts ? coalescer.touch(key, { ...counts, open }) : Promise.resolve();
+    };
     await Promise.all([
-      ...[...byConversation].map(([conv, idx]) => this.touches.touch(conv, { ...freshCounts(messages, idx, fresh), open: open.get(conv) })),
-      ...[...byThread].map(([stream, idx]) => this.threadTouches.touch(messages[idx[0]!]!.threadRootId!, { ...freshCounts(messages, idx, fresh), open: threadOpen.get(stream) })),
+      ...[...byConversation].map(([conv, idx]) => touch(this.touches, conv, idx, open.get(conv))),
+      ...[...byThread].map(([stream, idx]) => touch(this.threadTouches, messages[idx[0]!]!.threadRootId!, idx, threadOpen.get(stream))),
     ]);
+    await Promise.all(superseded.map((e) => this.deps.announceSuperseded(e)));
     const threads = [...byThread.values()].map((idx) => {
       const replies = idx.map((i) => messages[i]!).filter((m) => fresh.has(m.id));
       return { conversationId: messages[idx[0]!]!.conversationId, rootId: messages[idx[0]!]!.threadRootId!, replies };
     });
     return { stored: fresh.size, threads };
+  }
+
+  /**
+   * Of the messages the insert turned away, those whose own id is not stored (the unique
+   * (sender, clientMsgId) index turned them away), with what the store holds for that pair. Only
+   * this path reads: one _id read per message turned away (a redelivery finds its own), and the
+   * unique pair for the rest.
+   */
+  private async storedInstead(turnedAway: Message[]): Promise<Array<{ dropped: Message; kept: Message | null }>> {
+    const { messages } = this.deps;
+    const found = await Promise.all(
+      turnedAway.map(async (m) => ((await messages.exists(m.id)) ? null : { dropped: m, kept: await messages.findBySenderAndClientMsgId(m.senderId, m.clientMsgId) })),
+    );
+    return found.filter((f) => f !== null);
   }
 
   /**
@@ -183,16 +216,31 @@ function groupBy<T>(items: readonly T[], keyOf: (item: T) => string | null): Map
   return out;
 }
 
-/** A stream's part of a batch: its newest message, and the fresh inserts in all and per sender. */
-function freshCounts(messages: readonly Message[], idx: readonly number[], fresh: ReadonlySet<string>) {
-  let newest = messages[idx[0]!]!;
+/**
+ * What the store tells about a message it turned away and the one it holds for the same sender and
+ * clientMsgId: null when that is the message itself (a redelivery) or nothing; also null when the
+ * kept one is in another conversation (a client that reused a clientMsgId there): announcing it to
+ * this conversation would show it to people who are not its members.
+ */
+export function supersession(dropped: Message, kept: Message | null): MessageSupersededEvent | null {
+  if (!kept || kept.id === dropped.id || kept.conversationId !== dropped.conversationId) return null;
+  return { conversationId: dropped.conversationId, messageId: dropped.id, message: kept };
+}
+
+/**
+ * A stream's part of a batch: its newest stored message, and the fresh inserts in all and per
+ * sender; null when every message of it was dropped (nothing of it is stored).
+ */
+export function freshCounts(messages: readonly Message[], idx: readonly number[], fresh: ReadonlySet<string>, dropped: ReadonlySet<string> = new Set()) {
+  let newest: Message | undefined;
   const sent: Record<string, number> = {};
   const mentioned: Record<string, number> = {};
   let stored = 0;
   let system = 0;
   for (const i of idx) {
     const m = messages[i]!;
-    if (m.id > newest.id) newest = m;
+    if (dropped.has(m.id)) continue;
+    if (!newest || m.id > newest.id) newest = m;
     if (!fresh.has(m.id)) continue;
     stored++;
     // A system message is nobody's unread (docs/groups.md): counted apart, not as its actor's.
@@ -203,6 +251,7 @@ function freshCounts(messages: readonly Message[], idx: readonly number[], fresh
     sent[m.senderId] = (sent[m.senderId] ?? 0) + 1;
     for (const u of mentionedOthers(m)) mentioned[u] = (mentioned[u] ?? 0) + 1;
   }
+  if (!newest) return null;
   return { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, mentioned, system };
 }
 

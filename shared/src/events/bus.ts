@@ -27,6 +27,13 @@ export const ROUTING_KEYS = {
    * each gateway's queue already binds).
    */
   threadUpdated: 'conversation.thread.updated',
+  /**
+   * A message.created the store turned away: its (sender, clientMsgId) is stored under another id
+   * (a resend acked with a new id after Redis lost the send ledger). Published by the db function;
+   * every gateway records the kept message in the ledger and tells the room (docs/faults.md).
+   * Under conversation.#, which each gateway's queue already binds.
+   */
+  messageSuperseded: 'conversation.message.superseded',
 } as const;
 export type RoutingKey = (typeof ROUTING_KEYS)[keyof typeof ROUTING_KEYS];
 
@@ -96,6 +103,13 @@ export interface ThreadUpdatedEvent {
   message: Message;
 }
 
+/** `messageId` was never stored: `message` (same sender and clientMsgId, another id) stands for it. */
+export interface MessageSupersededEvent {
+  conversationId: string;
+  messageId: string;
+  message: Message;
+}
+
 export interface UserUpdatedEvent {
   user: User;
 }
@@ -111,6 +125,7 @@ export interface BusEvents {
   'conversation.read': ReadEvent;
   'user.updated': UserUpdatedEvent;
   'conversation.thread.updated': ThreadUpdatedEvent;
+  'conversation.message.superseded': MessageSupersededEvent;
 }
 
 /** Header carrying the connector's shared secret; functions refuse event calls without it. */

@@ -85,6 +85,7 @@ export const busEventSchemas = {
   [ROUTING_KEYS.conversationRead]: readEvent,
   [ROUTING_KEYS.userUpdated]: z.object({ user: userSchema }),
   [ROUTING_KEYS.threadUpdated]: z.object({ message: messageSchema }),
+  [ROUTING_KEYS.messageSuperseded]: z.object({ conversationId: id, messageId: id, message: messageSchema }),
 } satisfies { [K in RoutingKey]: z.ZodType<BusEvents[K], any> };
 
 export const isRoutingKey = (s: string): s is RoutingKey => Object.prototype.hasOwnProperty.call(busEventSchemas, s);

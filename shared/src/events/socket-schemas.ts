@@ -74,6 +74,10 @@ export const serverEventSchemas = {
   'message:new': { summary: "A new message, to every member's sockets (the sender's other sockets included)", payload: z.object({ message: messageSchema }) },
   'message:updated': { summary: "A message was edited or its reactions changed, or a thread root's summary moved", payload: z.object({ message: messageSchema }) },
   'message:deleted': { summary: 'A message was deleted (it keeps its id and deletedAt)', payload: z.object({ conversationId: id, messageId: id }) },
+  'message:superseded': {
+    summary: 'A message delivered under messageId was never stored: the one kept for its sender and clientMsgId is `message` (a resend after the gateway lost its send ledger; extension). Drop messageId, keep message',
+    payload: z.object({ conversationId: id, messageId: id, message: messageSchema }),
+  },
   typing: {
     summary: 'Another member started or stopped typing (with threadRootId: in that thread)',
     payload: z.object({ conversationId: id, userId: id, isTyping: z.boolean(), threadRootId: id.optional() }),

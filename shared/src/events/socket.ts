@@ -47,6 +47,8 @@ export interface ServerToClientEvents {
   'message:new': (payload: { message: Message }) => void;
   'message:updated': (payload: { message: Message }) => void;
   'message:deleted': (payload: { conversationId: string; messageId: string }) => void;
+  /** Extension: messageId was never stored; `message` (same sender and clientMsgId) is the one kept. */
+  'message:superseded': (payload: { conversationId: string; messageId: string; message: Message }) => void;
   typing: (payload: { conversationId: string; userId: string; isTyping: boolean; threadRootId?: string }) => void;
   presence: (payload: { userId: string; status: PresenceStatus; lastSeen: string | null }) => void;
   /** threadRootId is set when a thread read position moved (the conversation's is untouched). */

@@ -133,7 +133,9 @@ export class MessagesRepository {
 
   /**
    * Stores messages idempotently: an id (or sender+clientMsgId) already stored is skipped, so a
-   * redelivered event changes nothing. Returns the ids that were newly stored.
+   * redelivered event changes nothing. Returns the ids that were newly stored. FerretDB's
+   * duplicate-key error names no index, so which of the two turned a message away is for the
+   * caller to ask (exists, findBySenderAndClientMsgId).
    */
   async insertIdempotent(messages: Message[], placements?: readonly MessagePlacement[]): Promise<string[]> {
     if (messages.length === 0) return [];
@@ -227,6 +229,11 @@ export class MessagesRepository {
   /** Records messages' chunks (the migration of messages stored before chunks existed). */
   async setChunks(conversationId: string, placed: Array<{ id: string; chunk: number }>): Promise<void> {
     await Promise.all(placed.map((p) => this.model.updateOne({ _id: { $eq: p.id } }, { $set: chunkFields(conversationId, p.chunk) })));
+  }
+
+  /** Whether a message with this id is stored (one _id read). */
+  async exists(id: string): Promise<boolean> {
+    return (await this.model.exists({ _id: { $eq: id } })) !== null;
   }
 
   /** Whether any message is stored at all (one document read). */

@@ -12,13 +12,14 @@ import {
   removeItem,
   setItemState,
   upsertPending,
+  withoutMessage,
   type ChatItem,
 } from '../utils/messages.ts';
 import { firstUnread } from '../utils/anchor.ts';
 import { newClientMsgId } from '../utils/format.ts';
 import { api, auth } from './auth.svelte.ts';
 import { ConversationsStore } from './conversations.svelte.ts';
-import { incomingPatch, ownReadClears, withUpdate } from './conversations.ts';
+import { incomingPatch, ownReadClears, supersededPatch, withUpdate } from './conversations.ts';
 import { describeSystem } from '../utils/system.ts';
 import { History } from './history.svelte.ts';
 import { Outbox, type SendResult } from './outbox.ts';
@@ -128,6 +129,7 @@ class ChatStore {
     s.on('message:new', ({ message }) => this.#receive(message));
     s.on('message:updated', ({ message }) => this.#receive(message));
     s.on('message:deleted', ({ conversationId, messageId }) => this.#deleted(conversationId, messageId));
+    s.on('message:superseded', ({ conversationId, messageId, message }) => this.#superseded(conversationId, messageId, message));
     s.on('typing', (p) => {
       // A typing event in a thread names it: it goes to that thread's typers, not the channel's.
       const threadRootId = (p as { threadRootId?: string | null }).threadRootId;
@@ -834,6 +836,25 @@ class ChatStore {
         lastMessage: { ...c.lastMessage, body: '', attachments: [], deletedAt: new Date().toISOString() },
       });
     }
+  }
+
+  /**
+   * The store never kept `droppedId` (a resend that got a new id after the gateway lost its send
+   * ledger): that copy goes, and `kept`, the one stored for the same sender and clientMsgId, is
+   * taken as any incoming message. An own send still in the outbox is acknowledged by it.
+   */
+  #superseded(conversationId: string, droppedId: string, kept: Message) {
+    const keptSeen = this.#histories.get(streamsOf(kept)[0]!)?.byId.has(kept.id) ?? false;
+    for (const [key, h] of this.#histories) if (conversationOf(key) === conversationId) {
+        h.items = withoutMessage(h.items, droppedId);
+        h.held = h.held.filter((m) => m.id !== droppedId);
+      }
+    const c = this.conversation(conversationId);
+    if (c) {
+      const patch = supersededPatch(c, droppedId, kept, { me: this.me, keptSeen });
+      if (Object.keys(patch).length) this.conversations.patch(conversationId, patch);
+    }
+    this.#receive(kept);
   }
 
   #readEvent(conversationId: string, userId: string, messageId: string) {

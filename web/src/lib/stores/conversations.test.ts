@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plainMessageFields, type Conversation, type Message } from '@chat/shared/models/types';
-import { incomingPatch, mergeFetchedList, neighbour, ownReadClears, sortByActivity, totalUnread, usersById, withUpdate, withUser } from './conversations.ts';
+import { incomingPatch, mergeFetchedList, neighbour, ownReadClears, sortByActivity, supersededPatch, totalUnread, usersById, withUpdate, withUser } from './conversations.ts';
 
 const msg = (id: string, senderId: string, at: string): Message => ({
   id,
@@ -155,5 +155,28 @@ describe('usersById', () => {
     const map = usersById([conv('a', { members: [user('u1', 'Old'), user('u2', 'Two')] }), conv('b', { members: [user('u1', 'New')] })] as Conversation[]);
     expect([...map.keys()]).toEqual(['u1', 'u2']);
     expect(map.get('u1')?.displayName).toBe('New');
+  });
+});
+
+describe('message:superseded (supersededPatch)', () => {
+  const kept = { ...msg('0005', 'bob', '2026-01-01T10:00:05.000Z'), clientMsgId: 'q1', mentions: ['me'] };
+  const dropped = { ...kept, id: '0006', createdAt: '2026-01-01T10:00:06.000Z' };
+
+  it('the dropped copy was the preview: the kept message becomes it; both copies counted, one unread (and mention) goes', () => {
+    const c = conv('c1', { lastMessage: dropped, unreadCount: 2, unreadMentionCount: 2 });
+    expect(supersededPatch(c, dropped.id, kept, { me: 'me', keptSeen: true })).toEqual({ lastMessage: kept, unreadCount: 1, unreadMentionCount: 1 });
+  });
+
+  it('only the dropped copy had arrived: it was counted once, as the server counts the kept one', () => {
+    const c = conv('c1', { lastMessage: dropped, unreadCount: 1 });
+    expect(supersededPatch(c, dropped.id, kept, { me: 'me', keptSeen: false })).toEqual({ lastMessage: kept });
+    // The kept copy then arrives as the preview itself: no new unread.
+    expect(incomingPatch({ ...c, lastMessage: kept }, kept, { me: 'me', isNew: true, watching: false }).countsAsNew).toBe(false);
+  });
+
+  it('my own message counts nothing either way; a dropped id that is not the preview changes nothing', () => {
+    const mine = { ...kept, senderId: 'me' };
+    expect(supersededPatch(conv('c1', { lastMessage: { ...mine, id: dropped.id }, unreadCount: 1 }), dropped.id, mine, { me: 'me', keptSeen: true })).toEqual({ lastMessage: mine });
+    expect(supersededPatch(conv('c1', { lastMessage: msg('0007', 'bob', '2026-01-01T10:00:07.000Z'), unreadCount: 3 }), dropped.id, kept, { me: 'me', keptSeen: true })).toEqual({});
   });
 });

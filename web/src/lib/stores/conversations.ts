@@ -50,6 +50,22 @@ export function incomingPatch(
 }
 
 /**
+ * message:superseded: the preview moves from the dropped id to the kept message. When both copies
+ * had arrived (`keptSeen`), the dropped one was counted as one more unread: the server counts the
+ * message once. A dropped id that is no longer the preview changes nothing here (the next list
+ * read corrects the count).
+ */
+export function supersededPatch(c: Conversation, droppedId: string, kept: Message, o: { me: string | null; keptSeen: boolean }): Partial<Conversation> {
+  if (c.lastMessage?.id !== droppedId) return {};
+  const patch: Partial<Conversation> = { lastMessage: kept };
+  if (o.keptSeen && kept.senderId !== o.me && kept.kind !== 'system' && c.unreadCount > 0) {
+    patch.unreadCount = c.unreadCount - 1;
+    if (o.me && kept.mentions?.includes(o.me) && (c.unreadMentionCount ?? 0) > 0) patch.unreadMentionCount = c.unreadMentionCount - 1;
+  }
+  return patch;
+}
+
+/**
  * A conversation:updated (a rename, new admins, members changed) applied to the one held: the
  * gateway's payload carries the settings and members, not the reader's state (it has no last
  * message, unread count, read positions or notification level of its own), so those stay.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plainMessageFields, type Message } from '@chat/shared/models/types';
-import { applyDeleted, catchUp, itemKey, lastServerId, mergeFirstPage, mergeMessages, upsertPending, type ChatItem } from './messages.ts';
+import { applyDeleted, catchUp, itemKey, lastServerId, mergeFirstPage, mergeMessages, upsertPending, withoutMessage, type ChatItem } from './messages.ts';
 
 let seq = 0;
 function msg(n: number, over: Partial<Message> = {}): Message {
@@ -134,5 +134,38 @@ describe('mergeFirstPage', () => {
     const live = mergeMessages([], [msg(2)]);
     const edited = msg(2, { body: 'edited', editedAt: new Date().toISOString() });
     expect(mergeFirstPage(live, { messages: [edited], hasMore: false })[0]!.message.body).toBe('edited');
+  });
+});
+
+describe('message:superseded (withoutMessage, then the kept copy merged as any incoming message)', () => {
+  // The first send and its resend after the gateway lost its ledger: same sender and clientMsgId, two ids.
+  const kept = msg(5, { senderId: 'me', clientMsgId: 'queued-1' });
+  const dropped = msg(6, { senderId: 'me', clientMsgId: 'queued-1' });
+  const supersede = (items: ChatItem[]) => mergeMessages(withoutMessage(items, dropped.id), [kept]);
+
+  it('both copies shown: the dropped one goes, the kept one stays, once', () => {
+    const items = mergeMessages([], [msg(4), kept, dropped, msg(7)]);
+    expect(ids(items)).toEqual(['m0004', 'm0005', 'm0006', 'm0007']);
+    expect(ids(supersede(items))).toEqual(['m0004', 'm0005', 'm0007']);
+  });
+
+  it('only the dropped copy shown: it is replaced by the kept one, in its own place', () => {
+    const items = mergeMessages([], [msg(4), dropped, msg(7)]);
+    const after = supersede(items);
+    expect(ids(after)).toEqual(['m0004', 'm0005', 'm0007']);
+    expect(after[1]!.key).toBe(itemKey(kept));
+  });
+
+  it('an optimistic send of that clientMsgId becomes the kept message', () => {
+    const pending: Message = { ...kept, id: '' };
+    const items = upsertPending(mergeMessages([], [msg(4)]), { key: itemKey(pending), message: pending, state: 'pending' });
+    const after = supersede(items);
+    expect(after.map((i) => [i.message.id, i.state])).toEqual([['m0004', 'sent'], ['m0005', 'sent']]);
+  });
+
+  it('removes by id, never by key: the kept copy shares its key with the dropped one', () => {
+    const items = mergeMessages([], [kept, dropped]);
+    expect(ids(withoutMessage(items, dropped.id))).toEqual(['m0005']);
+    expect(withoutMessage(items, 'm9999')).toBe(items);
   });
 });

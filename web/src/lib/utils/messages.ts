@@ -114,6 +114,15 @@ export function setItemState(items: ChatItem[], key: string, state: SendState, e
   return next;
 }
 
+/**
+ * Drops the item holding this server id. Not by key: a superseded message (message:superseded)
+ * shares its key (sender + clientMsgId) with the one kept, which must stay.
+ */
+export function withoutMessage(items: ChatItem[], messageId: string): ChatItem[] {
+  const next = items.filter((it) => it.state !== 'sent' || it.message.id !== messageId);
+  return next.length === items.length ? items : next;
+}
+
 export function removeItem(items: ChatItem[], key: string): ChatItem[] {
   const next = items.filter((it) => it.key !== key);
   return next.length === items.length ? items : next;

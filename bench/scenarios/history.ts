@@ -6,6 +6,7 @@ import { matches, parseQuery } from '@chat/shared/search/terms';
 import { placeInOpen } from '../../functions/db/src/history/chunker.ts';
 import { psql } from '../../scripts/stack/infra.ts';
 import type { BenchContext, ScenarioResult } from '../lib/context.ts';
+import { explainRequests } from '../lib/explain.ts';
 import { bulkLoad, checkEncoding, tableOf, type LoadReport } from '../lib/ferret-load.ts';
 import { buildMessages, mintTokens, seedUsersAndGroups, type SeededGroup } from '../lib/seed.ts';
 import { evaluate, median, percentile, round } from '../lib/stats.ts';
@@ -265,6 +266,41 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
     }
   const list = await time(`${api}/conversations`, readerToken!, n);
 
+  // Why a read costs what it does: each statement FerretDB sent for it, with its plan and actual
+  // times (after the timings: explaining slows every statement).
+  const explained = await explainRequests(
+    ctx.stack,
+    [
+      { name: 'GET /conversations (50 unread)', run: () => get('/conversations', readerToken!).then(() => undefined) },
+      ...sized.flatMap((s, i) => (i === 1 ? [] : [{ name: `newest page, ${s.size} messages`, run: () => get(`/conversations/${s.group.id}/messages?limit=50`, tokens[i]!).then(() => undefined) }])),
+      { name: `search "${words.common}"`, run: () => get(`/search?q=${words.common}`, tokens.at(-1)!).then(() => undefined) },
+      { name: `search "${words.rare}"`, run: () => get(`/search?q=${words.rare}`, tokens.at(-1)!).then(() => undefined) },
+    ],
+    ctx.log,
+  );
+  // The same reads from here straight to FerretDB (no ingress, no db function): what one
+  // statement costs end to end, against what PostgreSQL spends on it in the plans above.
+  const { Message } = ctx.mongo.models;
+  const oneBy = async (f: () => Promise<unknown>) => {
+    const ms: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      await f();
+      ms.push(performance.now() - t);
+    }
+    return round(median(ms), 2);
+  };
+  const direct = {
+    messageById: await oneBy(() => Message.findById(big.ids.at(-1)).lean()),
+    chunkOf100: await oneBy(() => Message.find({ chunkId: chunkId(largest.group.id, 500) }, { searchKeys: 0 }).lean()),
+    chunkOf100WithKeys: await oneBy(() => Message.find({ chunkId: chunkId(largest.group.id, 500) }).lean()),
+  };
+  ctx.log(`direct to FerretDB, median of 30: one message by _id ${direct.messageById} ms, one chunk of 100 ${direct.chunkOf100} ms (${direct.chunkOf100WithKeys} ms with the search keys)`);
+  if (typeof explained === 'string') base.notes.push(`No statement plans: ${explained}.`);
+  else
+    for (const e of explained)
+      ctx.log(`explain: ${e.name}: ${e.statements} statements in ${e.wallMs.toFixed(0)} ms (SQL ${e.sqlMs.toFixed(1)} ms in all); ${e.shapes.map((x) => `${x.count}× ${x.medianMs.toFixed(2)} ms ${x.plan.split('\n')[0]}`).join('; ')}`);
+
   const names: Record<string, string> = { newest: 'newest page (limit 50)', back90: 'page 90% back (before=, limit 50)', around: 'around= (limit 50)' };
   for (const [key, bySize] of Object.entries(results)) {
     const one = bySize[1_000]?.median ?? null;
@@ -281,6 +317,6 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
     base.targets.push(evaluate({ name: `${key} (${stored} messages in the store): median`, kind: 'abs-max', target: 150, unit: 'ms' }, results[key]?.[SIZES.at(-1)!]?.median ?? null));
   base.targets.push(evaluate({ name: 'GET /conversations, 50 unread: median', kind: 'abs-max', target: 50, unit: 'ms' }, list.median));
   base.tables.push({ title: `Through the ingress, ${n} requests each after 5 warm-up ones, one at a time`, columns: ['read', 'messages in the conversation', 'median ms', 'p99 ms', '× the 1,000 case'], rows });
-  base.raw = { results, list, stored, seedSeconds: seedS, load: seed.load };
+  base.raw = { results, list, stored, seedSeconds: seedS, load: seed.load, explained, direct };
   return base;
 }

@@ -5,7 +5,8 @@ import { toMessageDoc } from '@chat/shared/repositories/messages';
 import { matches, parseQuery } from '@chat/shared/search/terms';
 import { placeInOpen } from '../../functions/db/src/history/chunker.ts';
 import { psql } from '../../scripts/stack/infra.ts';
-import type { BenchContext, ScenarioResult } from '../lib/context.ts';
+import type { BenchContext, CpuPhase, ScenarioResult } from '../lib/context.ts';
+import { cpuWindow } from '../lib/procstat.ts';
 import { explainRequests } from '../lib/explain.ts';
 import { bulkLoad, checkEncoding, tableOf, type LoadReport } from '../lib/ferret-load.ts';
 import { buildMessages, mintTokens, seedUsersAndGroups, type SeededGroup } from '../lib/seed.ts';
@@ -126,7 +127,19 @@ function expectSame(failures: string[], what: string, got: readonly string[], wa
   failures.push(`${what}: answered ${got.length} ids, expected ${want.length}; first difference at ${at < 0 ? Math.min(got.length, want.length) : at} (${got[at] ?? '–'} vs ${want[at] ?? '–'})`);
 }
 
-async function time(url: string, token: string, n: number, warm = 5): Promise<{ median: number | null; p99: number | null }> {
+interface Timed {
+  median: number | null;
+  p99: number | null;
+  /** CPU milliseconds per request of each process group serving it (the stack's own PostgreSQL backends only). */
+  cpuMsPerRequest: Record<string, number>;
+}
+
+/**
+ * `n` requests one at a time after `warm` unmeasured ones, with the CPU each serving process
+ * spent over them: on a shared machine the medians move with others' load, the CPU per request
+ * much less, and it says which process a read's time goes to.
+ */
+async function time(ctx: BenchContext, phases: CpuPhase[], phase: string, url: string, token: string, n: number, warm = 5): Promise<Timed> {
   const once = async () => {
     const t0 = performance.now();
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
@@ -135,9 +148,16 @@ async function time(url: string, token: string, n: number, warm = 5): Promise<{ 
     return performance.now() - t0;
   };
   for (let i = 0; i < warm; i++) await once();
+  const pg = ctx.stack.postgres;
+  // FerretDB's pool keeps its connections, so the backends serving the requests are these.
+  const backends = pg ? (await psql('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()', pg.database)).split('\n').filter(Boolean).map(Number) : [];
+  const end = cpuWindow([ctx.stackGroup('db', 'db function'), ctx.stackGroup('ferretdb'), ctx.stackGroup('nginx'), { name: 'postgresql (this stack)', side: 'infra (shared)', pids: () => backends }]);
+  const t0 = performance.now();
   const ms: number[] = [];
   for (let i = 0; i < n; i++) ms.push(await once());
-  return { median: median(ms), p99: percentile(ms, 99) };
+  const samples = end();
+  phases.push({ phase, seconds: round((performance.now() - t0) / 1000, 1)!, samples });
+  return { median: median(ms), p99: percentile(ms, 99), cpuMsPerRequest: Object.fromEntries(samples.map((x) => [x.name, round((x.cpuSeconds * 1000) / n, 1)!])) };
 }
 
 export async function history(ctx: BenchContext): Promise<ScenarioResult> {
@@ -252,19 +272,19 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
   ctx.log(`history: the seeded store reads back as seeded (pages, around, search: ${expected.rare.length} rare and ${expected.common.length} common matches, 50 conversations with 15 unread)`);
 
   const rows: Array<Array<string | number | null>> = [];
-  const results: Record<string, Record<number, { median: number | null; p99: number | null }>> = { newest: {}, back90: {}, around: {} };
+  const results: Record<string, Record<number, Timed>> = { newest: {}, back90: {}, around: {} };
   for (const [i, s] of sized.entries()) {
     const { ids } = seed.kept.get(s.group.id)!;
     const t = tokens[i]!;
-    results.newest![s.size] = await time(`${api}/conversations/${s.group.id}/messages?limit=50`, t, n);
-    results.back90![s.size] = await time(`${api}/conversations/${s.group.id}/messages?limit=50&before=${ids[Math.floor(s.size * 0.1)]}`, t, n);
-    results.around![s.size] = await time(`${api}/conversations/${s.group.id}/messages?limit=50&around=${ids[Math.floor(s.size * 0.5)]}`, t, n);
+    results.newest![s.size] = await time(ctx, base.cpu, `newest page, ${s.size}`, `${api}/conversations/${s.group.id}/messages?limit=50`, t, n);
+    results.back90![s.size] = await time(ctx, base.cpu, `page 90% back, ${s.size}`, `${api}/conversations/${s.group.id}/messages?limit=50&before=${ids[Math.floor(s.size * 0.1)]}`, t, n);
+    results.around![s.size] = await time(ctx, base.cpu, `around=, ${s.size}`, `${api}/conversations/${s.group.id}/messages?limit=50&around=${ids[Math.floor(s.size * 0.5)]}`, t, n);
   }
   for (const extra of extraReads)
     for (const r of extra({ largest: largest.group, words })) {
-      results[r.name] = { [largest.size]: await time(`${api}${r.path}`, tokens.at(-1)!, n) };
+      results[r.name] = { [largest.size]: await time(ctx, base.cpu, r.name, `${api}${r.path}`, tokens.at(-1)!, n) };
     }
-  const list = await time(`${api}/conversations`, readerToken!, n);
+  const list = await time(ctx, base.cpu, 'GET /conversations, 50 unread', `${api}/conversations`, readerToken!, n);
 
   // Why a read costs what it does: each statement FerretDB sent for it, with its plan and actual
   // times (after the timings: explaining slows every statement).
@@ -301,22 +321,23 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
     for (const e of explained)
       ctx.log(`explain: ${e.name}: ${e.statements} statements in ${e.wallMs.toFixed(0)} ms (SQL ${e.sqlMs.toFixed(1)} ms in all); ${e.shapes.map((x) => `${x.count}× ${x.medianMs.toFixed(2)} ms ${x.plan.split('\n')[0]}`).join('; ')}`);
 
+  const cpuCell = (t: Timed) => ['db function', 'ferretdb', 'postgresql (this stack)', 'nginx'].map((g) => t.cpuMsPerRequest[g] ?? '–').join(' / ');
   const names: Record<string, string> = { newest: 'newest page (limit 50)', back90: 'page 90% back (before=, limit 50)', around: 'around= (limit 50)' };
   for (const [key, bySize] of Object.entries(results)) {
     const one = bySize[1_000]?.median ?? null;
     for (const size of SIZES)
-      if (bySize[size]) rows.push([names[key] ?? key, size, round(bySize[size]!.median, 1), round(bySize[size]!.p99, 1), one ? round((bySize[size]!.median ?? 0) / one, 2) : null]);
+      if (bySize[size]) rows.push([names[key] ?? key, size, round(bySize[size]!.median, 1), round(bySize[size]!.p99, 1), one ? round((bySize[size]!.median ?? 0) / one, 2) : null, cpuCell(bySize[size]!)]);
     const big = bySize[100_000]?.median ?? null;
     if (names[key]) {
       base.targets.push(evaluate({ name: `${names[key]}: 100k vs 1k`, kind: 'lower', target: 1.5 }, big, one));
       base.targets.push(evaluate({ name: `${names[key]}: 100k median`, kind: 'abs-max', target: 50, unit: 'ms' }, big));
     }
   }
-  rows.push([`GET /conversations (50 unread conversations, ${stored} messages in the store)`, '–', round(list.median, 1), round(list.p99, 1), null]);
+  rows.push([`GET /conversations (50 unread conversations, ${stored} messages in the store)`, '–', round(list.median, 1), round(list.p99, 1), null, cpuCell(list)]);
   for (const key of ['search, rare word', 'search, common word'])
     base.targets.push(evaluate({ name: `${key} (${stored} messages in the store): median`, kind: 'abs-max', target: 150, unit: 'ms' }, results[key]?.[SIZES.at(-1)!]?.median ?? null));
   base.targets.push(evaluate({ name: 'GET /conversations, 50 unread: median', kind: 'abs-max', target: 50, unit: 'ms' }, list.median));
-  base.tables.push({ title: `Through the ingress, ${n} requests each after 5 warm-up ones, one at a time`, columns: ['read', 'messages in the conversation', 'median ms', 'p99 ms', '× the 1,000 case'], rows });
+  base.tables.push({ title: `Through the ingress, ${n} requests each after 5 warm-up ones, one at a time`, columns: ['read', 'messages in the conversation', 'median ms', 'p99 ms', '× the 1,000 case', 'CPU ms per request: db function / FerretDB / PostgreSQL / nginx'], rows });
   base.raw = { results, list, stored, seedSeconds: seedS, load: seed.load, explained, direct };
   return base;
 }

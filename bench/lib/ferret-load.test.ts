@@ -82,10 +82,16 @@ describe('ferretJson (FerretDB 1.24 postgresql encoding)', () => {
     expect(JSON.parse(ferretJson(doc))).toEqual(stored);
   });
 
-  it('types numbers as the driver sends them: int32 range as int, the rest as double', () => {
-    const row = JSON.parse(ferretJson({ a: 7, b: 2 ** 31, c: 0.5, d: undefined }));
-    expect(row.$s.p).toEqual({ a: { t: 'int' }, b: { t: 'double' }, c: { t: 'double' }, d: { t: 'null' } });
-    expect([row.a, row.b, row.c, row.d]).toEqual([7, 2 ** 31, 0.5, null]);
+  it('types numbers as the driver sends them: int32 range as int (-0 as 0), the rest as double', () => {
+    const row = JSON.parse(ferretJson({ a: 7, b: 2 ** 31, c: 0.5, d: undefined, e: -0 }));
+    expect(row.$s.p).toEqual({ a: { t: 'int' }, b: { t: 'double' }, c: { t: 'double' }, d: { t: 'null' }, e: { t: 'int' } });
+    expect([row.a, row.b, row.c, row.d, row.e]).toEqual([7, 2 ** 31, 0.5, null, 0]);
+  });
+
+  it('writes an empty object as FerretDB does (its schema {}), and nested ones with theirs', () => {
+    const row = JSON.parse(ferretJson({ _id: 'a', o: {}, p: { q: [1] } }));
+    expect(row.$s.p).toEqual({ _id: { t: 'string' }, o: { t: 'object', $s: {} }, p: { t: 'object', $s: { $k: ['q'], p: { q: { t: 'array', i: [{ t: 'int' }] } } } } });
+    expect([row.o, row.p]).toEqual([{}, { q: [1] }]);
   });
 
   it('refuses what it cannot encode rather than writing a row FerretDB would not have', () => {

@@ -35,9 +35,9 @@ function encodeValue(v: unknown): [string, string] {
   if (typeof v === 'string') return [T.string, JSON.stringify(v)];
   if (typeof v === 'boolean') return [T.bool, v ? 'true' : 'false'];
   if (typeof v === 'number') {
-    // The driver sends an integer in int32 range as an int32, any other number as a double.
-    if (Number.isInteger(v) && v >= INT32.min && v <= INT32.max && !Object.is(v, -0)) return [T.int, String(v)];
-    if (!Number.isFinite(v) || Object.is(v, -0)) throw new Error(`ferretJson: ${v} has a special encoding this loader does not write`);
+    // The driver sends an integer in int32 range as an int32 (-0 as 0), any other number as a double.
+    if (Number.isInteger(v) && v >= INT32.min && v <= INT32.max) return [T.int, String(v)];
+    if (!Number.isFinite(v)) throw new Error(`ferretJson: ${v} has a special encoding this loader does not write`);
     return [T.double, JSON.stringify(v)];
   }
   if (v instanceof Date) return [T.date, String(v.getTime())];
@@ -71,6 +71,8 @@ function encodeObject(doc: Record<string, unknown>): [string, string] {
     types.push(`${key}:${t}`);
     fields.push(`${key}:${j}`);
   }
+  // FerretDB writes an empty object's schema as {}, not as empty "$k" and "p" (seen in its rows).
+  if (order.length === 0) return ['{}', ''];
   return [`{"$k":[${order.join(',')}],"p":{${types.join(',')}}}`, fields.join(',')];
 }
 

@@ -91,4 +91,17 @@ describe('bench bulk load into FerretDB over PostgreSQL', () => {
     expect(await indexDefs()).toBe(before);
     expect(await coll.countDocuments()).toBe(count);
   });
+
+  it('commits nothing of a load whose producer fails midway', async () => {
+    const before = await indexDefs();
+    const count = await coll.countDocuments();
+    async function* failing() {
+      yield [{ ...docs[0]!, _id: 'partial-1', uniq: 'partial-1' }];
+      throw new Error('producer broke');
+    }
+    await expect(bulkLoad(pg, name, failing(), () => undefined)).rejects.toThrow(/producer broke/);
+    expect(await coll.findOne({ _id: 'partial-1' })).toBeNull();
+    expect(await coll.countDocuments()).toBe(count);
+    expect(await indexDefs()).toBe(before);
+  });
 });

@@ -99,9 +99,13 @@ export async function psqlCopy(database: string, copySql: string, lines: AsyncIt
         if (r) throw r;
       }
     }
-  } finally {
-    child.stdin!.end();
+  } catch (e) {
+    // Ending stdin would commit the rows sent so far; a killed psql's COPY is rolled back.
+    child.kill('SIGTERM');
+    await exited.catch(() => undefined);
+    throw e;
   }
+  child.stdin!.end();
   await exited;
 }
 

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +68,45 @@ export async function psql(sql: string, database?: string): Promise<string> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Streams `lines` into `COPY ... FROM STDIN` (text format: each line one row, already escaped) as
+ * the superuser, the way psql() connects. Backpressure from psql paces the producer, so a bulk
+ * load holds one batch in memory, not the whole load. Resolves when psql has committed the COPY.
+ */
+export async function psqlCopy(database: string, copySql: string, lines: AsyncIterable<string>): Promise<void> {
+  const tcp = await run('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-X', '-Atc', 'SELECT 1', database], { quiet: true, env: { ...process.env, PGCONNECT_TIMEOUT: '5', PGPASSWORD: '' } }).then(
+    () => true,
+    () => false,
+  );
+  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', copySql];
+  const child = tcp
+    ? spawn('psql', ['-h', '127.0.0.1', '-U', 'postgres', ...args], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, PGPASSWORD: '' } })
+    : spawn('runuser', ['-u', 'postgres', '--', 'psql', ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`COPY into ${database} failed (psql exited ${code}): ${err.slice(-2000)}`))));
+  });
+  // A psql that died early (bad SQL) must fail the load, not leave the writer waiting for 'drain'.
+  const died = exited.then(() => new Error('psql exited before the rows were written'), (e: unknown) => e);
+  try {
+    for await (const chunk of lines) {
+      if (!child.stdin!.write(chunk)) {
+        const r = await Promise.race([once(child.stdin!, 'drain').then(() => null), died]);
+        if (r) throw r;
+      }
+    }
+  } catch (e) {
+    // Ending stdin would commit the rows sent so far; a killed psql's COPY is rolled back.
+    child.kill('SIGTERM');
+    await exited.catch(() => undefined);
+    throw e;
+  }
+  child.stdin!.end();
+  await exited;
 }
 
 /** The "chat" role FerretDB logs in as (password auth works under trust and scram alike). */

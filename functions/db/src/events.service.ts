@@ -6,7 +6,7 @@ import { mentionedOthers } from '@chat/shared/mentions/mentions';
 import { describeIssue } from '@chat/shared/models/validation';
 import type { Message } from '@chat/shared/models/types';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
-import { threadStream, type MessagePlacement, type MessagesRepository } from '@chat/shared/repositories/messages';
+import { asStored, threadStream, type MessagePlacement, type MessagesRepository } from '@chat/shared/repositories/messages';
 import type { ThreadSubscriptionsRepository } from '@chat/shared/repositories/threads';
 import type { ChunkPlacer } from './history/placer.ts';
 import type { ReadsService } from './reads.service.ts';
@@ -106,7 +106,11 @@ export class EventsService {
     // Touch even for redelivered messages: a crash may have come between the insert and this.
     // The counters add only what this call stored, so a redelivery counts nothing twice.
     await Promise.all([
-      ...[...byConversation].map(([conv, idx]) => this.touches.touch(conv, { ...freshCounts(messages, idx, fresh), open: open.get(conv) })),
+      ...[...byConversation].map(([conv, idx]) => {
+        const counts = freshCounts(messages, idx, fresh);
+        const last = messages[idx.find((i) => messages[i]!.id === counts.messageId)!]!;
+        return this.touches.touch(conv, { ...counts, open: open.get(conv), last: asStored(last) });
+      }),
       ...[...byThread].map(([stream, idx]) => this.threadTouches.touch(messages[idx[0]!]!.threadRootId!, { ...freshCounts(messages, idx, fresh), open: threadOpen.get(stream) })),
     ]);
     const threads = [...byThread.values()].map((idx) => {
@@ -126,8 +130,11 @@ export class EventsService {
     const { messages, subscriptions, announceThread } = this.deps;
     await Promise.all(
       threads.map(async ({ conversationId, rootId, replies }) => {
-        const root = await messages.findById(rootId);
-        if (!root) return;
+        const found = await messages.findWithRev(rootId);
+        if (!found) return;
+        const root = found.message;
+        // The root's summary moved: the conversation's copy follows when the root is its last message.
+        await this.refreshLast(rootId, found);
         const forced = new Set(replies.flatMap((m) => [m.senderId, ...m.mentions]));
         await Promise.all([
           ...[...forced].map((u) => subscriptions.setFollowing(u, conversationId, rootId, true)),
@@ -156,10 +163,26 @@ export class EventsService {
       const r = await messages.applyEditIfNewer(e.messageId, e.conversationId, e.body, new Date(e.editedAt), e.mentions);
       if (r === 'missing') throw notStoredYet(e.messageId);
     } else if (!(await messages.applyReactionAtomic(e.messageId, e.emoji, e.userId, e.op))) throw notStoredYet(e.messageId);
+    await this.refreshLast(e.messageId);
   }
 
   private async remove(e: BusEvents['message.deleted']): Promise<void> {
     if (!(await this.deps.messages.applyDelete(e.messageId, new Date(e.deletedAt)))) throw notStoredYet(e.messageId);
+    await this.refreshLast(e.messageId);
+  }
+
+  /**
+   * After a change of a stored message: if it is its conversation's last message, the record's
+   * copy takes the message as it is now (read after the change, with its rev). A message whose
+   * batch has not moved the conversation to it yet answers `unavailable`: the change is delivered
+   * again (it is idempotent) once that write has landed, so the copy cannot keep the unchanged one.
+   */
+  private async refreshLast(messageId: string, found?: { message: Message; rev: number } | null): Promise<void> {
+    const current = found === undefined ? await this.deps.messages.findWithRev(messageId) : found;
+    // A reply kept in its thread is never a conversation's last message.
+    if (!current || (current.message.threadRootId && !current.message.alsoToChannel)) return;
+    if ((await this.deps.conversations.refreshLastMessage(current.message.conversationId, current.message, current.rev)) === 'behind')
+      throw errors.unavailable(`Conversation ${current.message.conversationId} has not reached message ${messageId} yet; deliver again later.`);
   }
 }
 

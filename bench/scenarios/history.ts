@@ -1,7 +1,8 @@
 import mongoose from 'mongoose';
 import { eachLimit } from '@chat/shared/concurrency';
 import { chunkId } from '@chat/shared/repositories/chunks';
-import { toMessageDoc } from '@chat/shared/repositories/messages';
+import type { Message } from '@chat/shared/models/types';
+import { asStored, toMessageDoc } from '@chat/shared/repositories/messages';
 import { placeInOpen } from '../../functions/db/src/history/chunker.ts';
 import type { BenchContext, ScenarioResult } from '../lib/context.ts';
 import { buildMessages, mintTokens, seedUsersAndGroups, type SeededGroup } from '../lib/seed.ts';
@@ -30,6 +31,16 @@ const extraReads: Array<(seeded: { largest: SeededGroup; words: { rare: string; 
 ];
 
 type Doc = ReturnType<typeof toMessageDoc>;
+
+/**
+ * What the db function adds for the conversation list (docs/storage.md): the record's copy of its
+ * last message, and the members on each read position with the record saying all of them have it.
+ */
+const listShape = {
+  conversation: { readsByAudience: true },
+  last: (m: Message) => ({ lastMessage: JSON.stringify(asStored(m)), lastMessageRev: 0 }),
+  position: (memberIds: string[]) => ({ audience: memberIds }),
+};
 
 /** What the db function would have stored for these messages of one conversation (ids ascending). */
 function storedShape(convId: string, ids: string[], senders: string[]) {
@@ -103,15 +114,15 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
   const now = new Date();
   const listConvs: SeededGroup[] = listUsers.userIds.slice(1).map((other) => ({ id: new mongoose.Types.ObjectId().toString(), memberIds: [reader, other] }));
   await ctx.mongo.models.Conversation.insertMany(
-    listConvs.map((c, i) => ({ _id: c.id, type: 'group', title: `list ${i}`, memberIds: c.memberIds, admins: [reader], uniqueKey: `group:bench-list-${c.id}`, lastMessageId: null, createdAt: now, updatedAt: now })),
+    listConvs.map((c, i) => ({ _id: c.id, type: 'group', title: `list ${i}`, memberIds: c.memberIds, admins: [reader], uniqueKey: `group:bench-list-${c.id}`, lastMessageId: null, createdAt: now, updatedAt: now, ...listShape.conversation })),
     { lean: true },
   );
   for (const c of listConvs) {
     const messages = buildMessages([{ id: c.id, memberIds: [c.memberIds[1]!] }], 20, `hl-${c.id}`);
     const shape = storedShape(c.id, messages.map((m) => m.id), messages.map((m) => m.senderId));
     await ctx.mongo.models.Message.collection.insertMany(messages.map((m, i) => toMessageDoc(m, { chunk: shape.placed[i]! })) as never[]);
-    await ctx.mongo.models.Conversation.updateOne({ _id: c.id }, { $set: { ...shape.conversation, updatedAt: new Date() } });
-    await ctx.mongo.models.ReadPosition.create({ conversationId: c.id, userId: reader, messageId: messages[4]!.id, count: 5, sent: 0 });
+    await ctx.mongo.models.Conversation.updateOne({ _id: c.id }, { $set: { ...shape.conversation, ...listShape.last(messages.at(-1)!), updatedAt: new Date() } });
+    await ctx.mongo.models.ReadPosition.create({ conversationId: c.id, userId: reader, messageId: messages[4]!.id, count: 5, sent: 0, ...listShape.position(c.memberIds) });
     stored += messages.length;
   }
 

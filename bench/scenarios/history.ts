@@ -114,7 +114,7 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
   const now = new Date();
   const listConvs: SeededGroup[] = listUsers.userIds.slice(1).map((other) => ({ id: new mongoose.Types.ObjectId().toString(), memberIds: [reader, other] }));
   await ctx.mongo.models.Conversation.insertMany(
-    listConvs.map((c, i) => ({ _id: c.id, type: 'group', title: `list ${i}`, memberIds: c.memberIds, admins: [reader], uniqueKey: `group:bench-list-${c.id}`, lastMessageId: null, createdAt: now, updatedAt: now, ...listShape.conversation })),
+    listConvs.map((c, i) => ({ _id: new mongoose.Types.ObjectId(c.id), type: 'group', title: `list ${i}`, memberIds: c.memberIds, admins: [reader], uniqueKey: `group:bench-list-${c.id}`, lastMessageId: null, createdAt: now, updatedAt: now, ...listShape.conversation })),
     { lean: true },
   );
   for (const c of listConvs) {

@@ -54,6 +54,13 @@ function threadSummary(d: Lean): Message['thread'] {
  * fields and the chunk's search keys). Not on the wire: toMessage picks its fields.
  */
 export const toMessageDoc = (m: Message, placed: { chunk?: number } = {}) => ({
+  ...contentFields(m),
+  ...(placed.chunk === undefined ? {} : chunkFields(m.conversationId, placed.chunk)),
+  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body, placed.chunk === undefined ? null : chunkId(m.conversationId, placed.chunk)),
+});
+
+/** The fields of a stored message that the contract's Message is read from. */
+const contentFields = (m: Message) => ({
   _id: m.id,
   conversationId: m.conversationId,
   senderId: m.senderId,
@@ -71,12 +78,10 @@ export const toMessageDoc = (m: Message, placed: { chunk?: number } = {}) => ({
   threadRootId: m.threadRootId,
   alsoToChannel: m.alsoToChannel,
   thread: m.thread,
-  ...(placed.chunk === undefined ? {} : chunkFields(m.conversationId, placed.chunk)),
-  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body, placed.chunk === undefined ? null : chunkId(m.conversationId, placed.chunk)),
 });
 
 /** A message as a read of its stored document gives it (the shape a conversation keeps of its last message). */
-export const asStored = (m: Message): Message => toMessage(toMessageDoc(m) as unknown as Lean);
+export const asStored = (m: Message): Message => toMessage(contentFields(m) as unknown as Lean);
 
 /** A message found by a search key, with its keys (to rule out a multi-word query's misses). */
 export interface SearchHit {

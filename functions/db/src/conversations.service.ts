@@ -83,17 +83,10 @@ export class ConversationsService {
   }
 
   async list(callerId: string): Promise<Conversation[]> {
-    // The caller's positions and settings do not depend on which conversations there are: read
-    // them alongside the list, so the answer waits for two rounds of reads, not three.
-    const audience = this.deps.reads.forAudience(callerId);
-    const prefs = this.deps.preferences.forUser(callerId);
-    // presentMany awaits them (and answers their failure); if the list read fails first, they must not reject unobserved.
-    audience.catch(() => undefined);
-    prefs.catch(() => undefined);
     const convs = await this.deps.conversations.listForMember(callerId);
     // A change whose record was not published (a process died in between) is published now.
     for (const c of convs) if (c.outbox.length) void this.recover(c).catch((e) => this.deps.log.warn('system message recovery failed', { conversationId: c.id, err: e }));
-    return this.presentMany(convs, callerId, { audience, prefs });
+    return this.presentMany(convs, callerId);
   }
 
   async get(callerId: string, conversationId: string): Promise<Conversation> {
@@ -230,10 +223,10 @@ export class ConversationsService {
    * their members (readsByAudience), one `{audience: caller}` read for all of them; the others
    * (older records, groups that took members in) one `{conversationId}` read each.
    */
-  private async positions(convs: ConversationRecord[], callerId: string, audience?: Promise<Map<string, ReadPositionRecord[]>>): Promise<ReadPositionRecord[][]> {
+  private async positions(convs: ConversationRecord[], callerId: string): Promise<ReadPositionRecord[][]> {
     const { reads } = this.deps;
     // For one conversation its own read is the smaller answer.
-    const batched = audience ?? (convs.filter((c) => c.readsByAudience).length > 1 ? reads.forAudience(callerId) : null);
+    const batched = convs.filter((c) => c.readsByAudience).length > 1 ? reads.forAudience(callerId) : null;
     return Promise.all(convs.map(async (c) => (batched && c.readsByAudience ? ((await batched).get(c.id) ?? []) : reads.forConversation(c.id))));
   }
 
@@ -248,19 +241,15 @@ export class ConversationsService {
    * the copy or the audience (older data, groups that took members in) cost one equality read
    * each for what they lack (docs/storage.md). Nothing here scans messages.
    */
-  private async presentMany(
-    convs: ConversationRecord[],
-    callerId: string,
-    started: { audience?: Promise<Map<string, ReadPositionRecord[]>>; prefs?: ReturnType<NotificationPreferencesRepository['forUser']> } = {},
-  ): Promise<Conversation[]> {
+  private async presentMany(convs: ConversationRecord[], callerId: string): Promise<Conversation[]> {
     if (convs.length === 0) return [];
     const { users, messages, preferences } = this.deps;
     const [people, lasts, positions, prefs] = await Promise.all([
       users.findByIds(convs.flatMap((c) => c.memberIds)),
       // The record's copy of its last message; a record without one (older data) reads it by _id.
       Promise.all(convs.map((c) => lastMessageOf(c) ?? (c.lastMessageId ? messages.findById(c.lastMessageId) : null))),
-      this.positions(convs, callerId, started.audience),
-      started.prefs ?? preferences.forUser(callerId),
+      this.positions(convs, callerId),
+      preferences.forUser(callerId),
     ]);
     const userById = new Map(people.map((u) => [u.id, u]));
     return convs.map((c, i) => {

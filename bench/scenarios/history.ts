@@ -1,7 +1,8 @@
 import mongoose from 'mongoose';
 import { eachLimit } from '@chat/shared/concurrency';
 import { chunkId } from '@chat/shared/repositories/chunks';
-import { toMessageDoc } from '@chat/shared/repositories/messages';
+import type { Message } from '@chat/shared/models/types';
+import { asStored, toMessageDoc } from '@chat/shared/repositories/messages';
 import { matches, parseQuery } from '@chat/shared/search/terms';
 import { placeInOpen } from '../../functions/db/src/history/chunker.ts';
 import { psql } from '../../scripts/stack/infra.ts';
@@ -35,6 +36,16 @@ const extraReads: Array<(seeded: { largest: SeededGroup; words: { rare: string; 
 ];
 
 type Doc = ReturnType<typeof toMessageDoc>;
+
+/**
+ * What the db function adds for the conversation list (docs/storage.md): the record's copy of its
+ * last message, and the members on each read position with the record saying all of them have it.
+ */
+const listShape = {
+  conversation: { readsByAudience: true },
+  last: (m: Message) => ({ lastMessage: JSON.stringify(asStored(m)), lastMessageRev: 0 }),
+  position: (memberIds: string[]) => ({ audience: memberIds }),
+};
 
 /** What the db function would have stored for these messages of one conversation (ids ascending). */
 function storedShape(convId: string, ids: string[], senders: string[]) {
@@ -93,7 +104,8 @@ async function seedHistory(ctx: BenchContext, plan: Planned[], deadline: number)
       const shape = storedShape(p.group.id, ids, messages.map((m) => m.senderId));
       if (p.keep) kept.set(p.group.id, { ids, bodies: messages.map((m) => m.body) });
       chunkDocs.push(...shape.chunks);
-      counters.push({ id: p.group.id, set: shape.conversation });
+      // With the copy of its last message, as the db function keeps it (docs/storage.md).
+      counters.push({ id: p.group.id, set: { ...shape.conversation, ...listShape.last(messages.at(-1)!) } });
       for (let i = 0; i < messages.length; i += BATCH) {
         let docs: Doc[] = messages.slice(i, i + BATCH).map((m, j) => toMessageDoc(m, { chunk: shape.placed[i + j]! }));
         if (sample && pg) {
@@ -185,7 +197,7 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
   // An ObjectId, as the db function stores it: a lean insertMany does not cast, and a string _id
   // was missed by every later update (the counters stayed 0, so no conversation had unread ones).
   await ctx.mongo.models.Conversation.insertMany(
-    listConvs.map((c, i) => ({ _id: listIds[i], type: 'group', title: `list ${i}`, memberIds: c.memberIds, admins: [reader], uniqueKey: `group:bench-list-${c.id}`, lastMessageId: null, createdAt: now, updatedAt: now })),
+    listConvs.map((c, i) => ({ _id: listIds[i], type: 'group', title: `list ${i}`, memberIds: c.memberIds, admins: [reader], uniqueKey: `group:bench-list-${c.id}`, lastMessageId: null, createdAt: now, updatedAt: now, ...listShape.conversation })),
     { lean: true },
   );
 
@@ -203,7 +215,7 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
   const seed = await seedHistory(ctx, plan, deadline);
   const stored = seed.stored;
   await ctx.mongo.models.ReadPosition.insertMany(
-    listConvs.map((c) => ({ conversationId: c.id, userId: reader, messageId: seed.kept.get(c.id)!.ids[4]!, count: 5, sent: 0 })),
+    listConvs.map((c) => ({ conversationId: c.id, userId: reader, messageId: seed.kept.get(c.id)!.ids[4]!, count: 5, sent: 0, ...listShape.position(c.memberIds) })),
     { lean: true },
   );
   // Fresh tables have no statistics until autovacuum gets to them; the planner then guesses sizes

@@ -5,7 +5,14 @@ import { LIMITS } from '@chat/shared/models/limits';
 import { notificationLevel } from '@chat/shared/models/notification-level';
 import type { AroundPage, Conversation, HistoryPage, Message, User } from '@chat/shared/models/types';
 import type { ChunksRepository } from '@chat/shared/repositories/chunks';
-import { toConversation, type ConversationRecord, type ConversationsRepository, type ReadPositionsRepository } from '@chat/shared/repositories/conversations';
+import {
+  lastMessageOf,
+  toConversation,
+  type ConversationRecord,
+  type ConversationsRepository,
+  type ReadPositionRecord,
+  type ReadPositionsRepository,
+} from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import type { NotificationPreferencesRepository } from '@chat/shared/repositories/notifications';
 import type { UsersRepository } from '@chat/shared/repositories/users';
@@ -128,7 +135,8 @@ export class ConversationsService {
       if (!p) return conv;
       const at = this.now();
       const messages = p.events.map((e, i) => systemMessage(conv.id, conv.rev + 1, i, e, at));
-      const updated = await this.deps.conversations.applyChange(conv.id, conv.rev, p.change, messages);
+      const added = (p.change.memberIds ?? []).some((m) => !conv.memberIds.includes(m));
+      const updated = await this.deps.conversations.applyChange(conv.id, conv.rev, p.change, messages, added);
       if (!updated) {
         if (attempt >= CHANGE_ATTEMPTS) throw errors.unavailable('The conversation is changing too fast; retry.');
         continue;
@@ -210,22 +218,37 @@ export class ConversationsService {
     if (missing.length) throw errors.invalid(`Unknown user ${missing[0]}.`);
   }
 
+  /**
+   * Every member's read position, per conversation: for conversations whose positions all list
+   * their members (readsByAudience), one `{audience: caller}` read for all of them; the others
+   * (older records, groups that took members in) one `{conversationId}` read each.
+   */
+  private async positions(convs: ConversationRecord[], callerId: string): Promise<ReadPositionRecord[][]> {
+    const { reads } = this.deps;
+    // For one conversation its own read is the smaller answer.
+    const batched = convs.filter((c) => c.readsByAudience).length > 1 ? reads.forAudience(callerId) : null;
+    return Promise.all(convs.map(async (c) => (batched && c.readsByAudience ? ((await batched).get(c.id) ?? []) : reads.forConversation(c.id))));
+  }
+
   private async present(conv: ConversationRecord, callerId: string): Promise<Conversation> {
     return (await this.presentMany([conv], callerId))[0]!;
   }
 
   /**
-   * Hydrates records into contract objects with a constant number of equality reads per
-   * conversation (its last message by _id, its read positions by conversationId), users by _id
-   * once each, and the caller's notification settings in one read. Nothing here scans messages.
+   * Hydrates records into contract objects: the last message from the record's copy, the read
+   * positions in one `{audience}` read, users by _id once each and the caller's notification
+   * settings in one read, so a list costs a handful of reads plus one per member. Records without
+   * the copy or the audience (older data, groups that took members in) cost one equality read
+   * each for what they lack (docs/storage.md). Nothing here scans messages.
    */
   private async presentMany(convs: ConversationRecord[], callerId: string): Promise<Conversation[]> {
     if (convs.length === 0) return [];
-    const { users, messages, reads, preferences } = this.deps;
+    const { users, messages, preferences } = this.deps;
     const [people, lasts, positions, prefs] = await Promise.all([
       users.findByIds(convs.flatMap((c) => c.memberIds)),
-      Promise.all(convs.map((c) => (c.lastMessageId ? messages.findById(c.lastMessageId) : null))),
-      Promise.all(convs.map((c) => reads.forConversation(c.id))),
+      // The record's copy of its last message; a record without one (older data) reads it by _id.
+      Promise.all(convs.map((c) => lastMessageOf(c) ?? (c.lastMessageId ? messages.findById(c.lastMessageId) : null))),
+      this.positions(convs, callerId),
       preferences.forUser(callerId),
     ]);
     const userById = new Map(people.map((u) => [u.id, u]));

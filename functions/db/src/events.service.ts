@@ -6,7 +6,7 @@ import { mentionedOthers } from '@chat/shared/mentions/mentions';
 import { describeIssue } from '@chat/shared/models/validation';
 import type { Message } from '@chat/shared/models/types';
 import type { ConversationsRepository } from '@chat/shared/repositories/conversations';
-import { threadStream, type MessagePlacement, type MessagesRepository, type StreamTouch } from '@chat/shared/repositories/messages';
+import { asStored, threadStream, type MessagePlacement, type MessagesRepository, type StreamTouch } from '@chat/shared/repositories/messages';
 import type { ThreadSubscriptionsRepository } from '@chat/shared/repositories/threads';
 import type { ChunkPlacer } from './history/placer.ts';
 import type { ReadsService } from './reads.service.ts';
@@ -119,13 +119,16 @@ export class EventsService {
     });
     // Touch even for redelivered messages: a crash may have come between the insert and this.
     // The counters add only what this call stored, so a redelivery counts nothing twice.
-    const touch = (coalescer: TouchCoalescer, key: string, idx: readonly number[], open: StreamTouch['open']) => {
+    // A conversation's record also keeps a copy of its last message (docs/storage.md).
+    const touch = (coalescer: TouchCoalescer, key: string, idx: readonly number[], open: StreamTouch['open'], withLast: boolean) => {
       const counts = freshCounts(messages, idx, fresh, dropped);
-      return counts ? coalescer.touch(key, { ...counts, open }) : Promise.resolve();
+      if (!counts) return Promise.resolve();
+      const last = withLast ? asStored(messages[idx.find((i) => messages[i]!.id === counts.messageId)!]!) : undefined;
+      return coalescer.touch(key, { ...counts, open, ...(last ? { last } : {}) });
     };
     await Promise.all([
-      ...[...byConversation].map(([conv, idx]) => touch(this.touches, conv, idx, open.get(conv))),
-      ...[...byThread].map(([stream, idx]) => touch(this.threadTouches, messages[idx[0]!]!.threadRootId!, idx, threadOpen.get(stream))),
+      ...[...byConversation].map(([conv, idx]) => touch(this.touches, conv, idx, open.get(conv), true)),
+      ...[...byThread].map(([stream, idx]) => touch(this.threadTouches, messages[idx[0]!]!.threadRootId!, idx, threadOpen.get(stream), false)),
     ]);
     await Promise.all(superseded.map((e) => this.deps.announceSuperseded(e)));
     const threads = [...byThread.values()].map((idx) => {
@@ -159,8 +162,11 @@ export class EventsService {
     const { messages, subscriptions, announceThread } = this.deps;
     await Promise.all(
       threads.map(async ({ conversationId, rootId, replies }) => {
-        const root = await messages.findById(rootId);
-        if (!root) return;
+        const found = await messages.findWithRev(rootId);
+        if (!found) return;
+        const root = found.message;
+        // The root's summary moved: the conversation's copy follows when the root is its last message.
+        await this.refreshLast(rootId, found);
         const forced = new Set(replies.flatMap((m) => [m.senderId, ...m.mentions]));
         await Promise.all([
           ...[...forced].map((u) => subscriptions.setFollowing(u, conversationId, rootId, true)),
@@ -189,10 +195,26 @@ export class EventsService {
       const r = await messages.applyEditIfNewer(e.messageId, e.conversationId, e.body, new Date(e.editedAt), e.mentions);
       if (r === 'missing') throw notStoredYet(e.messageId);
     } else if (!(await messages.applyReactionAtomic(e.messageId, e.emoji, e.userId, e.op))) throw notStoredYet(e.messageId);
+    await this.refreshLast(e.messageId);
   }
 
   private async remove(e: BusEvents['message.deleted']): Promise<void> {
     if (!(await this.deps.messages.applyDelete(e.messageId, new Date(e.deletedAt)))) throw notStoredYet(e.messageId);
+    await this.refreshLast(e.messageId);
+  }
+
+  /**
+   * After a change of a stored message: if it is its conversation's last message, the record's
+   * copy takes the message as it is now (read after the change, with its rev). A message whose
+   * batch has not moved the conversation to it yet answers `unavailable`: the change is delivered
+   * again (it is idempotent) once that write has landed, so the copy cannot keep the unchanged one.
+   */
+  private async refreshLast(messageId: string, found?: { message: Message; rev: number } | null): Promise<void> {
+    const current = found === undefined ? await this.deps.messages.findWithRev(messageId) : found;
+    // A reply kept in its thread is never a conversation's last message.
+    if (!current || (current.message.threadRootId && !current.message.alsoToChannel)) return;
+    if ((await this.deps.conversations.refreshLastMessage(current.message.conversationId, current.message, current.rev)) === 'behind')
+      throw errors.unavailable(`Conversation ${current.message.conversationId} has not reached message ${messageId} yet; deliver again later.`);
   }
 }
 

@@ -33,7 +33,8 @@ export class ReadsService {
     // A reply kept out of the channel is not in the conversation's history: it has a thread position instead.
     if (!found || found.message.conversationId !== conv.id || (found.message.threadRootId && !found.message.alsoToChannel)) return 'missing';
     const at = await this.positionAt(conv, found.message, found.chunk, userId);
-    if (!(await this.deps.reads.advance(conv.id, userId, at))) return 'unchanged';
+    // The members go with the position, so a member's conversation list finds it (docs/storage.md).
+    if (!(await this.deps.reads.advance(conv.id, userId, at, conv.memberIds))) return 'unchanged';
     this.deps.announce({ conversationId: conv.id, userId, messageId });
     return 'moved';
   }

@@ -76,4 +76,17 @@ describe('TouchCoalescer', () => {
     calls[2]!.finish();
     expect(await state(third)).toBe('resolved');
   });
+
+  it('a merged write carries the copy of the newest message, not of the last one to arrive', async () => {
+    const { calls, write } = controlledWrites();
+    const c = new TouchCoalescer(write);
+    const msg = (id: string) => ({ id, body: id }) as unknown as NonNullable<TouchUpdate['last']>;
+    void c.touch('c1', { ...one('m1', 1), last: msg('m1') });
+    void c.touch('c1', { ...one('m3', 3), last: msg('m3') });
+    void c.touch('c1', { ...one('m2', 2), last: msg('m2') });
+    expect(calls[0]!.last?.id).toBe('m1');
+    calls[0]!.finish();
+    await tick();
+    expect([calls[1]!.messageId, calls[1]!.last?.id]).toEqual(['m3', 'm3']);
+  });
 });

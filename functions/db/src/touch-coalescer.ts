@@ -1,3 +1,4 @@
+import type { Message } from '@chat/shared/models/types';
 import type { StreamTouch } from '@chat/shared/repositories/messages';
 
 /** What one batch changes in a conversation or a thread root (shared with the repositories that write it). */
@@ -6,6 +7,8 @@ export type TouchUpdate = StreamTouch & {
   mentioned?: Record<string, number> | undefined;
   /** System messages among the fresh inserts (counted apart: never unread); conversations only. */
   system?: number | undefined;
+  /** The message of messageId as stored (the conversation keeps a copy of its last message); conversations only. */
+  last?: Message | undefined;
 };
 
 /** Moves a conversation's last message forward and adds to its counters, in one write. */
@@ -36,7 +39,8 @@ export class TouchCoalescer {
     if (slot?.next) {
       const next = slot.next;
       // Message ids sort in creation order, so the newest id also carries the newest time.
-      if (t.messageId > next.messageId) Object.assign(next, { messageId: t.messageId, at: t.at });
+      // The copy of the last message goes with its id.
+      if (t.messageId > next.messageId) Object.assign(next, { messageId: t.messageId, at: t.at, last: t.last });
       // Counters add up: the merged write counts every batch it stands for, once.
       next.stored += t.stored;
       next.system = (next.system ?? 0) + (t.system ?? 0);
@@ -49,7 +53,7 @@ export class TouchCoalescer {
     const done = new Promise<void>((resolve, reject) => {
       settle = (err) => (err === undefined ? resolve() : reject(err));
     });
-    const pending: Pending = { messageId: t.messageId, at: t.at, stored: t.stored, sent: { ...t.sent }, mentioned: t.mentioned && { ...t.mentioned }, system: t.system, open: t.open, done, settle };
+    const pending: Pending = { messageId: t.messageId, at: t.at, stored: t.stored, sent: { ...t.sent }, mentioned: t.mentioned && { ...t.mentioned }, system: t.system, open: t.open, last: t.last, done, settle };
     if (slot) slot.next = pending;
     else {
       slot = { next: pending };
@@ -67,8 +71,8 @@ export class TouchCoalescer {
       return;
     }
     slot.next = null;
-    const { messageId, at, stored, sent, mentioned, system, open } = current;
-    this.write(conversationId, { messageId, at, stored, sent, mentioned, system, open })
+    const { messageId, at, stored, sent, mentioned, system, open, last } = current;
+    this.write(conversationId, { messageId, at, stored, sent, mentioned, system, open, last })
       .then(
         () => current.settle(),
         (err: unknown) => current.settle(err ?? new Error('touch failed')),

@@ -44,6 +44,13 @@ export const conversationSchema = new Schema(
     /** "direct:<a>:<b>" with sorted ids, so one pair has one direct conversation. */
     uniqueKey: { type: String, required: true, unique: true },
     lastMessageId: { type: String, default: null },
+    /**
+     * The last message as the contract's Message (JSON), so the list needs no read per
+     * conversation, and the message's `rev` it shows. Valid only while its id is lastMessageId;
+     * absent on records written before it existed, which read the message by _id instead.
+     */
+    lastMessage: { type: String, default: undefined },
+    lastMessageRev: { type: Number, default: undefined },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
     /** The open history chunk (docs/storage.md): its number, lowest id, and msgCount when it opened. */
@@ -64,6 +71,12 @@ export const conversationSchema = new Schema(
      * Message): the change and its record cannot diverge if a process dies in between.
      */
     outbox: { type: [String], default: [] },
+    /**
+     * True while every read position of the conversation lists the members in `audience` (since its
+     * creation, with no member added since), so a member's list reads them with one `{audience}`
+     * read. Absent or false: its positions are read by `{conversationId}` (docs/storage.md).
+     */
+    readsByAudience: { type: Boolean, default: undefined },
   },
   opts,
 );
@@ -119,6 +132,12 @@ export const messageSchema = new Schema(
      * No default: a message stored before search has none until the search-keys migration runs.
      */
     searchKeys: { type: [String], default: undefined },
+    /**
+     * Bumped by every change a reader sees after the insert (edit, reaction, delete, thread
+     * summary), in the same update: the conversation's copy of its last message moves only to a
+     * higher rev. Absent means 0.
+     */
+    rev: { type: Number, default: undefined },
   },
   opts,
 );
@@ -141,10 +160,13 @@ export const readPositionSchema = new Schema(
     mentioned: { type: Number, default: 0 },
     /** The conversation's sysCount at or before messageId. */
     sys: { type: Number, default: 0 },
+    /** The conversation's members when the position was last written: who reads it with `{audience: me}`. */
+    audience: { type: [String], default: undefined },
   },
   opts,
 );
 readPositionSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
+readPositionSchema.index({ audience: 1 });
 
 /**
  * One user's relation to one thread: whether they follow it and their read position in it (the

@@ -12,6 +12,8 @@ export interface ConversationRecord {
   memberIds: string[];
   admins: string[];
   lastMessageId: string | null;
+  /** The stored copy of the last message (lastMessageOf says whether it is still the last one). */
+  lastMessage?: Message | null;
   createdAt: Date;
   updatedAt: Date;
   /** The open history chunk: number, lowest id, and msgCount when it opened (docs/storage.md). */
@@ -27,6 +29,8 @@ export interface ConversationRecord {
   rev: number;
   /** System messages stored with their change, not yet confirmed published (docs/groups.md). */
   outbox: Message[];
+  /** Every read position lists the members in `audience` (ReadPositionsRepository.forAudience finds them all). */
+  readsByAudience?: boolean;
 }
 
 /** A change to a group's settings or members, written in one update with its system messages. */
@@ -34,6 +38,37 @@ export interface ConversationChange {
   title?: string;
   memberIds?: string[];
   admins?: string[];
+}
+
+const parseMessage = (raw: string | null | undefined): Message | null => {
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw) as Message;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * The record's copy of its last message when it is one (null: read lastMessageId by _id). A copy
+ * whose id is not lastMessageId is stale: the id moved without it (a write that could not prove
+ * it moved forward, see touchLastMessage), so it is never shown.
+ */
+export const lastMessageOf = (rec: Pick<ConversationRecord, 'lastMessageId' | 'lastMessage'>): Message | null =>
+  rec.lastMessage && rec.lastMessageId !== null && rec.lastMessage.id === rec.lastMessageId ? rec.lastMessage : null;
+
+/** What a refresh of the last message's copy found (refreshLastMessage). */
+export type RefreshOutcome = 'set' | 'current' | 'not-last' | 'behind';
+
+/**
+ * Why a refresh did not match, from the record as it is: another message is last ('not-last'), the
+ * message's batch has not moved lastMessageId to it yet ('behind': try again later), the copy is
+ * already at this rev or newer ('current'), or null: it moved meanwhile, try the write again.
+ */
+export function refreshVerdict(rec: { lastMessageId: string | null; lastMessageRev: number | null }, messageId: string, rev: number): Exclude<RefreshOutcome, 'set'> | null {
+  if (rec.lastMessageId === null || rec.lastMessageId < messageId) return 'behind';
+  if (rec.lastMessageId > messageId) return 'not-last';
+  return rec.lastMessageRev !== null && rec.lastMessageRev >= rev ? 'current' : null;
 }
 
 const parseOutbox = (raw: string[] | undefined): Message[] =>
@@ -72,6 +107,7 @@ const toRecord = (d: Lean): ConversationRecord => ({
   memberIds: [...d.memberIds],
   admins: [...(d.admins ?? [])],
   lastMessageId: d.lastMessageId ?? null,
+  lastMessage: parseMessage(d.lastMessage),
   createdAt: new Date(d.createdAt),
   updatedAt: new Date(d.updatedAt),
   chunk: { no: d.chunkNo ?? 0, start: d.chunkStart ?? '', base: d.chunkBase ?? 0 },
@@ -82,6 +118,7 @@ const toRecord = (d: Lean): ConversationRecord => ({
   sysCount: d.sysCount ?? 0,
   rev: d.rev ?? 0,
   outbox: parseOutbox(d.outbox),
+  readsByAudience: d.readsByAudience === true,
 });
 
 /** The contract's Conversation for one member: the record plus what is specific to the reader. */
@@ -102,6 +139,9 @@ export function toConversation(rec: ConversationRecord, view: ConversationView):
   };
 }
 
+/** How often a refresh of the last message's copy is tried while the record moves under it. */
+const CHANGE_ATTEMPTS = 5;
+
 export const directKey = (a: string, b: string) => `direct:${[a, b].sort().join(':')}`;
 
 /** Conversations and their members. Membership checks take the caller's id, so no query leaks others'. */
@@ -114,7 +154,15 @@ export class ConversationsRepository {
    */
   private readonly writes = new KeyedQueue();
 
+  /** The newest last message this process wrote per conversation (bounded; a hint only, never trusted for correctness). */
+  private readonly lastWritten = new Map<string, string>();
+
   constructor(private readonly model: Model<ConversationDoc>) {}
+
+  private noteWritten(id: string, messageId: string): void {
+    if (this.lastWritten.size >= 10_000) this.lastWritten.clear();
+    this.lastWritten.set(id, messageId);
+  }
 
   async findById(id: string): Promise<ConversationRecord | null> {
     if (!isValidObjectId(id)) return null;
@@ -152,7 +200,7 @@ export class ConversationsRepository {
     const key = directKey(a, b);
     const now = new Date();
     try {
-      const d = await this.model.create({ type: 'direct', title: null, memberIds: [a, b], admins: [], uniqueKey: key, createdAt: now, updatedAt: now });
+      const d = await this.model.create({ type: 'direct', title: null, memberIds: [a, b], admins: [], uniqueKey: key, createdAt: now, updatedAt: now, readsByAudience: true });
       return { conversation: toRecord(d.toObject() as Lean), created: true };
     } catch (e) {
       if (!isDuplicateKey(e)) throw e;
@@ -174,6 +222,7 @@ export class ConversationsRepository {
       memberIds: members,
       admins: [creatorId],
       uniqueKey: `group:${crypto.randomUUID()}`,
+      readsByAudience: true,
       createdAt: now,
       updatedAt: now,
     });
@@ -187,13 +236,16 @@ export class ConversationsRepository {
    * updates are no compare-and-set); the system messages' names (revision-based clientMsgIds)
    * keep a retried request from storing its record twice even then.
    */
-  async applyChange(id: string, rev: number, change: ConversationChange, messages: Message[]): Promise<ConversationRecord | null> {
+  async applyChange(id: string, rev: number, change: ConversationChange, messages: Message[], added = false): Promise<ConversationRecord | null> {
     if (!isValidObjectId(id)) return null;
     // Documents written before revisions existed have none: revision 0.
     const filter = rev === 0 ? { _id: id, $or: [{ rev: 0 }, { rev: null }] } : { _id: id, rev };
+    // Positions written before a member joined do not list them: from now on the conversation's
+    // positions are read by conversationId (rewriting them would race their writers).
+    const grows = added ? { readsByAudience: false } : {};
     const d = await this.writes.run(id, () =>
       this.model
-        .findOneAndUpdate(filter, { $set: { ...change, rev: rev + 1 }, $push: { outbox: { $each: messages.map((m) => JSON.stringify(m)) } } }, { new: true })
+        .findOneAndUpdate(filter, { $set: { ...change, ...grows, rev: rev + 1 }, $push: { outbox: { $each: messages.map((m) => JSON.stringify(m)) } } }, { new: true })
         .lean<Lean>(),
     );
     return d ? toRecord(d) : null;
@@ -214,7 +266,17 @@ export class ConversationsRepository {
    */
   async touchLastMessage(
     id: string,
-    t: { messageId: string; at: Date; stored: number; sent: Record<string, number>; mentioned?: Record<string, number> | undefined; system?: number; open?: { no: number; start: string; base: number } | undefined },
+    t: {
+      messageId: string;
+      at: Date;
+      stored: number;
+      sent: Record<string, number>;
+      mentioned?: Record<string, number> | undefined;
+      system?: number;
+      open?: { no: number; start: string; base: number } | undefined;
+      /** The message of messageId, as stored: kept on the record when this write moves the last message forward. */
+      last?: Message | undefined;
+    },
   ): Promise<void> {
     if (!isValidObjectId(id)) return;
     const inc: Record<string, number> = {};
@@ -225,6 +287,20 @@ export class ConversationsRepository {
     const update = { $max: { lastMessageId: t.messageId, updatedAt: t.at }, ...(Object.keys(inc).length ? { $inc: inc } : {}) };
     const open = t.open;
     await this.writes.run(id, async () => {
+      if (t.last?.id === t.messageId && !(t.messageId <= (this.lastWritten.get(id) ?? ''))) {
+        // The copy is written only by a write that moves the id forward, so a late or redelivered
+        // batch never puts an older message (or an unedited one) over it. The usual case: one write
+        // (a batch this process knows to be behind skips it: it would match nothing).
+        const forward = [{ $or: [{ lastMessageId: { $lt: t.messageId } }, { lastMessageId: null }] }, ...(open ? [{ $or: [{ chunkNo: { $lte: open.no } }, { chunkNo: null }] }] : [])];
+        const res = await this.model.updateOne(
+          { _id: id, $and: forward },
+          { ...update, $set: { ...(open ? { chunkNo: open.no, chunkStart: open.start, chunkBase: open.base } : {}), lastMessage: JSON.stringify(t.last), lastMessageRev: 0 } },
+        );
+        if (res.matchedCount === 1) {
+          this.noteWritten(id, t.messageId);
+          return;
+        }
+      }
       if (open) {
         const res = await this.model.updateOne(
           { _id: id, $or: [{ chunkNo: { $lte: open.no } }, { chunkNo: null }] },
@@ -234,6 +310,29 @@ export class ConversationsRepository {
       }
       await this.model.updateOne({ _id: id }, update);
     });
+  }
+
+  /**
+   * After a change of a message (edit, reaction, delete, thread summary): puts it, at `rev`, in the
+   * record's copy if it is the last message and the copy shows an older rev. The copy only moves to
+   * higher revs, so refreshes landing out of order (two replicas) keep the newest.
+   */
+  async refreshLastMessage(id: string, message: Message, rev: number): Promise<RefreshOutcome> {
+    if (!isValidObjectId(id)) return 'not-last';
+    for (let attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
+      const res = await this.writes.run(id, () =>
+        this.model.updateOne(
+          { _id: id, lastMessageId: message.id, $or: [{ lastMessageRev: { $lt: rev } }, { lastMessageRev: null }] },
+          { $set: { lastMessage: JSON.stringify(message), lastMessageRev: rev } },
+        ),
+      );
+      if (res.matchedCount === 1) return 'set';
+      const d = await this.model.findById(id, { lastMessageId: 1, lastMessageRev: 1 }).lean<{ lastMessageId?: string | null; lastMessageRev?: number | null }>();
+      if (!d) return 'not-last';
+      const verdict = refreshVerdict({ lastMessageId: d.lastMessageId ?? null, lastMessageRev: d.lastMessageRev ?? null }, message.id, rev);
+      if (verdict) return verdict;
+    }
+    return 'behind';
   }
 
   /**
@@ -262,6 +361,8 @@ export interface ReadPositionRecord {
   sys: number;
 }
 
+const toPosition = (d: ReadPositionDoc): ReadPositionRecord => ({ userId: d.userId, messageId: d.messageId, count: d.count ?? 0, sent: d.sent ?? 0, mentioned: d.mentioned ?? 0, sys: d.sys ?? 0 });
+
 /** Per-member read positions (the newest message id a member has read, with its counters). */
 export class ReadPositionsRepository {
   constructor(private readonly model: Model<ReadPositionDoc>) {}
@@ -270,14 +371,14 @@ export class ReadPositionsRepository {
    * Moves the position forward only: the id and each counter move only up, in one upsert.
    * True when the id moved (someone else's view of this member changed).
    */
-  async advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number; sys: number }): Promise<boolean> {
+  async advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number; sys: number }, audience?: readonly string[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
         const prev = await this.model
           .findOneAndUpdate(
             // Plain values (ids validated by the callers), so an upsert copies them into the new doc.
             { conversationId, userId },
-            { $max: { messageId: at.messageId, count: at.count, sent: at.sent, mentioned: at.mentioned, sys: at.sys } },
+            { $max: { messageId: at.messageId, count: at.count, sent: at.sent, mentioned: at.mentioned, sys: at.sys }, ...(audience ? { $set: { audience: [...audience] } } : {}) },
             { upsert: true, new: false },
           )
           .lean<ReadPositionDoc>();
@@ -292,6 +393,21 @@ export class ReadPositionsRepository {
   /** Every member's position in one equality read. */
   async forConversation(conversationId: string): Promise<ReadPositionRecord[]> {
     const docs = await this.model.find({ conversationId: { $eq: conversationId } }).lean<ReadPositionDoc[]>();
-    return docs.map((d) => ({ userId: d.userId, messageId: d.messageId, count: d.count ?? 0, sent: d.sent ?? 0, mentioned: d.mentioned ?? 0, sys: d.sys ?? 0 }));
+    return docs.map(toPosition);
+  }
+
+  /**
+   * The positions that list userId in their audience, by conversation, in one equality read: every
+   * position of each conversation whose record says readsByAudience (others' may be missing).
+   */
+  async forAudience(userId: string): Promise<Map<string, ReadPositionRecord[]>> {
+    const docs = await this.model.find({ audience: userId }).lean<ReadPositionDoc[]>();
+    const out = new Map<string, ReadPositionRecord[]>();
+    for (const d of docs) {
+      const list = out.get(d.conversationId);
+      if (list) list.push(toPosition(d));
+      else out.set(d.conversationId, [toPosition(d)]);
+    }
+    return out;
   }
 }

@@ -54,6 +54,13 @@ function threadSummary(d: Lean): Message['thread'] {
  * fields and the chunk's search keys). Not on the wire: toMessage picks its fields.
  */
 export const toMessageDoc = (m: Message, placed: { chunk?: number } = {}) => ({
+  ...contentFields(m),
+  ...(placed.chunk === undefined ? {} : chunkFields(m.conversationId, placed.chunk)),
+  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body, placed.chunk === undefined ? null : chunkId(m.conversationId, placed.chunk)),
+});
+
+/** The fields of a stored message that the contract's Message is read from. */
+const contentFields = (m: Message) => ({
   _id: m.id,
   conversationId: m.conversationId,
   senderId: m.senderId,
@@ -71,9 +78,10 @@ export const toMessageDoc = (m: Message, placed: { chunk?: number } = {}) => ({
   threadRootId: m.threadRootId,
   alsoToChannel: m.alsoToChannel,
   thread: m.thread,
-  ...(placed.chunk === undefined ? {} : chunkFields(m.conversationId, placed.chunk)),
-  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body, placed.chunk === undefined ? null : chunkId(m.conversationId, placed.chunk)),
 });
+
+/** A message as a read of its stored document gives it (the shape a conversation keeps of its last message). */
+export const asStored = (m: Message): Message => toMessage(contentFields(m) as unknown as Lean);
 
 /** A message found by a search key, with its keys (to rule out a multi-word query's misses). */
 export interface SearchHit {
@@ -162,6 +170,12 @@ export class MessagesRepository {
     return d ? toMessage(d) : null;
   }
 
+  /** The message and how many changes it has had since its insert (its `rev`), read together. */
+  async findWithRev(id: string): Promise<{ message: Message; rev: number } | null> {
+    const d = await this.model.findById(id, WIRE).lean<Lean>();
+    return d ? { message: toMessage(d), rev: d.rev ?? 0 } : null;
+  }
+
   /** The message and its history chunk (null chunk: stored before chunks existed, not migrated yet). */
   async findWithChunk(id: string): Promise<{ message: Message; chunk: number | null } | null> {
     const d = await this.model.findById(id, WIRE).lean<Lean>();
@@ -207,7 +221,8 @@ export class MessagesRepository {
     const inc: Record<string, number> = {};
     if (t.stored) inc.replyCount = t.stored;
     for (const [u, n] of Object.entries(t.sent)) if (n) inc[`replySent.${u}`] = n;
-    const update = { $max: { lastReplyId: t.messageId, lastReplyAt: t.at }, ...(Object.keys(inc).length ? { $inc: inc } : {}) };
+    // The root's summary moves: a new rev, so the conversation's copy of it (as last message) follows.
+    const update = { $max: { lastReplyId: t.messageId, lastReplyAt: t.at }, $inc: { ...inc, rev: 1 } };
     if (t.open) {
       const res = await this.model.updateOne(
         { _id: { $eq: rootId }, $or: [{ threadChunkNo: { $lte: t.open.no } }, { threadChunkNo: null }] },
@@ -260,7 +275,7 @@ export class MessagesRepository {
     const chunk = typeof d.chunk === 'number' ? d.chunk : null;
     const res = await this.model.updateOne(
       { _id: { $eq: messageId }, chunk: chunk === null ? null : { $eq: chunk }, deletedAt: null, $or: [{ editedAt: null }, { editedAt: { $lte: editedAt } }] },
-      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body, chunk === null ? null : chunkId(conversationId, chunk)), ...(mentions ? { mentions } : {}) } },
+      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body, chunk === null ? null : chunkId(conversationId, chunk)), ...(mentions ? { mentions } : {}) }, $inc: { rev: 1 } },
     );
     if (res.matchedCount === 1) return 'applied';
     return (await this.model.exists({ _id: { $eq: messageId } })) ? 'stale' : 'missing';
@@ -283,7 +298,7 @@ export class MessagesRepository {
       } else if (entry) entry.userIds = entry.userIds.filter((u) => u !== userId);
       const next = after.filter((r) => r.userIds.length > 0);
       if (JSON.stringify(next) === JSON.stringify(before)) return true;
-      const res = await this.model.updateOne({ _id: { $eq: messageId }, reactions: { $eq: before } }, { $set: { reactions: next } });
+      const res = await this.model.updateOne({ _id: { $eq: messageId }, reactions: { $eq: before } }, { $set: { reactions: next }, $inc: { rev: 1 } });
       if (res.matchedCount === 1) return true;
     }
     throw new Error(`reaction on ${messageId} kept conflicting`);
@@ -291,7 +306,7 @@ export class MessagesRepository {
 
   /** Deletes a message's content; its search keys go in the same update, so search never finds it. */
   async applyDelete(messageId: string, deletedAt: Date): Promise<boolean> {
-    const res = await this.model.updateOne({ _id: { $eq: messageId } }, { $set: { deletedAt, body: '', attachments: [], searchKeys: [] } });
+    const res = await this.model.updateOne({ _id: { $eq: messageId } }, { $set: { deletedAt, body: '', attachments: [], searchKeys: [] }, $inc: { rev: 1 } });
     return res.matchedCount === 1;
   }
 

@@ -316,9 +316,10 @@ describe('2. a cold load is fast', () => {
     const best = { newestMs: Math.min(...figures.map((f) => f.newestMs)), sidebarMs: Math.min(...figures.map((f) => f.sidebarMs)) };
     const quiet = loadavg()[0]! < cpus().length;
     console.log(`targets (best of ${figures.length}): newest ${best.newestMs} ms, sidebar ${best.sidebarMs} ms; page's own share ≤ ${Math.max(...figures.map((f) => f.pageOwnNewestMs))} / ${Math.max(...figures.map((f) => f.pageOwnSidebarMs))} ms; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores (${quiet ? 'quiet: whole figures asserted' : 'loaded: whole figures logged'})`);
-    // The whole figures include the backend's answers (500-650 ms each for the list and the
-    // history page on a quiet host, measured here): they are reported against the 1 s targets, not
-    // asserted, as speed is the benches' to measure. What the page adds is asserted on a quiet host.
+    // The whole figures include the backend's answers (180-400 ms each for the list and the
+    // history page on a nearly quiet host, 500-650 ms on a crowded PostgreSQL): they are reported
+    // against the 1 s targets, not asserted, as speed is the benches' to measure. What the page
+    // adds is asserted on a quiet host.
     if (quiet) for (const f of figures) expect([f.pageOwnNewestMs, f.pageOwnSidebarMs].every((ms) => ms < 1000)).toBe(true);
     for (const [i, f] of figures.entries()) {
       expect(f.newestMs).toBeGreaterThan(0);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { plainMessageFields } from '@chat/shared/models/types';
 import { copyLine, ferretJson } from './ferret-load.ts';
 
 /**
@@ -66,12 +67,7 @@ const doc = {
   createdAt: new Date(1796157636873),
   editedAt: new Date(1796157636872),
   deletedAt: null,
-  kind: 'user',
-  system: null,
-  mentions: [],
-  threadRootId: null,
-  alsoToChannel: false,
-  thread: null,
+  ...plainMessageFields(),
   chunk: 1,
   chunkId: '6b0f30c483b7f32584f352c8:1',
   searchKeys: ['d2Lf7uejjmF', 'CLvfLHUe5fI'],

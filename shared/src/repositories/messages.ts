@@ -125,6 +125,9 @@ export interface StreamTouch {
 
 const plainCounts = (m: unknown): Record<string, number> => (m instanceof Map ? Object.fromEntries(m) : ((m ?? {}) as Record<string, number>));
 
+/** A chunk's documents as messages, oldest first (ids sort in creation order; FerretDB sorts nothing). */
+const oldestFirst = (docs: Lean[]): Message[] => docs.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0)).map(toMessage);
+
 const threadStateOf = (d: Lean): ThreadState => ({
   replyCount: d.replyCount ?? 0,
   sent: plainCounts(d.replySent),
@@ -185,31 +188,25 @@ export class MessagesRepository {
   /** One history chunk of a conversation, oldest first: one equality read. */
   async readChunk(conversationId: string, no: number): Promise<Message[]> {
     const docs = await this.model.find({ chunkId: { $eq: chunkId(conversationId, no) } }, WIRE).lean<Lean[]>();
-    return docs
-      .filter((d) => d.conversationId === conversationId)
-      .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
-      .map(toMessage);
+    return oldestFirst(docs.filter((d) => d.conversationId === conversationId));
   }
 
   /** A thread root with its counters; null when no such message is stored. */
   async findThreadRoot(id: string): Promise<{ message: Message; state: ThreadState } | null> {
-    const d = await this.model.findById(id).lean<Lean>();
+    const d = await this.model.findById(id, WIRE).lean<Lean>();
     return d ? { message: toMessage(d), state: threadStateOf(d) } : null;
   }
 
   /** A reply and its thread chunk (null: not a stored reply). */
   async findWithThreadChunk(id: string): Promise<{ message: Message; chunk: number | null } | null> {
-    const d = await this.model.findById(id).lean<Lean>();
+    const d = await this.model.findById(id, WIRE).lean<Lean>();
     return d ? { message: toMessage(d), chunk: typeof d.threadChunk === 'number' ? d.threadChunk : null } : null;
   }
 
   /** One history chunk of a thread, oldest first: one equality read. */
   async readThreadChunk(conversationId: string, rootId: string, no: number): Promise<Message[]> {
-    const docs = await this.model.find({ threadChunkId: { $eq: chunkId(threadStream(conversationId, rootId), no) } }).lean<Lean[]>();
-    return docs
-      .filter((d) => d.conversationId === conversationId && d.threadRootId === rootId)
-      .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
-      .map(toMessage);
+    const docs = await this.model.find({ threadChunkId: { $eq: chunkId(threadStream(conversationId, rootId), no) } }, WIRE).lean<Lean[]>();
+    return oldestFirst(docs.filter((d) => d.conversationId === conversationId && d.threadRootId === rootId));
   }
 
   /**

@@ -121,10 +121,10 @@ export class EventsService {
     // The counters add only what this call stored, so a redelivery counts nothing twice.
     // A conversation's record also keeps a copy of its last message (docs/storage.md).
     const touch = (coalescer: TouchCoalescer, key: string, idx: readonly number[], open: StreamTouch['open'], withLast: boolean) => {
-      const counts = freshCounts(messages, idx, fresh, dropped);
-      if (!counts) return Promise.resolve();
-      const last = withLast ? asStored(messages[idx.find((i) => messages[i]!.id === counts.messageId)!]!) : undefined;
-      return coalescer.touch(key, { ...counts, open, ...(last ? { last } : {}) });
+      const found = freshCounts(messages, idx, fresh, dropped);
+      if (!found) return Promise.resolve();
+      const { newest, ...counts } = found;
+      return coalescer.touch(key, { ...counts, open, ...(withLast ? { last: asStored(newest) } : {}) });
     };
     await Promise.all([
       ...[...byConversation].map(([conv, idx]) => touch(this.touches, conv, idx, open.get(conv), true)),
@@ -250,10 +250,11 @@ export function supersession(dropped: Message, kept: Message | null): MessageSup
 }
 
 /**
- * A stream's part of a batch: its newest stored message, and the fresh inserts in all and per
- * sender; null when every message of it was dropped (nothing of it is stored).
+ * A stream's part of a batch: its newest stored message (the conversation's copy of its last
+ * message is taken from it), and the fresh inserts in all and per sender; null when every message
+ * of it was dropped (nothing of it is stored).
  */
-export function freshCounts(messages: readonly Message[], idx: readonly number[], fresh: ReadonlySet<string>, dropped: ReadonlySet<string> = new Set()) {
+function freshCounts(messages: readonly Message[], idx: readonly number[], fresh: ReadonlySet<string>, dropped: ReadonlySet<string> = new Set()) {
   let newest: Message | undefined;
   const sent: Record<string, number> = {};
   const mentioned: Record<string, number> = {};
@@ -274,7 +275,7 @@ export function freshCounts(messages: readonly Message[], idx: readonly number[]
     for (const u of mentionedOthers(m)) mentioned[u] = (mentioned[u] ?? 0) + 1;
   }
   if (!newest) return null;
-  return { messageId: newest.id, at: new Date(newest.createdAt), stored, sent, mentioned, system };
+  return { newest, messageId: newest.id, at: new Date(newest.createdAt), stored, sent, mentioned, system };
 }
 
 const notStoredYet = (id: string) => errors.unavailable(`Message ${id} is not stored yet; deliver again later.`);

@@ -369,16 +369,17 @@ export class ReadPositionsRepository {
 
   /**
    * Moves the position forward only: the id and each counter move only up, in one upsert.
+   * `audience` (the conversation's members now) is rewritten each time, so forAudience finds it.
    * True when the id moved (someone else's view of this member changed).
    */
-  async advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number; sys: number }, audience?: readonly string[]): Promise<boolean> {
+  async advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number; sys: number }, audience: readonly string[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
         const prev = await this.model
           .findOneAndUpdate(
             // Plain values (ids validated by the callers), so an upsert copies them into the new doc.
             { conversationId, userId },
-            { $max: { messageId: at.messageId, count: at.count, sent: at.sent, mentioned: at.mentioned, sys: at.sys }, ...(audience ? { $set: { audience: [...audience] } } : {}) },
+            { $max: { messageId: at.messageId, count: at.count, sent: at.sent, mentioned: at.mentioned, sys: at.sys }, $set: { audience: [...audience] } },
             { upsert: true, new: false },
           )
           .lean<ReadPositionDoc>();

@@ -78,16 +78,23 @@ export class ThreadsService {
 
   /** POST …/threads/:rootId/read: 404 unless messageId is a stored reply of the thread. */
   async markReadFor(callerId: string, conversationId: string, rootId: string, messageId: string): Promise<void> {
-    const { conv } = await this.thread(callerId, conversationId, rootId);
-    if ((await this.markRead(conv, callerId, rootId, messageId)) === 'missing') throw errors.notFound('Message');
+    const { conv, root, state } = await this.thread(callerId, conversationId, rootId);
+    if ((await this.markRead(conv, callerId, rootId, messageId, { message: root, state })) === 'missing') throw errors.notFound('Message');
   }
 
   /**
    * Moves the user's thread position forward to a reply of the thread; 'missing' when it is not a
    * stored reply of it (the bus path retries that later). Announced like a conversation's read.
+   * `known`: the root as the caller just read it (the HTTP route has), so it is not read twice.
    */
-  async markRead(conv: ConversationRecord, userId: string, rootId: string, messageId: string): Promise<'moved' | 'unchanged' | 'missing'> {
-    const [found, root] = await Promise.all([this.deps.messages.findWithThreadChunk(messageId), this.deps.messages.findThreadRoot(rootId)]);
+  async markRead(
+    conv: ConversationRecord,
+    userId: string,
+    rootId: string,
+    messageId: string,
+    known?: { message: Message; state: ThreadState },
+  ): Promise<'moved' | 'unchanged' | 'missing'> {
+    const [found, root] = await Promise.all([this.deps.messages.findWithThreadChunk(messageId), known ?? this.deps.messages.findThreadRoot(rootId)]);
     if (!found || !root || found.message.threadRootId !== rootId || found.message.conversationId !== conv.id) return 'missing';
     const { state } = root;
     const src = threadSource(conv.id, rootId, state, this.deps);

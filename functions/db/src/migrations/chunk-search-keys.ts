@@ -3,13 +3,12 @@ import type { Models } from '@chat/shared/models/schemas';
 import { chunkId } from '@chat/shared/repositories/chunks';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { messageSearchKeys } from '@chat/shared/search/terms';
-import { progress, type ConversationProgress, type ConversationStepOptions, type MigrationStep } from './runner.ts';
+import { forEachConversation, type ConversationProgress, type ConversationStepOptions, type MigrationStep } from './runner.ts';
 
 const ID = '2026-12-chunk-search-keys';
 /** Messages updated per bulk write. */
 const BATCH = 500;
 
-type Progress = ConversationProgress;
 type Options = ConversationStepOptions;
 
 const same = (a: readonly string[] | undefined, b: readonly string[]) => !!a && a.length === b.length && a.every((k, i) => k === b[i]);
@@ -23,16 +22,16 @@ const same = (a: readonly string[] | undefined, b: readonly string[]) => !!a && 
  * conversation redone after a kill writes nothing twice and a rerun writes nothing at all.
  */
 export async function migrateChunkSearchKeys(ctx: { models: Models; log: Logger }, opts: Options = {}): Promise<void> {
-  const { Conversation, Message } = ctx.models;
+  const { Message } = ctx.models;
   const messages = new MessagesRepository(Message);
-  const at = (!opts.only && (await progress.read<Progress>(ctx.models, ID))) || { after: null, conversations: 0, messages: 0 };
-  if (at.after) ctx.log.info('migration resuming', { step: ID, ...at });
-  // Start-up, not a request path: reading every conversation id once is the job.
-  const ids = (opts.only ? [...opts.only] : (await Conversation.find({}, { _id: 1 }).lean()).map((c) => c._id.toString())).sort();
   const batch = opts.batch ?? BATCH;
   let nextReport = 10_000;
-  for (const convId of ids) {
-    if (at.after && convId <= at.after) continue;
+  const report = (at: ConversationProgress) => {
+    if (at.messages < nextReport && at.conversations % 100 !== 0) return false;
+    nextReport = at.messages + 10_000;
+    return true;
+  };
+  await forEachConversation(ctx, ID, opts, async (convId) => {
     const docs = await Message.find({ conversationId: { $eq: convId } }, { _id: 1, body: 1, deletedAt: 1, chunk: 1, searchKeys: 1 }).lean<
       Array<{ _id: string; body?: string | null; deletedAt?: Date | null; chunk?: number; searchKeys?: string[] }>
     >();
@@ -46,16 +45,8 @@ export async function migrateChunkSearchKeys(ctx: { models: Models; log: Logger 
       await messages.replaceSearchKeys(todo.slice(i, i + batch));
       await opts.checkpoint?.();
     }
-    at.after = convId;
-    at.conversations++;
-    at.messages += todo.length;
-    if (!opts.only) await progress.write(ctx.models, ID, at);
-    if (at.messages >= nextReport || at.conversations % 100 === 0) {
-      ctx.log.info('migration progress', { step: ID, ...at, of: ids.length });
-      nextReport = at.messages + 10_000;
-    }
-  }
-  ctx.log.info('migration finished its conversations', { step: ID, ...at });
+    return todo.length;
+  }, report);
 }
 
 export const chunkSearchKeys: MigrationStep = { id: ID, run: (ctx) => migrateChunkSearchKeys(ctx) };

@@ -3,11 +3,10 @@ import type { Models } from '@chat/shared/models/schemas';
 import { chunkFields } from '@chat/shared/repositories/messages';
 import { ChunksRepository } from '@chat/shared/repositories/chunks';
 import { placeInOpen } from '../history/chunker.ts';
-import { progress, type ConversationProgress, type ConversationStepOptions, type MigrationStep } from './runner.ts';
+import { forEachConversation, type ConversationStepOptions, type MigrationStep } from './runner.ts';
 
 const ID = '2026-12-chunks-and-counters';
 
-type Progress = ConversationProgress;
 type Options = ConversationStepOptions;
 
 /**
@@ -20,12 +19,7 @@ type Options = ConversationStepOptions;
 export async function migrateChunksAndCounters(ctx: { models: Models; log: Logger }, opts: Options = {}): Promise<void> {
   const { Conversation, Message, ReadPosition } = ctx.models;
   const chunks = new ChunksRepository(ctx.models.Chunk);
-  const at = (!opts.only && (await progress.read<Progress>(ctx.models, ID))) || { after: null, conversations: 0, messages: 0 };
-  if (at.after) ctx.log.info('migration resuming', { step: ID, ...at });
-  // Start-up, not a request path: reading every conversation id once is the job.
-  const ids = (opts.only ? [...opts.only] : (await Conversation.find({}, { _id: 1 }).lean()).map((c) => c._id.toString())).sort();
-  for (const convId of ids) {
-    if (at.after && convId <= at.after) continue;
+  await forEachConversation(ctx, ID, opts, async (convId) => {
     const docs = (await Message.find({ conversationId: { $eq: convId } }, { _id: 1, senderId: 1, chunk: 1, chunkId: 1 }).lean<Array<{ _id: string; senderId: string; chunk?: number; chunkId?: string }>>()).sort((a, b) =>
       a._id < b._id ? -1 : a._id > b._id ? 1 : 0,
     );
@@ -69,13 +63,8 @@ export async function migrateChunksAndCounters(ctx: { models: Models; log: Logge
         },
       },
     );
-    at.after = convId;
-    at.conversations++;
-    at.messages += docs.length;
-    if (!opts.only) await progress.write(ctx.models, ID, at);
-    if (at.conversations % 100 === 0 || docs.length >= 10_000) ctx.log.info('migration progress', { step: ID, ...at, of: ids.length });
-  }
-  ctx.log.info('migration finished its conversations', { step: ID, ...at });
+    return docs.length;
+  }, (at, messages) => at.conversations % 100 === 0 || messages >= 10_000);
 }
 
 export const chunksAndCounters: MigrationStep = { id: ID, run: (ctx) => migrateChunksAndCounters(ctx) };

@@ -102,3 +102,32 @@ export interface ConversationStepOptions {
   checkpoint?: () => void | Promise<void>;
   batch?: number;
 }
+
+/**
+ * The loop of a per-conversation step: `migrate` each conversation in _id order (it answers how
+ * many messages it wrote or read), recording progress after each so a killed run resumes after
+ * the last one done (not with `only`: those tests share a store with a running stack). `report`
+ * says when to log the progress so far.
+ */
+export async function forEachConversation(
+  ctx: { models: Models; log: Logger },
+  stepId: string,
+  opts: ConversationStepOptions,
+  migrate: (conversationId: string) => Promise<number>,
+  report: (at: ConversationProgress, messages: number) => boolean,
+): Promise<void> {
+  const at = (!opts.only && (await progress.read<ConversationProgress>(ctx.models, stepId))) || { after: null, conversations: 0, messages: 0 };
+  if (at.after) ctx.log.info('migration resuming', { step: stepId, ...at });
+  // Start-up, not a request path: reading every conversation id once is the job.
+  const ids = (opts.only ? [...opts.only] : (await ctx.models.Conversation.find({}, { _id: 1 }).lean()).map((c) => c._id.toString())).sort();
+  for (const convId of ids) {
+    if (at.after && convId <= at.after) continue;
+    const messages = await migrate(convId);
+    at.after = convId;
+    at.conversations++;
+    at.messages += messages;
+    if (!opts.only) await progress.write(ctx.models, stepId, at);
+    if (report(at, messages)) ctx.log.info('migration progress', { step: stepId, ...at, of: ids.length });
+  }
+  ctx.log.info('migration finished its conversations', { step: stepId, ...at });
+}

@@ -22,6 +22,8 @@ function harness(stored: Message[] = []) {
   const byPair = new Map(stored.map((m) => [pair(m), m]));
   const reads = { exists: 0, pair: 0 };
   const touches: Array<{ id: string; messageId: string; stored: number; sent: Record<string, number> }> = [];
+  /** The copy of the last message each conversation touch carried. */
+  const lasts: Array<string | undefined> = [];
   const announced: MessageSupersededEvent[] = [];
   const broker = { away: false };
   const messages = {
@@ -44,7 +46,10 @@ function harness(stored: Message[] = []) {
     touchThread: async () => {},
   } as unknown as MessagesRepository;
   const conversations = {
-    touchLastMessage: async (id: string, t: { messageId: string; stored: number; sent: Record<string, number> }) => void touches.push({ id, messageId: t.messageId, stored: t.stored, sent: t.sent }),
+    touchLastMessage: async (id: string, t: { messageId: string; stored: number; sent: Record<string, number>; last?: Message }) => {
+      touches.push({ id, messageId: t.messageId, stored: t.stored, sent: t.sent });
+      lasts.push(t.last?.id);
+    },
   } as unknown as ConversationsRepository;
   const placer = { place: async (_stream: string, ids: string[]) => ({ chunks: ids.map(() => 0), open: { no: 0, start: '', base: 0 } }) } as unknown as ChunkPlacer;
   const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as unknown as Logger;
@@ -64,7 +69,7 @@ function harness(stored: Message[] = []) {
     log: quiet,
   });
   const created = (...ms: Message[]) => service.apply(ms.map((message) => ({ topic: 'message.created' as const, event: { message } })));
-  return { created, touches, announced, reads, byId, broker };
+  return { created, touches, lasts, announced, reads, byId, broker };
 }
 
 const first = makeMessage('c1', 'alice', 'in the queue', { clientMsgId: 'queued-1' });
@@ -80,6 +85,7 @@ describe('a message.created turned away by the unique (sender, clientMsgId) inde
     expect(h.touches.reduce((n, t) => n + t.stored, 0)).toBe(1);
     // The dropped id is never stored, so it must not become the conversation's last message.
     expect(h.touches.map((t) => t.messageId)).toEqual([first.id]);
+    expect(h.lasts).toEqual([first.id]);
     expect(h.byId.has(resend.id)).toBe(false);
   });
 
@@ -88,6 +94,8 @@ describe('a message.created turned away by the unique (sender, clientMsgId) inde
     expect(await h.created(first, resend)).toEqual({ stored: 1 });
     expect(h.announced).toEqual([{ conversationId: 'c1', messageId: resend.id, message: first }]);
     expect(h.touches).toEqual([{ id: 'c1', messageId: first.id, stored: 1, sent: { alice: 1 } }]);
+    // The record's copy is of the kept message, never of the one turned away.
+    expect(h.lasts).toEqual([first.id]);
   });
 
   it('the resend stored first: the first event is the one dropped, and announced as such', async () => {

@@ -319,7 +319,14 @@ export class ConversationsRepository {
    */
   async refreshLastMessage(id: string, message: Message, rev: number): Promise<RefreshOutcome> {
     if (!isValidObjectId(id)) return 'not-last';
+    // The record first: most changes (a reaction on an older message) are not of the last
+    // message, and one read says so; the conditional write then guards against a record that
+    // moved in between, and a miss reads it again.
     for (let attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
+      const d = await this.model.findById(id, { lastMessageId: 1, lastMessageRev: 1 }).lean<{ lastMessageId?: string | null; lastMessageRev?: number | null }>();
+      if (!d) return 'not-last';
+      const verdict = refreshVerdict({ lastMessageId: d.lastMessageId ?? null, lastMessageRev: d.lastMessageRev ?? null }, message.id, rev);
+      if (verdict) return verdict;
       const res = await this.writes.run(id, () =>
         this.model.updateOne(
           { _id: id, lastMessageId: message.id, $or: [{ lastMessageRev: { $lt: rev } }, { lastMessageRev: null }] },
@@ -327,10 +334,6 @@ export class ConversationsRepository {
         ),
       );
       if (res.matchedCount === 1) return 'set';
-      const d = await this.model.findById(id, { lastMessageId: 1, lastMessageRev: 1 }).lean<{ lastMessageId?: string | null; lastMessageRev?: number | null }>();
-      if (!d) return 'not-last';
-      const verdict = refreshVerdict({ lastMessageId: d.lastMessageId ?? null, lastMessageRev: d.lastMessageRev ?? null }, message.id, rev);
-      if (verdict) return verdict;
     }
     return 'behind';
   }

@@ -81,10 +81,11 @@ const BATCH = 5000;
 
 /**
  * Seeds the planned conversations in the stored shape: their messages as one stream of batches
- * into the store, then their chunks and counters through the driver (a few thousand small
- * documents). On FerretDB over PostgreSQL the messages are COPYed into its table (bench/lib/
- * ferret-load.ts), after the first few went through the driver to check that the rows written
- * are the rows FerretDB writes; elsewhere they go through insertMany as before.
+ * into the store, then their chunks through the driver (a few thousand small documents) and each
+ * conversation's record through the db function's repository. On FerretDB over PostgreSQL the
+ * messages are COPYed into its table (bench/lib/ferret-load.ts), after the first few went through
+ * the driver to check that the rows written are the rows FerretDB writes; elsewhere they go
+ * through insertMany as before.
  */
 async function seedHistory(ctx: BenchContext, conversations: ConversationsRepository, plan: Planned[], deadline: number) {
   const { Message, Chunk } = ctx.mongo.models;

@@ -140,7 +140,7 @@ export async function bulkLoad(pg: PgTarget, collection: string, batches: AsyncI
   const defs = (
     await psql(
       `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-       WHERE i.indrelid = ${lit(`${q(pg.schema)}.${q(table)}`)}::regclass AND NOT i.indisunique ORDER BY c.relname`,
+       WHERE i.indrelid = ${lit(rel)}::regclass AND NOT i.indisunique ORDER BY c.relname`,
       pg.database,
     )
   )

@@ -1,10 +1,9 @@
-import mongoose from 'mongoose';
 import { eachLimit } from '@chat/shared/concurrency';
 import { chunkId } from '@chat/shared/repositories/chunks';
-import type { Message } from '@chat/shared/models/types';
+import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
 import { asStored, toMessageDoc } from '@chat/shared/repositories/messages';
 import { matches, parseQuery } from '@chat/shared/search/terms';
-import { placeInOpen } from '../../functions/db/src/history/chunker.ts';
+import { ChunkPlacer, type OpenedChunk, type StreamStore } from '../../functions/db/src/history/placer.ts';
 import { psql } from '../../scripts/stack/infra.ts';
 import type { BenchContext, CpuPhase, ScenarioResult } from '../lib/context.ts';
 import { cpuWindow } from '../lib/procstat.ts';
@@ -16,7 +15,7 @@ import { evaluate, median, percentile, round } from '../lib/stats.ts';
 /**
  * History reads as a store grows: conversations of 1,000, 10,000 and 100,000 messages, and a
  * store of (up to) 1,000,000 messages, seeded straight into the store in the shape the db function
- * writes (chunks placed by its own chunker module, counters as it keeps them). Then, through the
+ * writes (chunks placed by its own placer, records written by its repositories). Then, through the
  * ingress on a warm stack: the newest page, a page 90% back, `around=`, and GET /conversations
  * for a member of 50 conversations that all have unread messages. Each read is reported as a
  * ratio to the same read at 1,000 messages.
@@ -38,27 +37,26 @@ const extraReads: Array<(seeded: { largest: SeededGroup; words: { rare: string; 
 type Doc = ReturnType<typeof toMessageDoc>;
 
 /**
- * What the db function adds for the conversation list (docs/storage.md): the record's copy of its
- * last message, and the members on each read position with the record saying all of them have it.
+ * The db function's chunk placer, on a store that keeps the chunks it opens in memory (they are
+ * inserted in bulk afterwards): each conversation's messages placed as one batch into an empty
+ * stream, which gives each message its chunk and each chunk its start and base as live storage would.
  */
-const listShape = {
-  conversation: { readsByAudience: true },
-  last: (m: Message) => ({ lastMessage: JSON.stringify(asStored(m)), lastMessageRev: 0 }),
-  position: (memberIds: string[]) => ({ audience: memberIds }),
-};
-
-/** What the db function would have stored for these messages of one conversation (ids ascending). */
-function storedShape(convId: string, ids: string[], senders: string[]) {
-  const placed = placeInOpen({ no: 0, start: '', count: 0, max: '' }, ids);
-  const chunks: Array<{ _id: string; stream: string; no: number; start: string; base: number }> = [];
-  for (let i = 0; i < ids.length; i++)
-    if (placed.chunks[i]! > 0 && placed.chunks[i] !== placed.chunks[i - 1]) chunks.push({ _id: chunkId(convId, placed.chunks[i]!), stream: convId, no: placed.chunks[i]!, start: ids[i]!, base: i });
-  const sent: Record<string, number> = {};
-  for (const s of senders) sent[s] = (sent[s] ?? 0) + 1;
+function memoryPlacer() {
+  const opened = new Map<string, OpenedChunk & { stream: string }>();
+  const store: StreamStore = {
+    load: async () => ({ open: { no: 0, start: '', count: 0, max: '' }, base: 0 }),
+    open: async (stream, next) => {
+      opened.set(chunkId(stream, next.no), { ...next, stream });
+      return next;
+    },
+    setOpen: async () => undefined,
+    startOf: async (stream, no) => (no <= 0 ? '' : opened.get(chunkId(stream, no))!.start),
+    find: async (stream, no) => opened.get(chunkId(stream, no)) ?? null,
+  };
   return {
-    placed: placed.chunks,
-    chunks,
-    conversation: { chunkNo: placed.open.no, chunkStart: placed.open.start, chunkBase: ids.length - placed.open.count, msgCount: ids.length, sent, lastMessageId: ids.at(-1) ?? null },
+    placer: new ChunkPlacer(store),
+    /** The chunk documents opened so far, as ChunksRepository.open writes them. */
+    chunkDocs: () => [...opened.entries()].map(([_id, c]) => ({ _id, stream: c.stream, no: c.no, start: c.start, base: c.base })),
   };
 }
 
@@ -83,31 +81,34 @@ const BATCH = 5000;
 
 /**
  * Seeds the planned conversations in the stored shape: their messages as one stream of batches
- * into the store, then their chunks and counters through the driver (a few thousand small
- * documents). On FerretDB over PostgreSQL the messages are COPYed into its table (bench/lib/
- * ferret-load.ts), after the first few went through the driver to check that the rows written
- * are the rows FerretDB writes; elsewhere they go through insertMany as before.
+ * into the store, then their chunks through the driver (a few thousand small documents) and each
+ * conversation's record through the db function's repository. On FerretDB over PostgreSQL the
+ * messages are COPYed into its table (bench/lib/ferret-load.ts), after the first few went through
+ * the driver to check that the rows written are the rows FerretDB writes; elsewhere they go
+ * through insertMany as before.
  */
-async function seedHistory(ctx: BenchContext, plan: Planned[], deadline: number) {
-  const { Message, Conversation, Chunk } = ctx.mongo.models;
+async function seedHistory(ctx: BenchContext, conversations: ConversationsRepository, plan: Planned[], deadline: number) {
+  const { Message, Chunk } = ctx.mongo.models;
   const kept = new Map<string, Seeded>();
-  const chunkDocs: Array<Record<string, unknown>> = [];
-  const counters: Array<{ id: string; set: Record<string, unknown> }> = [];
+  const { placer, chunkDocs } = memoryPlacer();
+  const touches: Array<{ id: string; touch: Parameters<ConversationsRepository['touchLastMessage']>[1] }> = [];
   let stored = 0;
   let sample = true;
   const pg = ctx.stack.postgres;
+  const now = new Date();
   async function* batches(): AsyncGenerator<Doc[]> {
     for (const p of plan) {
       if (p.optional && performance.now() > deadline) break;
       const messages = buildMessages([{ id: p.group.id, memberIds: p.senders }], p.count, `${p.tag}-${p.group.id}`);
       const ids = messages.map((m) => m.id);
-      const shape = storedShape(p.group.id, ids, messages.map((m) => m.senderId));
+      const placed = await placer.place(p.group.id, ids);
       if (p.keep) kept.set(p.group.id, { ids, bodies: messages.map((m) => m.body) });
-      chunkDocs.push(...shape.chunks);
-      // With the copy of its last message, as the db function keeps it (docs/storage.md).
-      counters.push({ id: p.group.id, set: { ...shape.conversation, ...listShape.last(messages.at(-1)!) } });
+      const sent: Record<string, number> = {};
+      for (const m of messages) sent[m.senderId] = (sent[m.senderId] ?? 0) + 1;
+      // The db function's write after storing them: counters, open chunk and the copy of the last message.
+      touches.push({ id: p.group.id, touch: { messageId: ids.at(-1)!, at: now, stored: ids.length, sent, open: placed.open, last: asStored(messages.at(-1)!) } });
       for (let i = 0; i < messages.length; i += BATCH) {
-        let docs: Doc[] = messages.slice(i, i + BATCH).map((m, j) => toMessageDoc(m, { chunk: shape.placed[i + j]! }));
+        let docs: Doc[] = messages.slice(i, i + BATCH).map((m, j) => toMessageDoc(m, { chunk: placed.chunks[i + j]! }));
         if (sample && pg) {
           sample = false;
           const through = docs.slice(0, 3);
@@ -123,12 +124,9 @@ async function seedHistory(ctx: BenchContext, plan: Planned[], deadline: number)
   let load: LoadReport | null = null;
   if (pg) load = await bulkLoad(pg, Message.collection.collectionName, batches(), ctx.log);
   else for await (const docs of batches()) await Message.collection.insertMany(docs as never[], { ordered: false });
-  for (let i = 0; i < chunkDocs.length; i += BATCH) await Chunk.collection.insertMany(chunkDocs.slice(i, i + BATCH) as never[], { ordered: false });
-  const now = new Date();
-  await eachLimit(counters, 4, async (c) => {
-    const r = await Conversation.updateOne({ _id: c.id }, { $set: { ...c.set, updatedAt: now } });
-    if (r.matchedCount !== 1) throw new Error(`seed: conversation ${c.id} was not found to record its counters`);
-  });
+  const chunks = chunkDocs();
+  for (let i = 0; i < chunks.length; i += BATCH) await Chunk.collection.insertMany(chunks.slice(i, i + BATCH) as never[], { ordered: false });
+  await eachLimit(touches, 4, (t) => conversations.touchLastMessage(t.id, t.touch));
   return { stored, kept, load };
 }
 
@@ -182,6 +180,7 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
   const budgetS = ctx.quick ? 90 : 300;
   const deadline = t0 + budgetS * 1000 * 0.7;
 
+  const conversations = new ConversationsRepository(ctx.mongo.models.Conversation);
   // The three measured conversations, each between two users.
   const pairs = await seedUsersAndGroups(ctx.mongo, 'hs', 2 * SIZES.length, 2);
   const sized = SIZES.map((size, i) => ({ size, group: pairs.groups[i]! }));
@@ -191,15 +190,12 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
   // Only the users are wanted: the group seeded with them would be a 51st conversation.
   await ctx.mongo.models.Conversation.deleteOne({ _id: listUsers.groups[0]!.id });
   const reader = listUsers.userIds[0]!;
-  const now = new Date();
-  const listIds = listUsers.userIds.slice(1).map(() => new mongoose.Types.ObjectId());
-  const listConvs: SeededGroup[] = listUsers.userIds.slice(1).map((other, i) => ({ id: listIds[i]!.toString(), memberIds: [reader, other] }));
-  // An ObjectId, as the db function stores it: a lean insertMany does not cast, and a string _id
-  // was missed by every later update (the counters stayed 0, so no conversation had unread ones).
-  await ctx.mongo.models.Conversation.insertMany(
-    listConvs.map((c, i) => ({ _id: listIds[i], type: 'group', title: `list ${i}`, memberIds: c.memberIds, admins: [reader], uniqueKey: `group:bench-list-${c.id}`, lastMessageId: null, createdAt: now, updatedAt: now, ...listShape.conversation })),
-    { lean: true },
-  );
+  // Created as the db function creates a group (an ObjectId _id, its list flags), one at a time.
+  const listConvs: SeededGroup[] = [];
+  for (const [i, other] of listUsers.userIds.slice(1).entries()) {
+    const c = await conversations.createGroup(reader, `list ${i}`, [other]);
+    listConvs.push({ id: c.id, memberIds: c.memberIds });
+  }
 
   // The rest of the store: conversations of 10,000 messages up to the target (or the deadline).
   const fillerSize = 10_000;
@@ -212,12 +208,13 @@ export async function history(ctx: BenchContext): Promise<ScenarioResult> {
     ...filler.groups.map((g) => ({ group: g, senders: g.memberIds, count: fillerSize, tag: 'hf', optional: true })),
   ];
   ctx.log(`history: seeding conversations of ${SIZES.join(', ')} messages, 50 of 20, and ${fill} of ${fillerSize} towards ${storeTarget} messages`);
-  const seed = await seedHistory(ctx, plan, deadline);
+  const seed = await seedHistory(ctx, conversations, plan, deadline);
   const stored = seed.stored;
-  await ctx.mongo.models.ReadPosition.insertMany(
-    listConvs.map((c) => ({ conversationId: c.id, userId: reader, messageId: seed.kept.get(c.id)!.ids[4]!, count: 5, sent: 0, ...listShape.position(c.memberIds) })),
-    { lean: true },
-  );
+  // The reader has read 5 of each conversation's 20 (none of them its own), written as the db function writes a read.
+  const reads = new ReadPositionsRepository(ctx.mongo.models.ReadPosition);
+  await eachLimit(listConvs, 4, async (c) => {
+    await reads.advance(c.id, reader, { messageId: seed.kept.get(c.id)!.ids[4]!, count: 5, sent: 0, mentioned: 0, sys: 0 }, c.memberIds);
+  });
   // Fresh tables have no statistics until autovacuum gets to them; the planner then guesses sizes
   // and may scan. Measured reads must see the store as it will be once it has them.
   const pg = ctx.stack.postgres;

@@ -15,6 +15,12 @@ afterAll(() => Promise.all([closeTestDb(), closeBus()]));
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const readyz = (i: number) => fetch(`http://127.0.0.1:${stack().ports.gateways[i]}/readyz`).then((r) => r.status, () => 0);
 const bothReady = () => eventually(async () => ((await readyz(0)) === 200 && (await readyz(1)) === 200 ? true : undefined), 'both gateways ready', 40_000, 200);
+/** The conversation's stored messages, once `done` holds for them. */
+const storedWhen = (token: string, convId: string, done: (all: Message[]) => boolean, what: string, timeoutMs?: number, everyMs?: number) =>
+  eventually(async () => {
+    const all = await allMessages(token, convId);
+    return done(all) ? all : undefined;
+  }, what, timeoutMs, everyMs);
 
 async function group(owner: { accessToken: string }, members: Array<{ user: { id: string } }>, title: string): Promise<string> {
   const res = await api('POST', '/api/db/conversations', { token: owner.accessToken, body: { type: 'group', title, memberIds: members.map((m) => m.user.id) } });
@@ -117,10 +123,7 @@ describe('fault drill', () => {
 
     for (const [g, prefix] of [[groups[0]!, [0, 1, 2, 3]], [groups[1]!, [4, 5, 6, 7]]] as const) {
       const mine = new Map([...acked].filter(([k]) => prefix.some((c) => k.startsWith(`drill-${c}-`)) || (g === groups[0] && k === 'after-2')));
-      const stored = await eventually(async () => {
-        const all = await allMessages(users[prefix[0]!]!.accessToken, g);
-        return all.length >= mine.size ? all : undefined;
-      }, 'every acked message stored', 60_000, 250);
+      const stored = await storedWhen(users[prefix[0]!]!.accessToken, g, (all) => all.length >= mine.size, 'every acked message stored', 60_000, 250);
       expect(stored).toHaveLength(mine.size);
       const counts = expectStoredOnce(stored, mine);
       console.log(`drill ${g}: acked ${mine.size}, stored ${stored.length}, duplicated ${counts.duplicated}, missing ${counts.missing}`);
@@ -163,7 +166,7 @@ describe('fault drill', () => {
       const first = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-1', body: 'before the loss' });
       expect(first.ok).toBe(true);
       const message = (first as { message: Message }).message;
-      await eventually(async () => ((await allMessages(alice.accessToken, convId)).some((m) => m.id === message.id) ? true : undefined), 'stored');
+      await storedWhen(alice.accessToken, convId, (all) => all.some((m) => m.id === message.id), 'stored');
 
       await forgetRedis(alice.user.id, 'lost-1');
 
@@ -176,10 +179,7 @@ describe('fault drill', () => {
       expect((await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-2', body: 'after the loss' })).ok).toBe(true);
       await after;
       expect(seen.map((p) => p.message.clientMsgId)).toEqual(['lost-1', 'lost-2']);
-      const stored = await eventually(async () => {
-        const all = await allMessages(alice.accessToken, convId);
-        return all.length >= 2 ? all : undefined;
-      }, 'both stored');
+      const stored = await storedWhen(alice.accessToken, convId, (all) => all.length >= 2, 'both stored');
       expect(stored.map((m) => m.clientMsgId)).toEqual(['lost-1', 'lost-2']);
     } finally {
       a.disconnect();
@@ -198,7 +198,7 @@ describe('fault drill', () => {
       const first = await request(a1, 'message:send', { conversationId: convId, clientMsgId: 'moved-1', body: 'sent on gw1' });
       expect(first.ok).toBe(true);
       const message = (first as { message: Message }).message;
-      await eventually(async () => ((await allMessages(alice.accessToken, convId)).some((m) => m.id === message.id) ? true : undefined), 'stored');
+      await storedWhen(alice.accessToken, convId, (all) => all.some((m) => m.id === message.id), 'stored');
       // The client lost gw1 too (a phone that reconnects after a restart): it resends on gw2.
       a1.disconnect();
       await forgetRedis(alice.user.id, 'moved-1');
@@ -210,10 +210,7 @@ describe('fault drill', () => {
       expect((await request(a2, 'message:send', { conversationId: convId, clientMsgId: 'moved-2', body: 'new on gw2' })).ok).toBe(true);
       await after;
       expect(seen.map((p) => p.message.clientMsgId)).toEqual(['moved-1', 'moved-2']);
-      const stored = await eventually(async () => {
-        const all = await allMessages(alice.accessToken, convId);
-        return all.length >= 2 ? all : undefined;
-      }, 'both stored');
+      const stored = await storedWhen(alice.accessToken, convId, (all) => all.length >= 2, 'both stored');
       expect(stored.map((m) => m.clientMsgId)).toEqual(['moved-1', 'moved-2']);
     } finally {
       for (const s of [a1, a2, b]) s.disconnect();
@@ -246,10 +243,7 @@ describe('fault drill', () => {
     try {
       // The store cannot know a queued message: the resend got an id of its own, and both were broadcast.
       expect(resent.id).not.toBe(first.id);
-      const stored = await eventually(async () => {
-        const all = await allMessages(alice.accessToken, convId);
-        return all.length ? all : undefined;
-      }, 'stored after the connector is back', 30_000, 250);
+      const stored = await storedWhen(alice.accessToken, convId, (all) => all.length > 0, 'stored after the connector is back', 30_000, 250);
       expect(stored.map((m) => m.clientMsgId)).toEqual(['queued-1']);
       const kept = stored[0]!;
       const dropped = kept.id === first.id ? resent : first;
@@ -271,10 +265,7 @@ describe('fault drill', () => {
       const later = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'queued-2', body: 'later' });
       expect(later.ok).toBe(true);
       await arrived;
-      const both = await eventually(async () => {
-        const all = await allMessages(alice.accessToken, convId);
-        return all.some((m) => m.clientMsgId === 'queued-2') ? all : undefined;
-      }, 'the later message stored', 30_000, 250);
+      const both = await storedWhen(alice.accessToken, convId, (all) => all.some((m) => m.clientMsgId === 'queued-2'), 'the later message stored', 30_000, 250);
       expect(both.map((m) => [m.clientMsgId, m.id])).toEqual([['queued-1', kept.id], ['queued-2', (later as { message: Message }).message.id]]);
       expect(seen.filter((p) => p.message.clientMsgId === 'queued-1').map((p) => p.message.id)).toEqual([first.id, resent.id]);
       expect(supersededAtB).toHaveLength(1);
@@ -332,10 +323,7 @@ describe('fault drill', () => {
     await controlProc('gateway-1', 'start');
     console.log(`SIGTERM under load: ${acked.size} acked, ${failures.length} failed acks, ${resentAfterClose} sends resent after the socket closed under them`);
     expect(failures).toEqual([]);
-    const stored = await eventually(async () => {
-      const all = await allMessages(users[0]!.accessToken, convId);
-      return all.length >= acked.size ? all : undefined;
-    }, 'every acked message stored', 60_000, 250);
+    const stored = await storedWhen(users[0]!.accessToken, convId, (all) => all.length >= acked.size, 'every acked message stored', 60_000, 250);
     expectStoredOnce(stored, acked);
     for (const s of sockets) s.disconnect();
   });

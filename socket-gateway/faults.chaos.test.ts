@@ -56,6 +56,19 @@ async function forgetRedis(senderId: string, clientMsgId: string): Promise<void>
   }
 }
 
+/**
+ * After the resends of `resent` (acked with the message first sent), a new message `next` is
+ * new: broadcast once, after anything the resends would have broadcast, and both are stored once.
+ */
+async function expectOneNewAfterLoss(o: { sender: ClientSocket; receiver: ClientSocket; seen: Array<{ message: Message }>; token: string; convId: string; resent: string; next: string }): Promise<void> {
+  const after = nextEvent(o.receiver, 'message:new', (p) => p.message.clientMsgId === o.next);
+  expect((await request(o.sender, 'message:send', { conversationId: o.convId, clientMsgId: o.next, body: `new after the loss of ${o.resent}` })).ok).toBe(true);
+  await after;
+  expect(o.seen.map((p) => p.message.clientMsgId)).toEqual([o.resent, o.next]);
+  const stored = await storedWhen(o.token, o.convId, (all) => all.length >= 2, 'both stored');
+  expect(stored.map((m) => m.clientMsgId)).toEqual([o.resent, o.next]);
+}
+
 function expectStoredOnce(stored: Message[], acked: Map<string, Message>) {
   const byClient = new Map<string, number>();
   for (const m of stored) byClient.set(m.clientMsgId, (byClient.get(m.clientMsgId) ?? 0) + 1);
@@ -174,13 +187,7 @@ describe('fault drill', () => {
       expect(resent).toMatchObject({ ok: true, message: { id: message.id, createdAt: message.createdAt } });
       // A second resend is answered by the ledger again.
       expect(await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-1', body: 'before the loss' })).toMatchObject({ ok: true, message: { id: message.id } });
-      // A new message after the loss is new, and is broadcast once; it arrives after anything the resends would have sent.
-      const after = nextEvent(b, 'message:new', (p) => p.message.clientMsgId === 'lost-2');
-      expect((await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-2', body: 'after the loss' })).ok).toBe(true);
-      await after;
-      expect(seen.map((p) => p.message.clientMsgId)).toEqual(['lost-1', 'lost-2']);
-      const stored = await storedWhen(alice.accessToken, convId, (all) => all.length >= 2, 'both stored');
-      expect(stored.map((m) => m.clientMsgId)).toEqual(['lost-1', 'lost-2']);
+      await expectOneNewAfterLoss({ sender: a, receiver: b, seen, token: alice.accessToken, convId, resent: 'lost-1', next: 'lost-2' });
     } finally {
       a.disconnect();
       b.disconnect();
@@ -206,12 +213,7 @@ describe('fault drill', () => {
       // Redis goes again inside the recovery window (the ledger's sentinel restarts it): still recognised.
       await forgetRedis(alice.user.id, 'moved-1');
       expect(await request(a2, 'message:send', { conversationId: convId, clientMsgId: 'moved-1', body: 'sent on gw1' })).toMatchObject({ ok: true, message: { id: message.id } });
-      const after = nextEvent(b, 'message:new', (p) => p.message.clientMsgId === 'moved-2');
-      expect((await request(a2, 'message:send', { conversationId: convId, clientMsgId: 'moved-2', body: 'new on gw2' })).ok).toBe(true);
-      await after;
-      expect(seen.map((p) => p.message.clientMsgId)).toEqual(['moved-1', 'moved-2']);
-      const stored = await storedWhen(alice.accessToken, convId, (all) => all.length >= 2, 'both stored');
-      expect(stored.map((m) => m.clientMsgId)).toEqual(['moved-1', 'moved-2']);
+      await expectOneNewAfterLoss({ sender: a2, receiver: b, seen, token: alice.accessToken, convId, resent: 'moved-1', next: 'moved-2' });
     } finally {
       for (const s of [a1, a2, b]) s.disconnect();
     }

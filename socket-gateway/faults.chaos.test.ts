@@ -15,6 +15,12 @@ afterAll(() => Promise.all([closeTestDb(), closeBus()]));
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const readyz = (i: number) => fetch(`http://127.0.0.1:${stack().ports.gateways[i]}/readyz`).then((r) => r.status, () => 0);
 const bothReady = () => eventually(async () => ((await readyz(0)) === 200 && (await readyz(1)) === 200 ? true : undefined), 'both gateways ready', 40_000, 200);
+/** The conversation's stored messages, once `done` holds for them. */
+const storedWhen = (token: string, convId: string, done: (all: Message[]) => boolean, what: string, timeoutMs?: number, everyMs?: number) =>
+  eventually(async () => {
+    const all = await allMessages(token, convId);
+    return done(all) ? all : undefined;
+  }, what, timeoutMs, everyMs);
 
 async function group(owner: { accessToken: string }, members: Array<{ user: { id: string } }>, title: string): Promise<string> {
   const res = await api('POST', '/api/db/conversations', { token: owner.accessToken, body: { type: 'group', title, memberIds: members.map((m) => m.user.id) } });
@@ -48,6 +54,19 @@ async function forgetRedis(senderId: string, clientMsgId: string): Promise<void>
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * After the resends of `resent` (acked with the message first sent), a new message `next` is
+ * new: broadcast once, after anything the resends would have broadcast, and both are stored once.
+ */
+async function expectOneNewAfterLoss(o: { sender: ClientSocket; receiver: ClientSocket; seen: Array<{ message: Message }>; token: string; convId: string; resent: string; next: string }): Promise<void> {
+  const after = nextEvent(o.receiver, 'message:new', (p) => p.message.clientMsgId === o.next);
+  expect((await request(o.sender, 'message:send', { conversationId: o.convId, clientMsgId: o.next, body: `new after the loss of ${o.resent}` })).ok).toBe(true);
+  await after;
+  expect(o.seen.map((p) => p.message.clientMsgId)).toEqual([o.resent, o.next]);
+  const stored = await storedWhen(o.token, o.convId, (all) => all.length >= 2, 'both stored');
+  expect(stored.map((m) => m.clientMsgId)).toEqual([o.resent, o.next]);
 }
 
 function expectStoredOnce(stored: Message[], acked: Map<string, Message>) {
@@ -117,10 +136,7 @@ describe('fault drill', () => {
 
     for (const [g, prefix] of [[groups[0]!, [0, 1, 2, 3]], [groups[1]!, [4, 5, 6, 7]]] as const) {
       const mine = new Map([...acked].filter(([k]) => prefix.some((c) => k.startsWith(`drill-${c}-`)) || (g === groups[0] && k === 'after-2')));
-      const stored = await eventually(async () => {
-        const all = await allMessages(users[prefix[0]!]!.accessToken, g);
-        return all.length >= mine.size ? all : undefined;
-      }, 'every acked message stored', 60_000, 250);
+      const stored = await storedWhen(users[prefix[0]!]!.accessToken, g, (all) => all.length >= mine.size, 'every acked message stored', 60_000, 250);
       expect(stored).toHaveLength(mine.size);
       const counts = expectStoredOnce(stored, mine);
       console.log(`drill ${g}: acked ${mine.size}, stored ${stored.length}, duplicated ${counts.duplicated}, missing ${counts.missing}`);
@@ -163,7 +179,7 @@ describe('fault drill', () => {
       const first = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-1', body: 'before the loss' });
       expect(first.ok).toBe(true);
       const message = (first as { message: Message }).message;
-      await eventually(async () => ((await allMessages(alice.accessToken, convId)).some((m) => m.id === message.id) ? true : undefined), 'stored');
+      await storedWhen(alice.accessToken, convId, (all) => all.some((m) => m.id === message.id), 'stored');
 
       await forgetRedis(alice.user.id, 'lost-1');
 
@@ -171,16 +187,7 @@ describe('fault drill', () => {
       expect(resent).toMatchObject({ ok: true, message: { id: message.id, createdAt: message.createdAt } });
       // A second resend is answered by the ledger again.
       expect(await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-1', body: 'before the loss' })).toMatchObject({ ok: true, message: { id: message.id } });
-      // A new message after the loss is new, and is broadcast once; it arrives after anything the resends would have sent.
-      const after = nextEvent(b, 'message:new', (p) => p.message.clientMsgId === 'lost-2');
-      expect((await request(a, 'message:send', { conversationId: convId, clientMsgId: 'lost-2', body: 'after the loss' })).ok).toBe(true);
-      await after;
-      expect(seen.map((p) => p.message.clientMsgId)).toEqual(['lost-1', 'lost-2']);
-      const stored = await eventually(async () => {
-        const all = await allMessages(alice.accessToken, convId);
-        return all.length >= 2 ? all : undefined;
-      }, 'both stored');
-      expect(stored.map((m) => m.clientMsgId)).toEqual(['lost-1', 'lost-2']);
+      await expectOneNewAfterLoss({ sender: a, receiver: b, seen, token: alice.accessToken, convId, resent: 'lost-1', next: 'lost-2' });
     } finally {
       a.disconnect();
       b.disconnect();
@@ -198,7 +205,7 @@ describe('fault drill', () => {
       const first = await request(a1, 'message:send', { conversationId: convId, clientMsgId: 'moved-1', body: 'sent on gw1' });
       expect(first.ok).toBe(true);
       const message = (first as { message: Message }).message;
-      await eventually(async () => ((await allMessages(alice.accessToken, convId)).some((m) => m.id === message.id) ? true : undefined), 'stored');
+      await storedWhen(alice.accessToken, convId, (all) => all.some((m) => m.id === message.id), 'stored');
       // The client lost gw1 too (a phone that reconnects after a restart): it resends on gw2.
       a1.disconnect();
       await forgetRedis(alice.user.id, 'moved-1');
@@ -206,15 +213,7 @@ describe('fault drill', () => {
       // Redis goes again inside the recovery window (the ledger's sentinel restarts it): still recognised.
       await forgetRedis(alice.user.id, 'moved-1');
       expect(await request(a2, 'message:send', { conversationId: convId, clientMsgId: 'moved-1', body: 'sent on gw1' })).toMatchObject({ ok: true, message: { id: message.id } });
-      const after = nextEvent(b, 'message:new', (p) => p.message.clientMsgId === 'moved-2');
-      expect((await request(a2, 'message:send', { conversationId: convId, clientMsgId: 'moved-2', body: 'new on gw2' })).ok).toBe(true);
-      await after;
-      expect(seen.map((p) => p.message.clientMsgId)).toEqual(['moved-1', 'moved-2']);
-      const stored = await eventually(async () => {
-        const all = await allMessages(alice.accessToken, convId);
-        return all.length >= 2 ? all : undefined;
-      }, 'both stored');
-      expect(stored.map((m) => m.clientMsgId)).toEqual(['moved-1', 'moved-2']);
+      await expectOneNewAfterLoss({ sender: a2, receiver: b, seen, token: alice.accessToken, convId, resent: 'moved-1', next: 'moved-2' });
     } finally {
       for (const s of [a1, a2, b]) s.disconnect();
     }
@@ -246,10 +245,7 @@ describe('fault drill', () => {
     try {
       // The store cannot know a queued message: the resend got an id of its own, and both were broadcast.
       expect(resent.id).not.toBe(first.id);
-      const stored = await eventually(async () => {
-        const all = await allMessages(alice.accessToken, convId);
-        return all.length ? all : undefined;
-      }, 'stored after the connector is back', 30_000, 250);
+      const stored = await storedWhen(alice.accessToken, convId, (all) => all.length > 0, 'stored after the connector is back', 30_000, 250);
       expect(stored.map((m) => m.clientMsgId)).toEqual(['queued-1']);
       const kept = stored[0]!;
       const dropped = kept.id === first.id ? resent : first;
@@ -271,10 +267,7 @@ describe('fault drill', () => {
       const later = await request(a, 'message:send', { conversationId: convId, clientMsgId: 'queued-2', body: 'later' });
       expect(later.ok).toBe(true);
       await arrived;
-      const both = await eventually(async () => {
-        const all = await allMessages(alice.accessToken, convId);
-        return all.some((m) => m.clientMsgId === 'queued-2') ? all : undefined;
-      }, 'the later message stored', 30_000, 250);
+      const both = await storedWhen(alice.accessToken, convId, (all) => all.some((m) => m.clientMsgId === 'queued-2'), 'the later message stored', 30_000, 250);
       expect(both.map((m) => [m.clientMsgId, m.id])).toEqual([['queued-1', kept.id], ['queued-2', (later as { message: Message }).message.id]]);
       expect(seen.filter((p) => p.message.clientMsgId === 'queued-1').map((p) => p.message.id)).toEqual([first.id, resent.id]);
       expect(supersededAtB).toHaveLength(1);
@@ -332,10 +325,7 @@ describe('fault drill', () => {
     await controlProc('gateway-1', 'start');
     console.log(`SIGTERM under load: ${acked.size} acked, ${failures.length} failed acks, ${resentAfterClose} sends resent after the socket closed under them`);
     expect(failures).toEqual([]);
-    const stored = await eventually(async () => {
-      const all = await allMessages(users[0]!.accessToken, convId);
-      return all.length >= acked.size ? all : undefined;
-    }, 'every acked message stored', 60_000, 250);
+    const stored = await storedWhen(users[0]!.accessToken, convId, (all) => all.length >= acked.size, 'every acked message stored', 60_000, 250);
     expectStoredOnce(stored, acked);
     for (const s of sockets) s.disconnect();
   });

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EXCHANGE, type MessageCreatedEvent } from '@chat/shared/events/bus';
 import type { AuthSession } from '@chat/shared/models/types';
 import { loadSigningKeys } from '../functions/auth/src/keys.ts';
 import { api, registerUser } from '../test/api.ts';
-import { busChannel, closeBus, eventually } from '../test/bus.ts';
+import { closeBus, eventually, recordBus } from '../test/bus.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
 import { connect, connectAs, nextEvent, record, request, type ClientSocket } from '../test/socket.ts';
 import { stack } from '../test/stack.ts';
@@ -81,17 +80,13 @@ describe('messaging across two gateway instances', () => {
   });
 
   it('the message.created event names the conversation\'s members, for consumers that need only the recipients', async () => {
-    const ch = await busChannel();
-    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-    await ch.bindQueue(queue, EXCHANGE, 'message.created');
-    const seen: MessageCreatedEvent[] = [];
-    await ch.consume(queue, (d) => d && seen.push(JSON.parse(d.content.toString())), { noAck: true });
+    const { events: seen, stop } = await recordBus('message.created');
     const a = await open(alice.accessToken);
     const ack = (await request(a, 'message:send', { conversationId: convId, clientMsgId: cmid(), body: 'who hears this?' })) as any;
     const event = await eventually(async () => seen.find((e) => e.message.id === ack.message.id), 'the published event');
     expect(event.message).toEqual(ack.message);
     expect([...event.memberIds!].sort()).toEqual([alice.user.id, bob.user.id].sort());
-    await ch.deleteQueue(queue);
+    await stop();
   });
 
   it('ids sort in createdAt order within a conversation', async () => {

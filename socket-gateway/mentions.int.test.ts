@@ -1,8 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EXCHANGE, type MessageCreatedEvent } from '@chat/shared/events/bus';
 import type { AuthSession, Conversation, Message } from '@chat/shared/models/types';
 import { allMessages, api, registerUser } from '../test/api.ts';
-import { busChannel, closeBus, eventually } from '../test/bus.ts';
+import { closeBus, eventually, recordBus } from '../test/bus.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
 import { nextEvent, request, socketPool, type ClientSocket } from '../test/socket.ts';
 
@@ -31,11 +30,7 @@ describe('@mentions', () => {
   });
 
   it('resolves @username of members only, on the ack, to the others, in the event and in the store', async () => {
-    const ch = await busChannel();
-    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-    await ch.bindQueue(queue, EXCHANGE, 'message.created');
-    const events: MessageCreatedEvent[] = [];
-    await ch.consume(queue, (d) => d && events.push(JSON.parse(d.content.toString())), { noAck: true });
+    const { events, stop } = await recordBus('message.created');
     const a = await open(alice, 0);
     const b = await open(bob, 1);
     const atBob = nextEvent(b, 'message:new');
@@ -46,7 +41,7 @@ describe('@mentions', () => {
     const event = await eventually(async () => events.find((e) => e.message.id === message.id), 'the published event');
     expect(event.message.mentions).toEqual([bob.user.id, carol.user.id]);
     expect((await stored(carol, groupId, message.id)).mentions).toEqual([bob.user.id, carol.user.id]);
-    await ch.deleteQueue(queue);
+    await stop();
   });
 
   it('an edit resolves its mentions again, live and in the store', async () => {

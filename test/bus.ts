@@ -37,6 +37,19 @@ export async function publishEvents<K extends RoutingKey>(key: K, events: BusEve
   await publishRaw(key, events.map((e) => JSON.stringify(e)));
 }
 
+/**
+ * Collects every event published under `key` from now on (a queue of the test's own), for the
+ * tests that check what went onto the bus. stop() deletes the queue.
+ */
+export async function recordBus<K extends RoutingKey>(key: K): Promise<{ events: BusEvents[K][]; stop(): Promise<void> }> {
+  const ch = await busChannel();
+  const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+  await ch.bindQueue(queue, EXCHANGE, key);
+  const events: BusEvents[K][] = [];
+  await ch.consume(queue, (d) => d && events.push(JSON.parse(d.content.toString()) as BusEvents[K]), { noAck: true });
+  return { events, stop: async () => void (await ch.deleteQueue(queue)) };
+}
+
 export { makeMessage, messageId } from './fixtures.ts';
 
 /** Polls until check() returns a non-undefined value, or fails after the deadline. */

@@ -1,11 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONNECTOR_SECRET_HEADER } from '@chat/shared/events/bus';
 import type { Conversation, Message } from '@chat/shared/models/types';
 import { toMessageDoc } from '@chat/shared/repositories/messages';
 import { userSearchKeys } from '@chat/shared/repositories/users';
-import { connectorSecret, api, registerUser, uniqueName } from './api.ts';
+import { api, registerUser, storeMessages, uniqueName } from './api.ts';
 import { makeMessage } from './fixtures.ts';
 import { closeTestDb, testDb } from './db.ts';
 import { ScanCounter } from './scan-guard.ts';
@@ -84,7 +83,6 @@ async function seed(): Promise<void> {
   fileId = file._id.toString();
 }
 
-const secret = connectorSecret;
 const ok = (status: number) => async (method: string, p: string, s: Session, body?: unknown) => {
   const res = await api(method, p, { token: s.accessToken, body });
   expect(res.status, `${method} ${p}`).toBe(status);
@@ -137,11 +135,7 @@ beforeAll(async () => {
   messages = Array.from({ length: 60 }, (_, i) => makeMessage(conv.id, i % 2 ? bob.user.id : alice.user.id, `${tag} message ${i} quick`));
   // A thread of 40 on the first message, stored in the same batch as its root.
   replies = Array.from({ length: 40 }, (_, i) => makeMessage(conv.id, i % 2 ? alice.user.id : bob.user.id, `${tag} reply ${i}`, { threadRootId: messages[0]!.id }));
-  const stored = await api('POST', '/function/db', {
-    body: [...messages, ...replies].map((message) => ({ topic: 'message.created', event: { message } })),
-    headers: { 'x-batch': '1', [CONNECTOR_SECRET_HEADER]: secret() },
-  });
-  expect(stored.status).toBe(200);
+  await storeMessages([...messages, ...replies]);
   counter = new ScanCounter();
   await counter.open();
   const since = await counter.now();

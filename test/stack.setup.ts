@@ -4,11 +4,12 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startStack, type Stack } from '../scripts/stack/stack.ts';
 import { LOCAL } from '../scripts/stack/paths.ts';
+import { PROC_ACTIONS, type ProcAction } from '../scripts/stack/procs.ts';
 import type { StackInfo } from './stack.ts';
 
 /**
  * Starts a private stack for one test project and hands its addresses to the test files. Test
- * files run in other processes, so process control (kill/stop/start, for failure tests) goes
+ * files run in other processes, so process control (PROC_ACTIONS, for failure tests) goes
  * through a small HTTP endpoint on loopback.
  */
 export default async function setup(project: TestProject) {
@@ -34,14 +35,15 @@ export default async function setup(project: TestProject) {
   });
 
   const control = http.createServer(async (req, res) => {
-    const m = /^\/procs\/([\w-]+)\/(kill|stop|start|pause|resume)$/.exec(req.url ?? '');
+    const m = /^\/procs\/([\w-]+)\/(\w+)$/.exec(req.url ?? '');
     const proc = m && stack.procs.get(m[1]!);
-    if (!m || !proc || req.method !== 'POST') {
+    const action = m?.[2] as ProcAction | undefined;
+    if (!proc || !action || !PROC_ACTIONS.includes(action) || req.method !== 'POST') {
       res.writeHead(404).end();
       return;
     }
     try {
-      await proc[m[2] as 'kill' | 'stop' | 'start' | 'pause' | 'resume']();
+      await proc[action]();
       res.writeHead(204).end();
     } catch (e) {
       res.writeHead(500).end(String(e));

@@ -1,4 +1,5 @@
 import { inject } from 'vitest';
+import type { ProcAction } from '../scripts/stack/procs.ts';
 
 /** What a test file knows of the stack its project started (see stack.setup.ts). */
 export interface StackInfo {
@@ -21,8 +22,8 @@ declare module 'vitest' {
 
 export const stack = (): StackInfo => inject('stack');
 
-/** Kills (SIGKILL), stops (SIGTERM) or starts one of the stack's processes by name. */
-export async function controlProc(name: string, action: 'kill' | 'stop' | 'start' | 'pause' | 'resume'): Promise<void> {
+/** Kills (SIGKILL), stops (SIGTERM), starts, freezes (SIGSTOP) or thaws (SIGCONT) one of the stack's processes by name. */
+export async function controlProc(name: string, action: ProcAction): Promise<void> {
   const res = await fetch(`${stack().controlUrl}/procs/${name}/${action}`, { method: 'POST' });
   if (res.status !== 204) throw new Error(`${action} ${name}: ${res.status} ${await res.text()}`);
 }

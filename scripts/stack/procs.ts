@@ -121,6 +121,10 @@ export class Proc {
   }
 }
 
+/** What a failure test may do to one of the stack's processes (test/stack.setup.ts's control endpoint). */
+export const PROC_ACTIONS = ['kill', 'stop', 'start', 'pause', 'resume'] as const satisfies ReadonlyArray<keyof Proc>;
+export type ProcAction = (typeof PROC_ACTIONS)[number];
+
 export function logSink(file?: string): { stream: NodeJS.WritableStream; color: boolean } {
   if (!file) return { stream: process.stdout, color: process.stdout.isTTY ?? false };
   return { stream: createWriteStream(file, { flags: 'a' }), color: false };

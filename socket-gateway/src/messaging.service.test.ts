@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { plainMessageFields, type Message } from '@chat/shared/models/types';
+import { plainMessageFields, type Message, type ThreadSummary } from '@chat/shared/models/types';
 import { MentionResolver } from './mentions.ts';
 import { MessagingService } from './messaging.service.ts';
 import type { SendLedger } from './send-ledger.ts';
@@ -126,5 +126,40 @@ describe('MessagingService mentions', () => {
     await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k2', body: '@bob' });
     await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k3', body: '@cy' });
     expect(lookups).toEqual([['u1', 'u2', 'u3']]);
+  });
+});
+
+describe('MessagingService reads of the message a change or a check names', () => {
+  const summary: ThreadSummary = { replyCount: 3, lastReplyAt: new Date(1_700_000_100_000).toISOString(), participantIds: ['u2'] };
+  function withCache(cached: Message, inStore: Message | null) {
+    const members = {
+      get: async () => ({ members: new Set(['u1', 'u2']), admins: new Set(), type: 'group', expires: Infinity }),
+      isMember: async (_c: string, u: string) => ['u1', 'u2'].includes(u),
+    } as never;
+    const ledger = {
+      reserve: vi.fn(async () => ({ kind: 'new' as const, record: 'r', createdAtMs: Date.now(), suffix: 'abcdefabcdef' })),
+      complete: vi.fn(async (_s: string, _c: string, _r: string, m: Message) => ({ won: true, message: m })),
+      recent: vi.fn(async (id: string) => (id === cached.id ? cached : null)),
+      remember: vi.fn(async () => undefined),
+    };
+    const messages = { findById: vi.fn(async () => inStore) };
+    const publisher = { publish: vi.fn(async () => undefined), connected: () => true, close: async () => undefined };
+    const svc = new MessagingService({ ledger: ledger as never, membership: members, publisher, messages: messages as never, resolveAttachments: async () => [], mentions: { resolve: async () => [] } });
+    return { svc, messages };
+  }
+
+  it('checks a cached reply target, thread root or read position without reading the store', async () => {
+    const { svc, messages } = withCache(stored, stored);
+    const { message } = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k9', body: 'in the thread', replyToId: stored.id, threadRootId: stored.id });
+    expect(message).toMatchObject({ replyToId: stored.id, threadRootId: stored.id });
+    await svc.markRead('u2', { conversationId: 'c1', messageId: stored.id });
+    expect(messages.findById).not.toHaveBeenCalled();
+  });
+
+  it('an edit of a cached thread root goes out with the summary the store has, not the cached one', async () => {
+    const { svc, messages } = withCache({ ...stored, thread: null }, { ...stored, thread: summary });
+    const updated = await svc.edit('u1', { messageId: stored.id, body: 'edited' });
+    expect(messages.findById).toHaveBeenCalledWith(stored.id);
+    expect(updated).toMatchObject({ body: 'edited', thread: summary });
   });
 });

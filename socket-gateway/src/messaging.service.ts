@@ -170,16 +170,21 @@ export class MessagingService {
     await this.deps.publisher.publish('message.read', { conversationId: input.conversationId, userId, messageId: input.messageId, ...(threadRootId ? { threadRootId } : {}) });
   }
 
-  /** The freshest known state: the recent cache (ahead of the store by a few ms), else the store. */
+  /**
+   * The freshest known state: the recent cache (ahead of the store by a few ms), else the store.
+   * Enough for the checks of a send or a read (conversation, kind, thread), which the thread
+   * summary does not enter: a cached target costs the store nothing.
+   */
   private async find(messageId: string): Promise<Message | null> {
+    return (await this.deps.ledger.recent(messageId)) ?? (await this.deps.messages.findById(messageId));
+  }
+
+  /** A message about to be changed and sent out again (edit, reaction, delete). */
+  private async load(messageId: string, userId: string): Promise<Message> {
     const [recent, stored] = await Promise.all([this.deps.ledger.recent(messageId), this.deps.messages.findById(messageId)]);
     // The thread summary has one writer, the db function, and only the store has it: an edit or a
     // reaction on a root must not send the root out with the summary it had when it was cached.
-    return recent ? { ...recent, thread: stored?.thread ?? recent.thread } : stored;
-  }
-
-  private async load(messageId: string, userId: string): Promise<Message> {
-    const msg = await this.find(messageId);
+    const msg = recent ? { ...recent, thread: stored?.thread ?? recent.thread } : stored;
     if (!msg || !(await this.deps.membership.isMember(msg.conversationId, userId))) throw errors.notFound('Message');
     return msg;
   }

@@ -73,6 +73,7 @@ export class SendLedger {
   }
 
   private idemKey = (senderId: string, clientMsgId: string) => `send:idem:${senderId}:${Buffer.from(clientMsgId).toString('base64url')}`;
+  private recentKey = (messageId: string) => `msg:recent:${messageId}`;
 
   async reserve(senderId: string, clientMsgId: string, conversationId: string, suffix: string): Promise<Reservation> {
     const [status, value, epoch] = (await this.scripts.sendReserve(
@@ -106,7 +107,7 @@ export class SendLedger {
     const json = JSON.stringify(message);
     const [won, value] = (await this.scripts.sendComplete(
       this.idemKey(senderId, clientMsgId),
-      `msg:recent:${message.id}`,
+      this.recentKey(message.id),
       record,
       `d|${json}`,
       this.opts.ttlSeconds,
@@ -127,17 +128,17 @@ export class SendLedger {
     await this.redis
       .multi()
       .set(this.idemKey(kept.senderId, kept.clientMsgId), `d|${JSON.stringify(kept)}`, 'EX', this.opts.ttlSeconds)
-      .del(`msg:recent:${droppedId}`)
+      .del(this.recentKey(droppedId))
       .exec();
   }
 
   /** Recently sent or changed messages, readable before the store has caught up. */
   async recent(messageId: string): Promise<Message | null> {
-    const v = await this.redis.get(`msg:recent:${messageId}`);
+    const v = await this.redis.get(this.recentKey(messageId));
     return v ? (JSON.parse(v) as Message) : null;
   }
 
   async remember(message: Message): Promise<void> {
-    await this.redis.set(`msg:recent:${message.id}`, JSON.stringify(message), 'EX', 600);
+    await this.redis.set(this.recentKey(message.id), JSON.stringify(message), 'EX', 600);
   }
 }

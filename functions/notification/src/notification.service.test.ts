@@ -47,7 +47,7 @@ const event = (conversationId: string, senderId: string, n: number, memberIds?: 
   memberIds,
 });
 
-function setup(opts: { conversations: ConversationRecord[]; online: string[]; devices: string[]; follows?: Array<{ userId: string; following: boolean | null }>; rootAuthor?: string }) {
+function setup(opts: { conversations: ConversationRecord[]; online: string[]; devices: string[]; follows?: Array<{ userId: string; following: boolean | null }>; rootAuthor?: string; prefs?: Map<string, { muted: boolean; level: string }> }) {
   const reads: string[] = [];
   const byId = new Map(opts.conversations.map((c) => [c.id, c]));
   const device = (userId: string): PushSubscriptionRecord => ({ userId, endpoint: `https://push.example/${userId}`, keys: { p256dh: 'k', auth: 'a' } }) as PushSubscriptionRecord;
@@ -62,7 +62,7 @@ function setup(opts: { conversations: ConversationRecord[]; online: string[]; de
     },
     presence: { onlineAmong: async (ids: string[]) => new Set(ids.filter((u) => opts.online.includes(u))) },
     subscriptions: { findForUsers: async (ids: string[]) => ids.filter((u) => opts.devices.includes(u)).map(device) },
-    preferences: { forPairs: async () => new Map() },
+    preferences: { forPairs: async () => opts.prefs ?? new Map() },
     users: { findByIds: async () => [] },
     threads: { forRoot: async () => opts.follows ?? [] },
     messages: { findById: async (id: string) => (opts.rootAuthor ? { id, senderId: opts.rootAuthor } : null) },
@@ -151,12 +151,11 @@ describe('NotificationService.onMessagesCreated', () => {
 describe('NotificationService push levels', () => {
   it('follows each recipient level: all pushes, mentions only when mentioned, none never', async () => {
     const big = group('g1', ['a', 'b', 'c', 'd', ...Array.from({ length: 10 }, (_, i) => `x${i}`)]);
-    const { service, pushed } = setup({ conversations: [big], online: [], devices: ['b', 'c', 'd'] });
-    const levels = new Map([
+    const prefs = new Map([
       ['g1:b', { muted: false, level: 'all' }],
       ['g1:d', { muted: true, level: 'none' }],
     ]);
-    (service as unknown as { deps: { preferences: unknown } }).deps.preferences = { forPairs: async () => levels };
+    const { service, pushed } = setup({ conversations: [big], online: [], devices: ['b', 'c', 'd'], prefs });
     const plain = event('g1', 'a', 1, big.memberIds);
     const mentioning = { ...event('g1', 'a', 2, big.memberIds) };
     mentioning.message = { ...mentioning.message, mentions: ['c', 'd'] };

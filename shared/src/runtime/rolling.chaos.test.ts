@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeliveryStats } from '../../../connector/src/connector.ts';
 import type { Message } from '../models/types.ts';
 import { allMessages, api, registerUser } from '../../../test/api.ts';
 import { closeBus, eventually } from '../../../test/bus.ts';
@@ -157,7 +158,7 @@ describe('rolling restarts under steady load', () => {
     const load = await steadyLoad(convId, users);
     const from = accessLogSize();
     const connectorUrl = `http://127.0.0.1:${stack().ports.connector}`;
-    const dbStats = async () => ((await (await fetch(`${connectorUrl}/stats`)).json()) as { functions: Record<string, { received: number; redelivered: number }> }).functions.db ?? { received: 0, redelivered: 0 };
+    const dbStats = async () => ((await (await fetch(`${connectorUrl}/stats`)).json()) as { functions: DeliveryStats }).functions.db ?? { received: 0, redelivered: 0 };
     try {
       while (load.acked.size < 40) await pause(10);
       // The db instances freeze, so the connector's calls to them wait and the deliveries that

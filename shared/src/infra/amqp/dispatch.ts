@@ -1,5 +1,6 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { z } from 'zod';
+import { KeyedQueue } from '../../concurrency.ts';
 import type { Logger } from '../../log.ts';
 import { backoffDelay, type Backoff } from './manager.ts';
 
@@ -27,7 +28,7 @@ export interface DispatchOptions {
  * acked: the binding is wider than what this consumer knows (a newer producer's event).
  */
 export function eventDispatcher(o: DispatchOptions) {
-  const chains = new Map<string, Promise<void>>();
+  const ordered = new KeyedQueue();
   const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
   const run = async (ch: Channel, msg: ConsumeMessage, handler: EventHandler, event: unknown, key: string) => {
@@ -67,12 +68,7 @@ export function eventDispatcher(o: DispatchOptions) {
     const event = parsed.data;
     const chainKey = o.orderKey?.(event);
     if (chainKey === undefined) return run(ch, msg, handler, event, key);
-    const next = (chains.get(chainKey) ?? Promise.resolve()).then(() => run(ch, msg, handler, event, key));
-    chains.set(chainKey, next);
-    void next.finally(() => {
-      if (chains.get(chainKey) === next) chains.delete(chainKey);
-    });
-    return next;
+    return ordered.run(chainKey, () => run(ch, msg, handler, event, key));
   };
 }
 

@@ -1,3 +1,4 @@
+import { KeyedQueue } from '@chat/shared/concurrency';
 import { CHUNK_SIZE, locateClosed, placeInOpen, type OpenChunk, type Placement } from './chunker.ts';
 
 /** A chunk as opened: number, lowest id, and the stream's message count when it opened. */
@@ -41,7 +42,8 @@ interface Cached {
  */
 export class ChunkPlacer {
   private readonly cache = new Map<string, Cached>();
-  private readonly chains = new Map<string, Promise<unknown>>();
+  /** Placements of one stream run one at a time (a failed one does not stop the next). */
+  private readonly chains = new KeyedQueue();
 
   constructor(
     private readonly store: StreamStore,
@@ -54,18 +56,7 @@ export class ChunkPlacer {
    * after inserting the messages anyway (see StreamStore.setOpen for why that may lag).
    */
   place(stream: string, ids: readonly string[]): Promise<{ chunks: number[]; open: OpenedChunk }> {
-    const prev = this.chains.get(stream) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(() => this.placeNow(stream, ids));
-    // The chain's own copy swallows the failure (the caller gets it from `run`): left unhandled,
-    // one failed placement (a lost database connection) was an unhandled rejection that exited the
-    // process, measured in the storage bench.
-    const tail = run
-      .finally(() => {
-        if (this.chains.get(stream) === tail) this.chains.delete(stream);
-      })
-      .catch(() => undefined);
-    this.chains.set(stream, tail);
-    return run;
+    return this.chains.run(stream, () => this.placeNow(stream, ids));
   }
 
   /** Forgets a stream's cached state (its record was changed by someone else, e.g. the migration). */

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conversation, Message, ThreadView } from '@chat/shared/models/types';
 import { api, registerUser, uniqueName } from '../../test/api.ts';
-import { busChannel, closeBus, eventually, makeMessage, publishEvents } from '../../test/bus.ts';
-import { EXCHANGE } from '@chat/shared/events/bus';
+import { closeBus, eventually, makeMessage, publishEvents, recordBus } from '../../test/bus.ts';
 import { closeTestDb, testDb } from '../../test/db.ts';
 
 /**
@@ -229,15 +228,12 @@ describe('following, thread read positions and unread', () => {
   });
 
   it('a thread read through the bus moves the position and is announced with threadRootId', async () => {
-    const ch = await busChannel();
-    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-    await ch.bindQueue(queue, EXCHANGE, 'conversation.read');
-    const seen: any[] = [];
-    await ch.consume(queue, (m) => m && seen.push(JSON.parse(m.content.toString())), { noAck: true });
+    const reads = await recordBus('conversation.read');
     const r = reply(g, carol, top.id, 'four');
     await store([r], top.id, 5);
     await publishEvents('message.read', [{ conversationId: g.id, userId: alice.user.id, messageId: r.id, threadRootId: top.id }]);
-    const e = await eventually(async () => seen.find((x) => x.userId === alice.user.id && x.threadRootId), 'conversation.read');
+    const e = await eventually(async () => reads.events.find((x) => x.userId === alice.user.id && x.threadRootId), 'conversation.read');
+    await reads.stop();
     expect(e).toEqual({ conversationId: g.id, userId: alice.user.id, messageId: r.id, threadRootId: top.id });
     expect((await get(alice, `/conversations/${g.id}/threads/${top.id}`)).body.thread).toMatchObject({ unreadCount: 0, lastReadId: r.id });
   });

@@ -25,7 +25,7 @@ import { History } from './history.svelte.ts';
 import { Outbox, type SendResult } from './outbox.ts';
 import { PresenceStore } from './presence.svelte.ts';
 import { socket } from './socket.svelte.ts';
-import { conversationOf, inChannel, streamKey, streamsOf, summaryWithReply, withLatestSummary } from './threads.ts';
+import { conversationOf, inChannel, streamKey, streamsOf, summaryWithReply, threadRootOf, withLatestSummary } from './threads.ts';
 import { ThreadsStore } from './threads.svelte.ts';
 import { UploadsStore } from './uploads.svelte.ts';
 
@@ -280,8 +280,9 @@ class ChatStore {
   /** A page of a stream: a conversation's channel or one of its threads (see threads.ts). */
   #page(key: string, q: { before?: string | undefined; after?: string | undefined; limit: number }): Promise<Page> {
     const id = conversationOf(key);
-    if (id !== key)
-      return api.db.thread(id, key.slice(id.length + 1), q).then((page) => {
+    const rootId = threadRootOf(key);
+    if (rootId)
+      return api.db.thread(id, rootId, q).then((page) => {
         this.threads.putRoot(page.root);
         return page;
       });
@@ -621,7 +622,7 @@ class ChatStore {
     const now = Date.now();
     const conversationId = conversationOf(stream);
     // Typing in a thread's composer names the thread, so only that thread's panel shows it.
-    const rootId = stream.length > conversationId.length ? stream.slice(conversationId.length + 1) : null;
+    const rootId = threadRootOf(stream);
     const where = rootId ? { conversationId, threadRootId: rootId } : { conversationId };
     if (!isTyping) {
       if (cur) {
@@ -696,7 +697,7 @@ class ChatStore {
     if (!last || this.#lastReadSent.get(key) === last) return;
     this.#lastReadSent.set(key, last);
     const conversationId = conversationOf(key);
-    const threadRootId = key.slice(conversationId.length + 1);
+    const threadRootId = threadRootOf(key)!;
     const viaSocket = socket.connected
       ? socket.request('read', { conversationId, messageId: last, threadRootId }).then((a) => {
           if (!a.ok) throw new Error(a.error.message);

@@ -69,9 +69,17 @@ export async function signUp(page: Page, username: string, displayName: string, 
  */
 export const svelteWarnings: string[] = [];
 
+type Who = { user: { username: string }; password: string };
+
 /** A new page of the context, signed in through the login form (its errors go to the test's log). */
-export async function signIn(context: BrowserContext, who: { user: { username: string }; password: string }): Promise<Page> {
+export async function signIn(context: BrowserContext, who: Who): Promise<Page> {
   const page = await context.newPage();
+  await logIn(page, who);
+  return page;
+}
+
+/** Signs an open page in through the login form (its errors go to the test's log). */
+export async function logIn(page: Page, who: Who): Promise<void> {
   page.on('pageerror', (e) => console.log(`PAGEERROR ${who.user.username}: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && console.log(`CONSOLE ${who.user.username}: ${m.text()}`));
   page.on('console', (m) => /svelte\.dev\/e\/|\[svelte\]/.test(m.text()) && svelteWarnings.push(`${who.user.username} ${page.url()}: ${m.text()}`));
@@ -80,7 +88,6 @@ export async function signIn(context: BrowserContext, who: { user: { username: s
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
-  return page;
 }
 
 export async function openDirect(page: Page, username: string) {

@@ -1,4 +1,5 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { AuthSession } from '@chat/shared/models/types';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +69,9 @@ export async function signUp(page: Page, username: string, displayName: string, 
  * every page signIn opened: the production build logs each as a link to svelte.dev/e/<code>.
  */
 export const svelteWarnings: string[] = [];
+
+/** Someone registered through the API (test/api.ts registerUser), with the password to sign in with. */
+export type Person = AuthSession & { password: string };
 
 type Who = { user: { username: string }; password: string };
 

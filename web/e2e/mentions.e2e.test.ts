@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { AuthSession } from '@chat/shared/models/types';
 import { api, registerUser } from '../../test/api.ts';
-import { axe, cspViolations, launch, logIn, message, newUser, SCREENSHOTS, unique, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, cspViolations, launch, logIn, message, newUser, SCREENSHOTS, unique, type Browser, type BrowserContext, type Page, type Person } from './browser.ts';
 
 /**
  * @mentions in real browsers: the composer's autocomplete by keyboard and pointer, the
  * highlight (mine stronger), the sidebar's mention badge and the notification level picker.
  */
 const { baseUrl } = inject('stack');
-type Person = AuthSession & { password: string };
 
 describe('@mentions in the web app', () => {
   let browser: Browser;

@@ -130,11 +130,8 @@ class ChatStore {
     s.on('message:updated', ({ message }) => this.#receive(message));
     s.on('message:deleted', ({ conversationId, messageId }) => this.#deleted(conversationId, messageId));
     s.on('message:superseded', ({ conversationId, messageId, message }) => this.#superseded(conversationId, messageId, message));
-    s.on('typing', (p) => {
-      // A typing event in a thread names it: it goes to that thread's typers, not the channel's.
-      const threadRootId = (p as { threadRootId?: string | null }).threadRootId;
-      if (p.userId !== this.me) this.presence.typing(streamKey(p.conversationId, threadRootId), p.userId, p.isTyping);
-    });
+    // A typing event in a thread names it: it goes to that thread's typers, not the channel's.
+    s.on('typing', ({ conversationId, userId, isTyping, threadRootId }) => userId !== this.me && this.presence.typing(streamKey(conversationId, threadRootId), userId, isTyping));
     s.on('presence', ({ userId, status, lastSeen }) => this.presence.set(userId, status, lastSeen));
     s.on('read', ({ conversationId, userId, messageId, threadRootId }) => {
       // A thread's read position is its own: the conversation's is untouched. Mine, moved on

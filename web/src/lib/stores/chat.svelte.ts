@@ -388,7 +388,7 @@ class ChatStore {
     if (!h.hasMoreAfter || h.loadingNewer || !after) return;
     h.loadingNewer = true;
     try {
-      const page = await api.db.after(id, after, 100);
+      const page = await this.#page(id, { after, limit: 100 });
       h.items = mergeMessages(h.items, page.messages);
       h.hasMoreAfter = page.hasMore;
       if (!page.hasMore) this.#mergeHeld(h);
@@ -416,7 +416,7 @@ class ChatStore {
     if (!h.hasMoreAfter) return;
     h.loadingNewer = true;
     try {
-      const page = await api.db.before(id, undefined, PAGE);
+      const page = await this.#page(id, { limit: PAGE });
       const held = h.held;
       h.held = [];
       h.items = mergeFirstPage(

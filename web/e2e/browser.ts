@@ -1,4 +1,5 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { AuthSession } from '@chat/shared/models/types';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -69,9 +70,20 @@ export async function signUp(page: Page, username: string, displayName: string, 
  */
 export const svelteWarnings: string[] = [];
 
+/** Someone registered through the API (test/api.ts registerUser), with the password to sign in with. */
+export type Person = AuthSession & { password: string };
+
+type Who = { user: { username: string }; password: string };
+
 /** A new page of the context, signed in through the login form (its errors go to the test's log). */
-export async function signIn(context: BrowserContext, who: { user: { username: string }; password: string }): Promise<Page> {
+export async function signIn(context: BrowserContext, who: Who): Promise<Page> {
   const page = await context.newPage();
+  await logIn(page, who);
+  return page;
+}
+
+/** Signs an open page in through the login form (its errors go to the test's log). */
+export async function logIn(page: Page, who: Who): Promise<void> {
   page.on('pageerror', (e) => console.log(`PAGEERROR ${who.user.username}: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && console.log(`CONSOLE ${who.user.username}: ${m.text()}`));
   page.on('console', (m) => /svelte\.dev\/e\/|\[svelte\]/.test(m.text()) && svelteWarnings.push(`${who.user.username} ${page.url()}: ${m.text()}`));
@@ -80,7 +92,6 @@ export async function signIn(context: BrowserContext, who: { user: { username: s
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
-  return page;
 }
 
 export async function openDirect(page: Page, username: string) {

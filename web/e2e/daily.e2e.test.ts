@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import sharp from 'sharp';
-import type { AuthSession } from '@chat/shared/models/types';
 import { allMessages, api, registerUser } from '../../test/api.ts';
 import { eventually } from '../../test/bus.ts';
 import { connectAs, request, type ClientSocket } from '../../test/socket.ts';
-import { axe, launch, message, SCREENSHOTS, send, signIn, svelteWarnings, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, launch, message, SCREENSHOTS, send, signIn, svelteWarnings, type Browser, type BrowserContext, type Page, type Person } from './browser.ts';
 
 /**
  * The web app in daily use (issue 16): the view follows the conversation, a cold load is fast,
@@ -14,9 +13,7 @@ import { axe, launch, message, SCREENSHOTS, send, signIn, svelteWarnings, type B
  * People are seeded through the API; the ones under test use real Chromium pages.
  */
 const { baseUrl } = inject('stack');
-const PASSWORD = 'correct horse battery';
 
-type Person = AuthSession & { password: string };
 const sockets: ClientSocket[] = [];
 
 async function sender(p: Person) {
@@ -70,13 +67,7 @@ let browser: Browser;
 let alice: Person, bob: Person, carol: Person, dave: Person;
 
 beforeAll(async () => {
-  [browser, alice, bob, carol, dave] = await Promise.all([
-    launch(),
-    registerUser(undefined, PASSWORD),
-    registerUser(undefined, PASSWORD),
-    registerUser(undefined, PASSWORD),
-    registerUser(undefined, PASSWORD),
-  ]);
+  [browser, alice, bob, carol, dave] = await Promise.all([launch(), registerUser(), registerUser(), registerUser(), registerUser()]);
 });
 
 afterAll(async () => {
@@ -91,7 +82,7 @@ describe('1. the view follows the conversation', () => {
   let erin: Person, frank: Person;
 
   beforeAll(async () => {
-    [erin, frank] = await Promise.all([registerUser(undefined, PASSWORD), registerUser(undefined, PASSWORD)]);
+    [erin, frank] = await Promise.all([registerUser(), registerUser()]);
     conv = await group(alice, 'Anchoring', [bob, carol, dave, erin, frank]);
     await group(alice, 'Elsewhere', [bob]);
     const carolSays = await sender(carol);
@@ -219,8 +210,8 @@ describe('1. the view follows the conversation', () => {
 describe('2. a cold load is fast', () => {
   it('shows the newest of 300 messages and a sidebar of 50 conversations with every call made at once (figures against the 1 s targets in cold-load.json)', async () => {
     const t0 = Date.now();
-    const viewer = await registerUser(undefined, PASSWORD);
-    const senders = await Promise.all(Array.from({ length: 10 }, () => registerUser(undefined, PASSWORD)));
+    const viewer = await registerUser();
+    const senders = await Promise.all(Array.from({ length: 10 }, () => registerUser()));
     const big = await group(viewer, 'Three hundred', senders);
     // 49 more conversations, so the sidebar has 50 (one after another: the shared PostgreSQL's
     // connection slots are few).

@@ -66,9 +66,18 @@ describe('group settings and system messages', () => {
 
   it('an admin makes another member admin; the member sees it live and can then rename', async () => {
     const p = alice.page;
+    // Bob looks elsewhere this time: in an open conversation nothing is unread anyway.
+    await bob.page.goto('/');
+    const item = bob.page.getByTestId('conversation-item').filter({ hasText: 'Launch crew' });
+    await item.waitFor();
     await p.getByRole('button', { name: 'Make admin: Bob Group' }).click();
     await p.getByRole('button', { name: 'Remove admin: Bob Group' }).waitFor();
     await p.getByRole('button', { name: 'Close' }).click();
+    // The system line reaches his sidebar as its preview, and is never unread there.
+    await item.filter({ hasText: 'made you an admin' }).waitFor();
+    expect(await item.getAttribute('class')).not.toMatch(/\bunread\b/);
+    expect(await item.getByTestId('unread-badge').count()).toBe(0);
+    await item.click();
     await systemLine(bob.page, 'Alice Group made you an admin').waitFor();
     await systemLine(p, 'You made Bob Group an admin').waitFor();
 

@@ -1,23 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { AuthSession } from '@chat/shared/models/types';
 import { api, registerUser } from '../../test/api.ts';
-import { axe, cspViolations, launch, message, newUser, SCREENSHOTS, unique, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, cspViolations, launch, logIn, message, newUser, SCREENSHOTS, unique, type Browser, type BrowserContext, type Page, type Person } from './browser.ts';
 
 /**
  * @mentions in real browsers: the composer's autocomplete by keyboard and pointer, the
  * highlight (mine stronger), the sidebar's mention badge and the notification level picker.
  */
 const { baseUrl } = inject('stack');
-type Person = AuthSession & { password: string };
-
-async function signIn(context: BrowserContext, page: Page, who: Person) {
-  page.on('pageerror', (e) => console.log(`PAGEERROR ${who.user.username}: ${e.message}`));
-  await page.goto('/login');
-  await page.getByLabel('Username').fill(who.user.username);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
-}
 
 describe('@mentions in the web app', () => {
   let browser: Browser;
@@ -37,8 +26,8 @@ describe('@mentions in the web app', () => {
     browser = await launch();
     a = await newUser(browser, baseUrl);
     b = await newUser(browser, baseUrl);
-    await signIn(a.context, a.page, alice);
-    await signIn(b.context, b.page, bob);
+    await logIn(a.page, alice);
+    await logIn(b.page, bob);
   });
 
   afterAll(async () => {

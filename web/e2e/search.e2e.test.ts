@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { AuthSession, Message } from '@chat/shared/models/types';
+import type { Message } from '@chat/shared/models/types';
 import { api, registerUser, storeMessages } from '../../test/api.ts';
 import { makeMessage } from '../../test/bus.ts';
-import { axe, cspViolations, launch, SCREENSHOTS, signIn, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, cspViolations, launch, SCREENSHOTS, signIn, type Browser, type BrowserContext, type Page, type Person } from './browser.ts';
 
 /**
  * Message search in the app (issue 17): the search box, its filters, and a result opening its
@@ -11,8 +11,6 @@ import { axe, cspViolations, launch, SCREENSHOTS, signIn, type Browser, type Bro
  * seeded through the API and the db function; the ones under test use real Chromium pages.
  */
 const { baseUrl } = inject('stack');
-const PASSWORD = 'correct horse battery';
-type Person = AuthSession & { password: string };
 
 let browser: Browser;
 let alice: Person, bob: Person;
@@ -35,7 +33,7 @@ async function inView(page: Page, id: string) {
 const marks = (page: Page) => page.getByTestId('search-result').locator('mark').allTextContents();
 
 beforeAll(async () => {
-  [browser, alice, bob] = await Promise.all([launch(), registerUser(undefined, PASSWORD), registerUser(undefined, PASSWORD)]);
+  [browser, alice, bob] = await Promise.all([launch(), registerUser(), registerUser()]);
   const res = await api('POST', '/api/db/conversations', { token: alice.accessToken, body: { type: 'group', title: 'Budget team', memberIds: [bob.user.id] } });
   team = res.body.conversation.id;
   direct = (await api('POST', '/api/db/conversations', { token: alice.accessToken, body: { type: 'direct', memberIds: [bob.user.id] } })).body.conversation.id;

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { AuthSession, Message } from '@chat/shared/models/types';
+import type { Message } from '@chat/shared/models/types';
 import { allMessages, api, registerUser } from '../../test/api.ts';
 import { eventually } from '../../test/bus.ts';
 import { connectAs, request, type ClientSocket } from '../../test/socket.ts';
 import type { Locator } from 'playwright-core';
-import { axe, launch, SCREENSHOTS, signIn, type Browser, type BrowserContext, type Page } from './browser.ts';
+import { axe, launch, SCREENSHOTS, signIn, type Browser, type BrowserContext, type Page, type Person } from './browser.ts';
 
 /**
  * Threads in the web app (issue 18): two people in one thread, at desktop and phone sizes.
@@ -13,9 +13,7 @@ import { axe, launch, SCREENSHOTS, signIn, type Browser, type BrowserContext, ty
  * Threads view's unread badge, and exactly-once sends from the thread's composer while offline.
  */
 const { baseUrl } = inject('stack');
-const PASSWORD = 'correct horse battery';
 
-type Person = AuthSession & { password: string };
 const sockets: ClientSocket[] = [];
 let browser: Browser;
 let ann: Person, ben: Person;
@@ -51,7 +49,7 @@ const repliesStored = (n: number) =>
   );
 
 beforeAll(async () => {
-  [browser, ann, ben] = await Promise.all([launch(), registerUser(undefined, PASSWORD), registerUser(undefined, PASSWORD)]);
+  [browser, ann, ben] = await Promise.all([launch(), registerUser(), registerUser()]);
   const res = await api('POST', '/api/db/conversations', { token: ann.accessToken, body: { type: 'group', title: 'Release train', memberIds: [ben.user.id] } });
   expect(res.status).toBe(201);
   conv = res.body.conversation.id;
@@ -204,7 +202,7 @@ describe('a long thread pages like the channel', () => {
     if (!root.ok) throw new Error(JSON.stringify(root.error));
     longRoot = root.message.id;
     // Four writers, so that no one passes the gateway's send rate limit.
-    const more = await Promise.all([registerUser(undefined, PASSWORD), registerUser(undefined, PASSWORD)]);
+    const more = await Promise.all([registerUser(), registerUser()]);
     expect((await api('POST', `/api/db/conversations/${conv}/members`, { token: ann.accessToken, body: { userIds: more.map((p) => p.user.id) } })).status).toBeLessThan(300);
     const writers = [s, ...(await Promise.all([ben, ...more].map((p) => connectAs(p.accessToken))))];
     sockets.push(...writers.slice(1));

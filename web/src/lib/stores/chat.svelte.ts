@@ -25,7 +25,7 @@ import { History } from './history.svelte.ts';
 import { Outbox, type SendResult } from './outbox.ts';
 import { PresenceStore } from './presence.svelte.ts';
 import { socket } from './socket.svelte.ts';
-import { conversationOf, inChannel, streamKey, streamsOf, summaryWithReply, withLatestSummary } from './threads.ts';
+import { conversationOf, inChannel, streamKey, streamsOf, summaryWithReply, threadRootOf, withLatestSummary } from './threads.ts';
 import { ThreadsStore } from './threads.svelte.ts';
 import { UploadsStore } from './uploads.svelte.ts';
 
@@ -130,11 +130,8 @@ class ChatStore {
     s.on('message:updated', ({ message }) => this.#receive(message));
     s.on('message:deleted', ({ conversationId, messageId }) => this.#deleted(conversationId, messageId));
     s.on('message:superseded', ({ conversationId, messageId, message }) => this.#superseded(conversationId, messageId, message));
-    s.on('typing', (p) => {
-      // A typing event in a thread names it: it goes to that thread's typers, not the channel's.
-      const threadRootId = (p as { threadRootId?: string | null }).threadRootId;
-      if (p.userId !== this.me) this.presence.typing(streamKey(p.conversationId, threadRootId), p.userId, p.isTyping);
-    });
+    // A typing event in a thread names it: it goes to that thread's typers, not the channel's.
+    s.on('typing', ({ conversationId, userId, isTyping, threadRootId }) => userId !== this.me && this.presence.typing(streamKey(conversationId, threadRootId), userId, isTyping));
     s.on('presence', ({ userId, status, lastSeen }) => this.presence.set(userId, status, lastSeen));
     s.on('read', ({ conversationId, userId, messageId, threadRootId }) => {
       // A thread's read position is its own: the conversation's is untouched. Mine, moved on
@@ -280,8 +277,9 @@ class ChatStore {
   /** A page of a stream: a conversation's channel or one of its threads (see threads.ts). */
   #page(key: string, q: { before?: string | undefined; after?: string | undefined; limit: number }): Promise<Page> {
     const id = conversationOf(key);
-    if (id !== key)
-      return api.db.thread(id, key.slice(id.length + 1), q).then((page) => {
+    const rootId = threadRootOf(key);
+    if (rootId)
+      return api.db.thread(id, rootId, q).then((page) => {
         this.threads.putRoot(page.root);
         return page;
       });
@@ -390,7 +388,7 @@ class ChatStore {
     if (!h.hasMoreAfter || h.loadingNewer || !after) return;
     h.loadingNewer = true;
     try {
-      const page = await api.db.after(id, after, 100);
+      const page = await this.#page(id, { after, limit: 100 });
       h.items = mergeMessages(h.items, page.messages);
       h.hasMoreAfter = page.hasMore;
       if (!page.hasMore) this.#mergeHeld(h);
@@ -418,7 +416,7 @@ class ChatStore {
     if (!h.hasMoreAfter) return;
     h.loadingNewer = true;
     try {
-      const page = await api.db.before(id, undefined, PAGE);
+      const page = await this.#page(id, { limit: PAGE });
       const held = h.held;
       h.held = [];
       h.items = mergeFirstPage(
@@ -621,7 +619,7 @@ class ChatStore {
     const now = Date.now();
     const conversationId = conversationOf(stream);
     // Typing in a thread's composer names the thread, so only that thread's panel shows it.
-    const rootId = stream.length > conversationId.length ? stream.slice(conversationId.length + 1) : null;
+    const rootId = threadRootOf(stream);
     const where = rootId ? { conversationId, threadRootId: rootId } : { conversationId };
     if (!isTyping) {
       if (cur) {
@@ -696,7 +694,7 @@ class ChatStore {
     if (!last || this.#lastReadSent.get(key) === last) return;
     this.#lastReadSent.set(key, last);
     const conversationId = conversationOf(key);
-    const threadRootId = key.slice(conversationId.length + 1);
+    const threadRootId = threadRootOf(key)!;
     const viaSocket = socket.connected
       ? socket.request('read', { conversationId, messageId: last, threadRootId }).then((a) => {
           if (!a.ok) throw new Error(a.error.message);

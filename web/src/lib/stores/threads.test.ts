@@ -14,6 +14,7 @@ import {
   streamsOf,
   summaryWithReply,
   threadHref,
+  threadRootOf,
   unreadThreads,
   withLatestSummary,
   type ThreadEntry,
@@ -32,6 +33,8 @@ describe('streams', () => {
     expect(streamKey('c1', 'r1')).toBe('c1/r1');
     expect(conversationOf('c1/r1')).toBe('c1');
     expect(conversationOf('c1')).toBe('c1');
+    expect(threadRootOf('c1/r1')).toBe('r1');
+    expect(threadRootOf('c1')).toBeNull();
     expect(threadHref('c1', 'r1')).toBe('/c/c1?thread=r1');
   });
 

@@ -21,6 +21,12 @@ export const conversationOf = (key: string) => {
   return at < 0 ? key : key.slice(0, at);
 };
 
+/** The thread a stream key names (null for a channel). */
+export const threadRootOf = (key: string) => {
+  const at = key.indexOf('/');
+  return at < 0 ? null : key.slice(at + 1);
+};
+
 /** Whether a message shows in its conversation's channel: top-level, or a reply also sent there. */
 export const inChannel = (m: Message) => !m.threadRootId || m.alsoToChannel;
 

@@ -5,6 +5,7 @@ import { errorMessage } from '../api/errors.ts';
 import { putWithProgress } from '../api/upload.ts';
 import { newClientMsgId } from '../utils/format.ts';
 import { api } from './auth.svelte.ts';
+import { conversationOf } from './threads.ts';
 
 export class Upload {
   readonly id = newClientMsgId();
@@ -13,44 +14,47 @@ export class Upload {
   error = $state<string | null>(null);
   attachment = $state<Attachment | null>(null);
   readonly abort = new AbortController();
+  /** The conversation the file is uploaded to (the stream's: a thread's files are its conversation's). */
+  readonly conversationId: string;
   constructor(
-    readonly conversationId: string,
-    readonly file: File,
     /** The composer it was attached in: the conversation's, or one of its threads' (threads.ts). */
-    readonly stream: string = conversationId,
-  ) {}
+    readonly stream: string,
+    readonly file: File,
+  ) {
+    this.conversationId = conversationOf(stream);
+  }
 }
 
 /** Files being attached in each composer (keyed by stream: see threads.ts): start, presigned PUT, complete. */
 export class UploadsStore {
-  #byConversation = new SvelteMap<string, Upload[]>();
+  #byStream = new SvelteMap<string, Upload[]>();
 
   for(stream: string): Upload[] {
-    return this.#byConversation.get(stream) ?? [];
+    return this.#byStream.get(stream) ?? [];
   }
 
-  add(conversationId: string, files: Iterable<File>, stream = conversationId) {
+  add(stream: string, files: Iterable<File>) {
     const list = [...this.for(stream)];
     for (const file of files) {
       if (list.length >= LIMITS.attachmentsMax) break;
-      const up = new Upload(conversationId, file, stream);
+      const up = new Upload(stream, file);
       list.push(up);
       void this.#run(up);
     }
-    this.#byConversation.set(stream, list);
+    this.#byStream.set(stream, list);
   }
 
   remove(up: Upload) {
     up.abort.abort();
-    this.#byConversation.set(
+    this.#byStream.set(
       up.stream,
       this.for(up.stream).filter((u) => u !== up),
     );
   }
 
   clear(conversationId?: string) {
-    if (conversationId) this.#byConversation.delete(conversationId);
-    else this.#byConversation.clear();
+    if (conversationId) this.#byStream.delete(conversationId);
+    else this.#byStream.clear();
   }
 
   async #run(up: Upload) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plainMessageFields, type Message } from '@chat/shared/models/types';
-import { applyDeleted, catchUp, itemKey, lastServerId, mergeFirstPage, mergeMessages, upsertPending, withoutMessage, type ChatItem } from './messages.ts';
+import { applyDeleted, catchUp, itemKey, lastServerId, mergeFirstPage, messageHref, mergeMessages, upsertPending, withoutMessage, type ChatItem } from './messages.ts';
 
 let seq = 0;
 function msg(n: number, over: Partial<Message> = {}): Message {
@@ -167,5 +167,12 @@ describe('message:superseded (withoutMessage, then the kept copy merged as any i
     const items = mergeMessages([], [kept, dropped]);
     expect(ids(withoutMessage(items, dropped.id))).toEqual(['m0005']);
     expect(withoutMessage(items, 'm9999')).toBe(items);
+  });
+});
+
+describe('messageHref', () => {
+  it('opens the conversation at the message (?m=), both parts escaped', () => {
+    expect(messageHref('c1', 'm1')).toBe('/c/c1?m=m1');
+    expect(messageHref('a/b', 'x&y')).toBe('/c/a%2Fb?m=x%26y');
   });
 });

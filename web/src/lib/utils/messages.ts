@@ -160,3 +160,6 @@ export async function catchUp(
   }
   return { messages, complete: false };
 }
+
+/** The address of a message: its conversation opened at it, highlighted (a search result, a quote in a thread). */
+export const messageHref = (conversationId: string, messageId: string) => `/c/${encodeURIComponent(conversationId)}?m=${encodeURIComponent(messageId)}`;

@@ -142,9 +142,10 @@ describe('a member renamed or given an avatar (withUser)', () => {
 
 describe('withUpdate (conversation:updated)', () => {
   it('takes the new title, members and admins and keeps what only the reader knows', () => {
-    const known = conv('g', { type: 'group', title: 'Old', lastMessage: msg('0002', 'bob', '2026-01-01T10:00:02.000Z'), unreadCount: 3, notificationLevel: 'none', readPositions: [{ userId: 'bob', messageId: '0002' }] });
-    const updated = conv('g', { type: 'group', title: 'New', admins: ['bob'], updatedAt: '2026-01-02T00:00:00.000Z' });
-    expect(withUpdate(known, updated)).toEqual({ ...updated, lastMessage: known.lastMessage, unreadCount: 3, notificationLevel: 'none', readPositions: known.readPositions });
+    const known = conv('g', { type: 'group', title: 'Old', lastMessage: msg('0002', 'bob', '2026-01-01T10:00:02.000Z'), unreadCount: 3, unreadMentionCount: 1, notificationLevel: 'none', readPositions: [{ userId: 'bob', messageId: '0002' }] });
+    // The gateway's payload has no reader state: its counts are 0.
+    const updated = conv('g', { type: 'group', title: 'New', admins: ['bob'], updatedAt: '2026-01-02T00:00:00.000Z', unreadCount: 0, unreadMentionCount: 0 });
+    expect(withUpdate(known, updated)).toEqual({ ...updated, lastMessage: known.lastMessage, unreadCount: 3, unreadMentionCount: 1, notificationLevel: 'none', readPositions: known.readPositions });
     expect(withUpdate(undefined, updated)).toBe(updated);
   });
 });

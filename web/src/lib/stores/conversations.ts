@@ -68,7 +68,7 @@ export function supersededPatch(c: Conversation, droppedId: string, kept: Messag
 /**
  * A conversation:updated (a rename, new admins, members changed) applied to the one held: the
  * gateway's payload carries the settings and members, not the reader's state (it has no last
- * message, unread count, read positions or notification level of its own), so those stay.
+ * message, unread or mention counts, read positions or notification level of its own), so those stay.
  */
 export function withUpdate(known: Conversation | undefined, updated: Conversation): Conversation {
   if (!known) return updated;
@@ -76,6 +76,7 @@ export function withUpdate(known: Conversation | undefined, updated: Conversatio
     ...updated,
     lastMessage: known.lastMessage,
     unreadCount: known.unreadCount,
+    unreadMentionCount: known.unreadMentionCount,
     notificationLevel: known.notificationLevel,
     readPositions: known.readPositions,
   };

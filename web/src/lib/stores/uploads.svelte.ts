@@ -52,9 +52,10 @@ export class UploadsStore {
     );
   }
 
+  /** Forgets a conversation's uploads, its threads' included (or every upload). */
   clear(conversationId?: string) {
-    if (conversationId) this.#byStream.delete(conversationId);
-    else this.#byStream.clear();
+    if (!conversationId) return this.#byStream.clear();
+    for (const stream of [...this.#byStream.keys()]) if (conversationOf(stream) === conversationId) this.#byStream.delete(stream);
   }
 
   async #run(up: Upload) {

@@ -60,7 +60,7 @@ const ready = async () => connector.ready();
 // GET /stats: deliveries per function (docs/faults.md), on this internal port only.
 const server = http.createServer((req, res) => {
   if (answerHealth(req, res, ready)) return;
-  if (req.method === 'GET' && req.url === '/stats') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ functions: connector.stats() }));
+  if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/stats') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ functions: connector.stats() }));
   res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"Route not found."}}');
 });
 server.listen(config.PORT, process.env.HOST ?? '127.0.0.1', () => log.info('listening', { port: config.PORT }));

@@ -33,9 +33,14 @@ export const SEARCH_TERMS = {
 const IDEOGRAPHIC = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const WORD = /[\p{L}\p{N}]+/gu;
 const MARKS = /\p{M}/gu;
+const ASCII = /^[\x00-\x7f]*$/;
+const ASCII_WORD = /[a-z0-9]+/g;
 
 /** The normal form of a text: compatibility-decomposed, without combining marks, lower case. */
 export function normalize(text: string): string {
+  // ASCII has nothing to decompose and no marks: lower case is the whole normal form (most chat
+  // text, and this runs for every stored message).
+  if (ASCII.test(text)) return text.toLowerCase();
   // Lower-casing can add marks (e.g. "İ" → "i̇"), so marks are stripped after it too; NFC at the
   // end puts back what decomposition split without a mark (Hangul syllables from their jamo).
   return text.normalize('NFKD').replace(MARKS, '').toLowerCase().normalize('NFKD').replace(MARKS, '').normalize('NFC');
@@ -43,8 +48,11 @@ export function normalize(text: string): string {
 
 /** The words of a text in reading order, normalised (duplicates kept). */
 export function words(text: string): string[] {
+  const normal = normalize(text);
+  // The same words as below for ASCII (no ideographs; letters and digits are [a-z0-9] once lower case), faster.
+  if (ASCII.test(normal)) return normal.match(ASCII_WORD) ?? [];
   const out: string[] = [];
-  for (const [run] of normalize(text).matchAll(WORD)) {
+  for (const [run] of normal.matchAll(WORD)) {
     if (!IDEOGRAPHIC.test(run)) {
       out.push(run);
       continue;
@@ -68,6 +76,13 @@ const chars = (w: string) => Array.from(w);
 
 /** The terms a word is indexed under: its prefixes of prefixLengths characters, or itself when shorter. */
 export function wordTerms(word: string): string[] {
+  if (ASCII.test(word)) {
+    // One character per code unit: plain slices.
+    if (word.length < SEARCH_TERMS.prefixMin) return word.length ? [word] : [];
+    const out: string[] = [];
+    for (const n of SEARCH_TERMS.prefixLengths) if (n <= word.length) out.push(word.slice(0, n));
+    return out;
+  }
   const c = chars(word);
   if (c.length < SEARCH_TERMS.prefixMin) return c.length ? [word] : [];
   return SEARCH_TERMS.prefixLengths.filter((n) => n <= c.length).map((n) => c.slice(0, n).join(''));
@@ -125,10 +140,14 @@ export function termsCover(has: (term: string) => boolean, query: ParsedQuery): 
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** A 32-bit hash of a string (FNV-1a with a murmur3 finaliser), seeded. */
-function hash32(s: string, seed: number): number {
-  let h = seed >>> 0;
+/** FNV-1a over a string, continuing from state `h` (before the finaliser, so a prefix's state can be kept). */
+function fnv(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** The murmur3 finaliser of an FNV-1a state: the 32-bit hash. */
+function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -136,51 +155,45 @@ function hash32(s: string, seed: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+const SEED_A = 0x811c9dc5;
+const SEED_B = 0x9747b28c;
+
+/**
+ * termKey for the terms of one scope: the scope's share of both hashes is computed once, since
+ * FNV-1a is a running state (a message's terms all share its conversation).
+ */
+export function scopeKeys(scope: string): (term: string) => string {
+  const a0 = fnv(SEED_A, `${scope} `);
+  const b0 = fnv(SEED_B, `${scope} `);
+  return (term) => {
+    const a = finish(fnv(a0, term));
+    const b = finish(fnv(b0, term));
+    let out = '';
+    // 64 bits as 11 six-bit digits: 5 from a (30 bits), 5 from b (30 bits), 1 from the 4 left.
+    for (let i = 0; i < 5; i++) out += B64[(a >>> (i * 6)) & 63];
+    for (let i = 0; i < 5; i++) out += B64[(b >>> (i * 6)) & 63];
+    return out + B64[((a >>> 30) << 2) | (b >>> 30)];
+  };
+}
+
 /**
  * The index key of a term within a scope (a conversation): 64 bits of hash in 11 URL-safe
- * characters, short enough that an entry's keys fit FerretDB's btree row limit. Two terms sharing
- * a key are possible in principle (about 1 in 10^19 per pair); search reads every candidate's
- * text and keeps only real matches, so a collision costs one read, never a wrong result.
+ * characters (two seeded 32-bit hashes of "<scope> <term>", FNV-1a with a murmur3 finaliser),
+ * short enough that an entry's keys fit FerretDB's btree row limit. Two terms sharing a key are
+ * possible in principle (about 1 in 10^19 per pair); search reads every candidate's text and
+ * keeps only real matches, so a collision costs one read, never a wrong result. Stored keys
+ * depend on this exact function: changing it needs a migration of every message.
  */
-export function termKey(scope: string, term: string): string {
-  const s = `${scope} ${term}`;
-  const a = hash32(s, 0x811c9dc5);
-  const b = hash32(s, 0x9747b28c);
-  let out = '';
-  // 64 bits as 11 six-bit digits: 5 from a (30 bits), 5 from b (30 bits), 1 from the 4 left.
-  for (let i = 0; i < 5; i++) out += B64[(a >>> (i * 6)) & 63];
-  for (let i = 0; i < 5; i++) out += B64[(b >>> (i * 6)) & 63];
-  return out + B64[((a >>> 30) << 2) | (b >>> 30)];
-}
+export const termKey = (scope: string, term: string): string => scopeKeys(scope)(term);
 
 /**
- * The term a chunk indexes a word under: only its shortest indexed prefix (prefixMin characters,
- * or the whole word when shorter). A chunk holds about 100 messages, so a less selective key costs
- * a lookup at most a chunk of candidates, whose text is checked; a message then carries one chunk
- * key per word instead of one per prefix (every key is bytes and work on the storage path).
+ * The search keys of a message's text: termKey(conversation, term) of each of its terms. A message
+ * carries them in its own document (`searchKeys`), written in the same insert or update as its
+ * body, so indexing costs the storage path no extra write. A conversation-wide lookup answers a
+ * rare word at once; a common word is read newest chunk first by the same key together with the
+ * chunk (`{chunkId, searchKeys}`, two equalities FerretDB pushes down as one AND), so a message
+ * needs no key per chunk (docs/search.md).
  */
-export function chunkTerm(term: string): string {
-  const c = chars(term);
-  return c.length <= SEARCH_TERMS.prefixMin ? term : c.slice(0, SEARCH_TERMS.prefixMin).join('');
-}
-
-/**
- * The key of a term within one history chunk (its chunkId): 48 bits in 8 characters. A chunk is
- * a narrow scope, so a shorter hash is enough: a collision only adds a candidate.
- */
-export const chunkTermKey = (chunkScope: string, term: string): string => termKey(chunkScope, chunkTerm(term)).slice(0, 8);
-
-/**
- * The search keys of a message's text: termKey(conversation, term) of each of its terms, then, once
- * the message has a history chunk, chunkTermKey(chunk, term) of each distinct chunkTerm
- * (`chunkScope` is the message's chunkId). A message carries them in its own document
- * (`searchKeys`), written in the same insert or update as its body, so indexing costs the storage
- * path no extra write. The conversation keys answer a rare word in one lookup; the chunk keys let
- * a common word be read newest chunk first, stopping once a page is known (docs/search.md).
- */
-export function messageSearchKeys(conversationId: string, body: string, chunkScope?: string | null): string[] {
-  const terms = indexTerms(body);
-  const keys = terms.map((t) => termKey(conversationId, t));
-  if (chunkScope) for (const t of new Set(terms.map(chunkTerm))) keys.push(chunkTermKey(chunkScope, t));
-  return keys;
+export function messageSearchKeys(conversationId: string, body: string): string[] {
+  return indexTerms(body).map(scopeKeys(conversationId));
 }

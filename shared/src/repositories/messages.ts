@@ -2,7 +2,7 @@ import type { Model } from 'mongoose';
 import { hasOnlyDuplicateErrors, isDuplicateKey } from '../infra/mongo.ts';
 import type { MessageDoc } from '../models/schemas.ts';
 import type { Message } from '../models/types.ts';
-import { chunkTermKey, messageSearchKeys, termKey } from '../search/terms.ts';
+import { messageSearchKeys, termKey } from '../search/terms.ts';
 import { chunkId } from './chunks.ts';
 
 type Lean = MessageDoc & { _id: string };
@@ -50,13 +50,13 @@ function threadSummary(d: Lean): Message['thread'] {
 
 /**
  * The stored document of a message (what insertIdempotent writes), with its search keys, so a
- * message and its index entry are one insert; with its history chunk when placed (the chunk
- * fields and the chunk's search keys). Not on the wire: toMessage picks its fields.
+ * message and its index entry are one insert; with its history chunk fields when placed. Not on
+ * the wire: toMessage picks its fields.
  */
 export const toMessageDoc = (m: Message, placed: { chunk?: number } = {}) => ({
   ...contentFields(m),
   ...(placed.chunk === undefined ? {} : chunkFields(m.conversationId, placed.chunk)),
-  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body, placed.chunk === undefined ? null : chunkId(m.conversationId, placed.chunk)),
+  searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body),
 });
 
 /** The fields of a stored message that the contract's Message is read from. */
@@ -262,17 +262,12 @@ export class MessagesRepository {
   /**
    * Applies an edit unless a later edit is already stored, so edits redelivered out of order
    * settle on the newest. 'missing' means the message is not stored (yet). The search keys are
-   * replaced in the same update, so they always belong to the body stored; the chunk's keys need
-   * the message's chunk, read first (a chunk never changes once placed, and the update only
-   * applies to the chunk read).
+   * replaced in the same update, so they always belong to the body stored.
    */
   async applyEditIfNewer(messageId: string, conversationId: string, body: string, editedAt: Date, mentions?: string[]): Promise<'applied' | 'stale' | 'missing'> {
-    const d = await this.model.findById(messageId, { chunk: 1 }).lean<Lean>();
-    if (!d) return 'missing';
-    const chunk = typeof d.chunk === 'number' ? d.chunk : null;
     const res = await this.model.updateOne(
-      { _id: { $eq: messageId }, chunk: chunk === null ? null : { $eq: chunk }, deletedAt: null, $or: [{ editedAt: null }, { editedAt: { $lte: editedAt } }] },
-      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body, chunk === null ? null : chunkId(conversationId, chunk)), ...(mentions ? { mentions } : {}) }, $inc: { rev: 1 } },
+      { _id: { $eq: messageId }, deletedAt: null, $or: [{ editedAt: null }, { editedAt: { $lte: editedAt } }] },
+      { $set: { body, editedAt, searchKeys: messageSearchKeys(conversationId, body), ...(mentions ? { mentions } : {}) }, $inc: { rev: 1 } },
     );
     if (res.matchedCount === 1) return 'applied';
     return (await this.model.exists({ _id: { $eq: messageId } })) ? 'stale' : 'missing';
@@ -309,28 +304,19 @@ export class MessagesRepository {
 
   /**
    * The messages of one conversation holding a search term, or of one of its history chunks when
-   * `chunk` is given: one equality lookup on `searchKeys` (its cost is the number of matches, never
-   * the size of the store), whole documents, so search needs no second read. Deleted messages hold
-   * no keys; one of another conversation or chunk is a hash collision and left out.
+   * `chunk` is given: one equality lookup on `searchKeys`, with the chunk's `chunkId` as a second
+   * equality (FerretDB pushes both down as one AND, which PostgreSQL answers from either index),
+   * so its cost is the number of matches, never the size of the store; whole documents, so
+   * search needs no second read. Deleted messages hold no keys; one of another conversation is a
+   * hash collision and left out.
    */
   async findBySearchTerm(conversationId: string, term: string, chunk?: number): Promise<SearchHit[]> {
-    const key = chunk === undefined ? termKey(conversationId, term) : chunkTermKey(chunkId(conversationId, chunk), term);
-    const docs = await this.model.find({ searchKeys: { $eq: key } }).lean<Lean[]>();
+    const key = termKey(conversationId, term);
+    const filter = chunk === undefined ? { searchKeys: { $eq: key } } : { chunkId: { $eq: chunkId(conversationId, chunk) }, searchKeys: { $eq: key } };
+    const docs = await this.model.find(filter).lean<Lean[]>();
     return docs
       .filter((d) => d.conversationId === conversationId && !d.deletedAt && (chunk === undefined || d.chunk === chunk))
       .map((d) => ({ message: toMessage(d), keys: new Set(d.searchKeys ?? []) }));
-  }
-
-  /**
-   * Replaces the search keys of messages whose body is still the one they were computed from (the
-   * chunk-keys migration). One bulk write of updates by `_id`.
-   */
-  async replaceSearchKeys(messages: Array<{ id: string; body: string; keys: string[] }>): Promise<void> {
-    if (messages.length === 0) return;
-    await this.model.bulkWrite(
-      messages.map((m) => ({ updateOne: { filter: { _id: { $eq: m.id }, body: { $eq: m.body }, deletedAt: null }, update: { $set: { searchKeys: m.keys } } } })),
-      { ordered: false },
-    );
   }
 
   /**

@@ -162,8 +162,10 @@ BEGIN
   -- FerretDB's non-unique btrees serve no query: every lookup it sends is @>, served by the GIN
   -- above (its only btree use is the _id of an update, and _id is unique). Each still costs every
   -- insert and every update an entry (an update rewrites the row, so all its indexes): on a
-  -- search-keys array up to 2.6 kB, on a conversation row four of its seven indexes. Unique ones
-  -- stay: they are the (sender, clientMsgId) and direct-pair guarantees.
+  -- search-keys array up to 2.6 kB, on a conversation row four of its seven indexes. That holds
+  -- for a compound one too ((conversationId, _id) on messages, (memberIds, updatedAt) on
+  -- conversations): @> on one field cannot use it either. Unique ones stay: they are the
+  -- (sender, clientMsgId) and direct-pair guarantees.
   FOR r IN
     SELECT ic.relname AS idx
     FROM pg_index i
@@ -171,7 +173,7 @@ BEGIN
     JOIN pg_class ic ON ic.oid = i.indexrelid
     JOIN pg_am am ON am.oid = ic.relam
     JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = '${schema}' AND am.amname = 'btree' AND NOT i.indisunique AND i.indnatts = 1
+    WHERE n.nspname = '${schema}' AND am.amname = 'btree' AND NOT i.indisunique
       AND c.relname NOT LIKE '\\_ferretdb\\_%'
   LOOP
     EXECUTE format('DROP INDEX %I.%I', '${schema}', r.idx);

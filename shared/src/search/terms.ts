@@ -33,14 +33,19 @@ export const SEARCH_TERMS = {
 const IDEOGRAPHIC = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const WORD = /[\p{L}\p{N}]+/gu;
 const MARKS = /\p{M}/gu;
-const ASCII = /^[\x00-\x7f]*$/;
 const ASCII_WORD = /[a-z0-9]+/g;
+
+/** Whether every code unit of a string is ASCII (below 128). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
 
 /** The normal form of a text: compatibility-decomposed, without combining marks, lower case. */
 export function normalize(text: string): string {
   // ASCII has nothing to decompose and no marks: lower case is the whole normal form (most chat
   // text, and this runs for every stored message).
-  if (ASCII.test(text)) return text.toLowerCase();
+  if (isAscii(text)) return text.toLowerCase();
   // Lower-casing can add marks (e.g. "İ" → "i̇"), so marks are stripped after it too; NFC at the
   // end puts back what decomposition split without a mark (Hangul syllables from their jamo).
   return text.normalize('NFKD').replace(MARKS, '').toLowerCase().normalize('NFKD').replace(MARKS, '').normalize('NFC');
@@ -50,7 +55,7 @@ export function normalize(text: string): string {
 export function words(text: string): string[] {
   const normal = normalize(text);
   // The same words as below for ASCII (no ideographs; letters and digits are [a-z0-9] once lower case), faster.
-  if (ASCII.test(normal)) return normal.match(ASCII_WORD) ?? [];
+  if (isAscii(normal)) return normal.match(ASCII_WORD) ?? [];
   const out: string[] = [];
   for (const [run] of normal.matchAll(WORD)) {
     if (!IDEOGRAPHIC.test(run)) {
@@ -76,7 +81,7 @@ const chars = (w: string) => Array.from(w);
 
 /** The terms a word is indexed under: its prefixes of prefixLengths characters, or itself when shorter. */
 export function wordTerms(word: string): string[] {
-  if (ASCII.test(word)) {
+  if (isAscii(word)) {
     // One character per code unit: plain slices.
     if (word.length < SEARCH_TERMS.prefixMin) return word.length ? [word] : [];
     const out: string[] = [];

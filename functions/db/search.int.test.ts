@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@chat/shared/log';
 import type { Conversation, Message } from '@chat/shared/models/types';
-import { chunkFields, toMessageDoc } from '@chat/shared/repositories/messages';
+import { chunkFields, MessagesRepository, toMessageDoc } from '@chat/shared/repositories/messages';
 import { api, deliverToDb, registerUser, uniqueName } from '../../test/api.ts';
 import { makeMessage } from '../../test/bus.ts';
 import { closeTestDb, testDb } from '../../test/db.ts';
-import { termKey } from '@chat/shared/search/terms';
+import { lookupTerm, termKey } from '@chat/shared/search/terms';
 import { searchKeysStep } from './src/migrations/search-keys.ts';
 
 /**
@@ -278,6 +278,14 @@ describe('search across history chunks (a common word read newest chunk first)',
   it('places the conversation in several chunks (what the rest relies on)', async () => {
     expect(await chunkOf(ms[0]!.id)).toBe(0);
     expect(await chunkOf(ms[349]!.id)).toBe(3);
+  });
+
+  it('reads a chunk by {chunkId, searchKeys}: the lookup answers that chunk’s matches only', async () => {
+    const repo = new MessagesRepository((await testDb()).models.Message);
+    const inChunk = await repo.findBySearchTerm(g.id, lookupTerm(common), 1);
+    expect(inChunk.length).toBeGreaterThan(50);
+    expect(new Set(await Promise.all(inChunk.map((h) => chunkOf(h.message.id))))).toEqual(new Set([1]));
+    expect((await repo.findBySearchTerm(g.id, lookupTerm(common))).length).toBe(350);
   });
 
   it('answers the newest 50 of a word in every message, across conversations, in id order', async () => {

@@ -3,7 +3,7 @@ import type { Message } from '@chat/shared/models/types';
 import type { ChunksRepository } from '@chat/shared/repositories/chunks';
 import type { ConversationsRepository, SearchScope } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository, SearchHit } from '@chat/shared/repositories/messages';
-import { matches, parseQuery, type ParsedQuery, termKey, termsCover } from '@chat/shared/search/terms';
+import { matches, parseQuery, type ParsedQuery, scopeKeys, termsCover } from '@chat/shared/search/terms';
 import { CHUNK_SIZE } from './history/chunker.ts';
 
 export interface SearchFilters {
@@ -52,7 +52,7 @@ const LOOKUP_COST = 10;
 /**
  * Message search over the messages' own search keys (docs/search.md). Its cost follows the
  * caller's conversations and the page it answers, never the size of the store:
- * - each conversation is read newest chunk first by the chunk's keys, and a conversation whose
+ * - each conversation is read newest chunk first ({chunkId, searchKeys}), and a conversation whose
  *   unread chunks all hold ids below the page's oldest result is not read any further, so a word
  *   in every message costs about one chunk of the newest conversation;
  * - once a conversation's chunks read so far say that reading the rest of it by its
@@ -140,6 +140,8 @@ export class SearchService {
   private async advance(c: Cursor, query: ParsedQuery, before: string, found: Map<string, Message>, filters: SearchFilters): Promise<void> {
     const { messages, chunks, limit } = this.deps;
     const conv = c.scope.id;
+    // The conversation's share of every key is hashed once, not once per candidate and word.
+    const keyOf = scopeKeys(conv);
     const keep = (hits: SearchHit[]) => {
       for (const { message, keys } of hits) {
         if (message.id >= before) continue;
@@ -147,7 +149,7 @@ export class SearchService {
         // The keys rule out a multi-word query's misses cheaply; the text then decides what they
         // cannot (one-letter words, words past the term cap, a hash collision).
         // The filters narrow the hits already read (no other lookup): a sender, [since, until).
-        if (!inFilters(message, filters) || !termsCover((t) => keys.has(termKey(conv, t)), query) || !matches(message.body, query)) continue;
+        if (!inFilters(message, filters) || !termsCover((t) => keys.has(keyOf(t)), query) || !matches(message.body, query)) continue;
         c.matched++;
         found.set(message.id, message);
       }

@@ -316,14 +316,14 @@ export class MessagesRepository {
    * equality (FerretDB pushes both down as one AND, which PostgreSQL answers from either index),
    * so its cost is the number of matches, never the size of the store; whole documents, so
    * search needs no second read. Deleted messages hold no keys; one of another conversation is a
-   * hash collision and left out.
+   * hash collision and left out (the chunkId names the conversation, so a chunk's answer is its own).
    */
   async findBySearchTerm(conversationId: string, term: string, chunk?: number): Promise<SearchHit[]> {
     const key = termKey(conversationId, term);
     const filter = chunk === undefined ? { searchKeys: { $eq: key } } : { chunkId: { $eq: chunkId(conversationId, chunk) }, searchKeys: { $eq: key } };
     const docs = await this.model.find(filter).lean<Lean[]>();
     return docs
-      .filter((d) => d.conversationId === conversationId && !d.deletedAt && (chunk === undefined || d.chunk === chunk))
+      .filter((d) => d.conversationId === conversationId && !d.deletedAt)
       .map((d) => ({ message: toMessage(d), keys: new Set(d.searchKeys ?? []) }));
   }
 

@@ -23,8 +23,9 @@ export const SEARCH_TERMS = {
   /**
    * At most this many distinct terms per text, in reading order. FerretDB keeps a btree index on
    * the whole `searchKeys` array of a message, whose rows PostgreSQL caps at 2,704 bytes (a
-   * 600-key array failed its insert, measured). A term is at most two keys, of 11 and 8
-   * characters (15 and 12 bytes in jsonb), so 96 terms are at most 2,596 bytes.
+   * 600-key array failed its insert, measured). A term is one key of 11 characters (15 bytes in
+   * jsonb), so 96 terms are at most 1,444 bytes; the cap leaves room for the per-chunk keys of
+   * messages stored before they were dropped (two keys per term then, at most 2,596 bytes).
    */
   termsMax: 96,
 } as const;

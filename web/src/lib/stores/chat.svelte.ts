@@ -175,7 +175,7 @@ class ChatStore {
     this.#warmConversation.clear();
     this.#warmPage.clear();
     this.presence.clear();
-    this.uploads.clear();
+    this.uploads.forget();
     this.threads.clear();
     for (const e of [...this.outbox.list()]) this.outbox.discard(e.payload.clientMsgId);
     this.#syncOutbox();
@@ -865,7 +865,7 @@ class ChatStore {
     this.conversations.remove(id, why, this.#listSeq);
     for (const key of [...this.#histories.keys()]) if (conversationOf(key) === id) this.#histories.delete(key);
     this.#lastReadSent.delete(id);
-    this.uploads.clear(id);
+    this.uploads.forget(id);
   }
 }
 

@@ -52,8 +52,13 @@ export class UploadsStore {
     );
   }
 
+  /** Empties one composer's tray (its files went out with the message). */
+  clearStream(stream: string) {
+    this.#byStream.delete(stream);
+  }
+
   /** Forgets a conversation's uploads, its threads' included (or every upload). */
-  clear(conversationId?: string) {
+  forget(conversationId?: string) {
     if (!conversationId) return this.#byStream.clear();
     for (const stream of [...this.#byStream.keys()]) if (conversationOf(stream) === conversationId) this.#byStream.delete(stream);
   }

@@ -1,10 +1,11 @@
 import { inject } from 'vitest';
 import type { ProcAction } from '../scripts/stack/procs.ts';
+import type { Stack } from '../scripts/stack/stack.ts';
 
 /** What a test file knows of the stack its project started (see stack.setup.ts). */
 export interface StackInfo {
   baseUrl: string;
-  ports: { ingress: number; ferretdb: number; minio: number; functions: Record<string, number>; replicas: Record<string, number[]>; gateways: number[]; connector: number | null };
+  ports: Stack['ports'];
   env: Record<string, string>;
   /** Where FerretDB keeps the data in PostgreSQL (null on sqlite or an external PostgreSQL URL). */
   postgres: { database: string; schema: string } | null;

@@ -1,4 +1,4 @@
-import type { ReadEvent, ThreadUpdatedEvent } from '@chat/shared/events/bus';
+import type { MessageSupersededEvent, ReadEvent, ThreadUpdatedEvent } from '@chat/shared/events/bus';
 import type { ChatServer } from './handlers.ts';
 
 /**
@@ -16,4 +16,12 @@ export function relayRead(io: ChatServer, room: string, e: ReadEvent): void {
  */
 export function relayThread(io: ChatServer, room: string, e: ThreadUpdatedEvent): void {
   io.local.to(room).emit('message:updated', { message: e.message });
+}
+
+/**
+ * conversation.message.superseded (the store kept another copy of a resend) → `message:superseded`
+ * to the conversation's room, from each gateway to its local sockets: the event as parsed.
+ */
+export function relaySuperseded(io: ChatServer, room: string, e: MessageSupersededEvent): void {
+  io.local.to(room).emit('message:superseded', e);
 }

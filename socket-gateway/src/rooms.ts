@@ -21,7 +21,7 @@ import type { UsersRepository } from '@chat/shared/repositories/users';
 import type { ChatServer } from './handlers.ts';
 import type { RoomNames } from './lean.ts';
 import type { MembershipCache } from './membership.ts';
-import { relayRead, relayThread } from './read-relay.ts';
+import { relayRead, relaySuperseded, relayThread } from './read-relay.ts';
 import type { SendLedger } from './send-ledger.ts';
 import { notificationLevel } from '@chat/shared/models/notification-level';
 
@@ -139,7 +139,7 @@ export function followMembership(deps: {
       schema: busEventSchemas[ROUTING_KEYS.messageSuperseded],
       apply: async (e: MessageSupersededEvent) => {
         await ledger.supersede(e.messageId, e.message);
-        io.local.to(rooms.conversation(e.conversationId)).emit('message:superseded', { conversationId: e.conversationId, messageId: e.messageId, message: e.message });
+        relaySuperseded(io, rooms.conversation(e.conversationId), e);
       },
     },
     // A changed name or avatar reaches everyone who shares a conversation with the user (one

@@ -50,6 +50,9 @@ export type Reservation =
   | { kind: 'done'; message: Message }
   | { kind: 'limited'; retryAfterMs: number };
 
+/** The ledger's record of a finished send, from the message as acked (its JSON). */
+const doneRecord = (json: string) => `d|${json}`;
+
 const parse = (record: string): Reservation => {
   if (record.startsWith('d|')) return { kind: 'done', message: JSON.parse(record.slice(2)) as Message };
   const [, ts, suffix] = record.split('|');
@@ -109,7 +112,7 @@ export class SendLedger {
       this.idemKey(senderId, clientMsgId),
       this.recentKey(message.id),
       record,
-      `d|${json}`,
+      doneRecord(json),
       this.opts.ttlSeconds,
       json,
     )) as [number, string];
@@ -127,7 +130,7 @@ export class SendLedger {
   async supersede(droppedId: string, kept: Message): Promise<void> {
     await this.redis
       .multi()
-      .set(this.idemKey(kept.senderId, kept.clientMsgId), `d|${JSON.stringify(kept)}`, 'EX', this.opts.ttlSeconds)
+      .set(this.idemKey(kept.senderId, kept.clientMsgId), doneRecord(JSON.stringify(kept)), 'EX', this.opts.ttlSeconds)
       .del(this.recentKey(droppedId))
       .exec();
   }

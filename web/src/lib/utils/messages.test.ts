@@ -146,19 +146,21 @@ describe('message:superseded (withoutMessage, then the kept copy merged as any i
   it('both copies shown: the dropped one goes, the kept one stays, once', () => {
     const items = mergeMessages([], [msg(4), kept, dropped, msg(7)]);
     expect(ids(items)).toEqual(['m0004', 'm0005', 'm0006', 'm0007']);
+    // withoutMessage alone already keeps the kept copy (the merge after it would hide its loss).
+    expect(ids(withoutMessage(items, dropped.id))).toEqual(['m0004', 'm0005', 'm0007']);
     expect(ids(supersede(items))).toEqual(['m0004', 'm0005', 'm0007']);
   });
 
   it('only the dropped copy shown: it is replaced by the kept one, in its own place', () => {
     const items = mergeMessages([], [msg(4), dropped, msg(7)]);
-    const after = supersede(items);
-    expect(ids(after)).toEqual(['m0004', 'm0005', 'm0007']);
-    expect(after[1]!.key).toBe(itemKey(kept));
+    expect(ids(withoutMessage(items, dropped.id))).toEqual(['m0004', 'm0007']);
+    expect(ids(supersede(items))).toEqual(['m0004', 'm0005', 'm0007']);
   });
 
-  it('an optimistic send of that clientMsgId becomes the kept message', () => {
+  it('an optimistic send of that clientMsgId is left alone by withoutMessage and becomes the kept message', () => {
     const pending: Message = { ...kept, id: '' };
     const items = upsertPending(mergeMessages([], [msg(4)]), { key: itemKey(pending), message: pending, state: 'pending' });
+    expect(withoutMessage(items, dropped.id)).toBe(items);
     const after = supersede(items);
     expect(after.map((i) => [i.message.id, i.state])).toEqual([['m0004', 'sent'], ['m0005', 'sent']]);
   });

@@ -765,7 +765,7 @@ class ChatStore {
     const streams = streamsOf(incoming);
     // A root's copy keeps the later of its summaries (live replies may be ahead of this copy).
     const message = incoming.threadRootId ? incoming : withLatestSummary(this.#histories.get(id)?.byId.get(incoming.id), incoming);
-    const isNew = !this.history(streams[0]!).byId.has(message.id);
+    const isNew = !this.#shown(message);
     for (const key of streams) {
       // Kept even for a stream not opened yet: its first page, read when it is opened, may not
       // hold this message yet. Until then only the newest page's worth is kept.
@@ -820,12 +820,22 @@ class ChatStore {
     if (isNew && reply.senderId !== this.me && this.threads.openKey === key && this.threads.viewingLatest && visible()) queueMicrotask(() => this.markThreadRead(key));
   }
 
+  /** Whether a message is already in its first stream's list (what makes an arrival new). */
+  #shown(m: Message): boolean {
+    return this.#histories.get(streamsOf(m)[0]!)?.byId.has(m.id) ?? false;
+  }
+
+  /** The histories of a conversation: its channel's and its threads'. */
+  *#historiesOf(conversationId: string): Iterable<[string, History]> {
+    for (const entry of this.#histories) if (conversationOf(entry[0]) === conversationId) yield entry;
+  }
+
   #deleted(conversationId: string, messageId: string) {
     // The message may be in the channel or in any of the conversation's threads.
-    for (const [key, h] of this.#histories) if (conversationOf(key) === conversationId) {
-        h.items = applyDeleted(h.items, messageId);
-        h.held = h.held.filter((m) => m.id !== messageId);
-      }
+    for (const [, h] of this.#historiesOf(conversationId)) {
+      h.items = applyDeleted(h.items, messageId);
+      h.held = h.held.filter((m) => m.id !== messageId);
+    }
     const root = this.threads.root(conversationId, messageId);
     if (root) this.threads.putRoot({ ...root, body: '', attachments: [], deletedAt: new Date().toISOString() });
     const c = this.conversation(conversationId);
@@ -842,11 +852,11 @@ class ChatStore {
    * taken as any incoming message. An own send still in the outbox is acknowledged by it.
    */
   #superseded(conversationId: string, droppedId: string, kept: Message) {
-    const keptSeen = this.#histories.get(streamsOf(kept)[0]!)?.byId.has(kept.id) ?? false;
-    for (const [key, h] of this.#histories) if (conversationOf(key) === conversationId) {
-        h.items = withoutMessage(h.items, droppedId);
-        h.held = h.held.filter((m) => m.id !== droppedId);
-      }
+    const keptSeen = this.#shown(kept);
+    for (const [, h] of this.#historiesOf(conversationId)) {
+      h.items = withoutMessage(h.items, droppedId);
+      h.held = h.held.filter((m) => m.id !== droppedId);
+    }
     const c = this.conversation(conversationId);
     if (c) {
       const patch = supersededPatch(c, droppedId, kept, { me: this.me, keptSeen });
@@ -863,7 +873,7 @@ class ChatStore {
 
   #removeConversation(id: string, why: 'left' | 'removed') {
     this.conversations.remove(id, why, this.#listSeq);
-    for (const key of [...this.#histories.keys()]) if (conversationOf(key) === id) this.#histories.delete(key);
+    for (const [key] of [...this.#historiesOf(id)]) this.#histories.delete(key);
     this.#lastReadSent.delete(id);
     this.uploads.forget(id);
   }

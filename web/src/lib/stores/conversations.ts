@@ -27,6 +27,11 @@ export function mergeFetchedList(known: readonly Conversation[], fetched: readon
   });
 }
 
+/** Whether a message counts as unread for me when it arrives: someone else's, and not a system message. */
+const countsForMe = (m: Message, me: string | null) => m.senderId !== me && m.kind !== 'system';
+/** Whether a message mentions me (an unread mention, as the server counts them). */
+const mentionsMe = (m: Message, me: string | null) => !!me && !!m.mentions?.includes(me);
+
 /**
  * What one incoming message (new or updated) changes in its conversation: the preview when it is
  * the newest, and one more unread when it is new, from someone else, and not being watched (and
@@ -41,10 +46,10 @@ export function incomingPatch(
   const newest = !c.lastMessage || c.lastMessage.id === message.id || c.lastMessage.createdAt <= message.createdAt;
   if (newest) patch.lastMessage = message;
   // A system message (a rename, a member added) moves the preview but is nobody's unread.
-  const countsAsNew = o.isNew && newest && c.lastMessage?.id !== message.id && message.senderId !== o.me && message.kind !== 'system';
+  const countsAsNew = o.isNew && newest && c.lastMessage?.id !== message.id && countsForMe(message, o.me);
   if (countsAsNew && !o.watching) {
     patch.unreadCount = (c.unreadCount || 0) + 1;
-    if (o.me && message.mentions?.includes(o.me)) patch.unreadMentionCount = (c.unreadMentionCount || 0) + 1;
+    if (mentionsMe(message, o.me)) patch.unreadMentionCount = (c.unreadMentionCount || 0) + 1;
   }
   return { patch, countsAsNew };
 }
@@ -58,9 +63,9 @@ export function incomingPatch(
 export function supersededPatch(c: Conversation, droppedId: string, kept: Message, o: { me: string | null; keptSeen: boolean }): Partial<Conversation> {
   if (c.lastMessage?.id !== droppedId) return {};
   const patch: Partial<Conversation> = { lastMessage: kept };
-  if (o.keptSeen && kept.senderId !== o.me && kept.kind !== 'system' && c.unreadCount > 0) {
+  if (o.keptSeen && countsForMe(kept, o.me) && c.unreadCount > 0) {
     patch.unreadCount = c.unreadCount - 1;
-    if (o.me && kept.mentions?.includes(o.me) && (c.unreadMentionCount ?? 0) > 0) patch.unreadMentionCount = c.unreadMentionCount - 1;
+    if (mentionsMe(kept, o.me) && (c.unreadMentionCount ?? 0) > 0) patch.unreadMentionCount = c.unreadMentionCount - 1;
   }
   return patch;
 }

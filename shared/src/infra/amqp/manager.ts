@@ -169,16 +169,19 @@ export class AmqpManager {
       get up() {
         return part.channel !== null;
       },
-      close: async () => {
-        part.closed = true;
-        this.parts.delete(part);
-        if (part.timer) clearTimeout(part.timer);
-        const ch = part.channel;
-        part.channel = null;
-        part.generation++;
-        await ch?.close().catch(() => undefined);
-      },
+      close: () => this.closePart(part),
     };
+  }
+
+  /** Stops a channel for good: no reopening, a pending open made stale; resolves on the broker's close-ok. */
+  private async closePart(part: Part): Promise<void> {
+    part.closed = true;
+    this.parts.delete(part);
+    if (part.timer) clearTimeout(part.timer);
+    const ch = part.channel;
+    part.channel = null;
+    part.generation++;
+    await ch?.close().catch(() => undefined);
   }
 
   /**
@@ -191,15 +194,7 @@ export class AmqpManager {
   async close(): Promise<void> {
     this.status = 'closed';
     if (this.timer) clearTimeout(this.timer);
-    const channels: Channel[] = [];
-    for (const p of this.parts) {
-      if (p.timer) clearTimeout(p.timer);
-      p.closed = true;
-      p.generation++;
-      if (p.channel) channels.push(p.channel);
-      p.channel = null;
-    }
-    await Promise.all(channels.map((ch) => ch.close().catch(() => undefined)));
+    await Promise.all([...this.parts].map((p) => this.closePart(p)));
     const conn = this.conn;
     this.conn = null;
     await conn?.close().catch(() => undefined);

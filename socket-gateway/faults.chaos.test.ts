@@ -4,7 +4,7 @@ import { DEAD_LETTER_QUEUE } from '@chat/shared/events/bus';
 import { serverEventSchemas } from '@chat/shared/events/socket-schemas';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Message } from '@chat/shared/models/types';
-import { allMessages, api, registerUser, uniqueName } from '../test/api.ts';
+import { api, registerUser, storedWhen, uniqueName } from '../test/api.ts';
 import { busChannel, closeBus, eventually, publishRaw } from '../test/bus.ts';
 import { closeTestDb } from '../test/db.ts';
 import { connect, connectAs, nextEvent, record, request, type ClientSocket } from '../test/socket.ts';
@@ -15,12 +15,6 @@ afterAll(() => Promise.all([closeTestDb(), closeBus()]));
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const readyz = (i: number) => fetch(`http://127.0.0.1:${stack().ports.gateways[i]}/readyz`).then((r) => r.status, () => 0);
 const bothReady = () => eventually(async () => ((await readyz(0)) === 200 && (await readyz(1)) === 200 ? true : undefined), 'both gateways ready', 40_000, 200);
-/** The conversation's stored messages, once `done` holds for them. */
-const storedWhen = (token: string, convId: string, done: (all: Message[]) => boolean, what: string, timeoutMs?: number, everyMs?: number) =>
-  eventually(async () => {
-    const all = await allMessages(token, convId);
-    return done(all) ? all : undefined;
-  }, what, timeoutMs, everyMs);
 
 async function group(owner: { accessToken: string }, members: Array<{ user: { id: string } }>, title: string): Promise<string> {
   const res = await api('POST', '/api/db/conversations', { token: owner.accessToken, body: { type: 'group', title, memberIds: members.map((m) => m.user.id) } });

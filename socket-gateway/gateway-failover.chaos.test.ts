@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Message } from '@chat/shared/models/types';
-import { allMessages, registerUser } from '../test/api.ts';
+import { allMessages, registerUser, storedWhen } from '../test/api.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
 import { connectAs, record, request, type ClientSocket } from '../test/socket.ts';
 import { controlProc } from '../test/stack.ts';
@@ -50,12 +50,7 @@ describe('a gateway instance dies mid-stream', () => {
     expect(acked.size).toBe(total);
 
     // Everything acked is stored exactly once, in order, within seconds.
-    const deadline = Date.now() + 30_000;
-    let stored = await allMessages(bob.accessToken, convId);
-    while (stored.length < total && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      stored = await allMessages(bob.accessToken, convId);
-    }
+    const stored = await storedWhen(bob.accessToken, convId, (all) => all.length >= total, 'every acked message stored', 30_000, 250);
     expect(stored.map((m) => m.clientMsgId).sort()).toEqual([...acked.keys()].sort());
     expect(stored.map((m) => m.id)).toEqual([...stored.map((m) => m.id)].sort());
     for (const m of stored) expect(m.id).toBe(acked.get(m.clientMsgId)!.id);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Message } from '@chat/shared/models/types';
-import { allMessages, api, registerUser } from '../test/api.ts';
+import { api, registerUser, storedWhen } from '../test/api.ts';
 import { closeTestDb } from '../test/db.ts';
 import { connectAs, request, type ClientSocket } from '../test/socket.ts';
 import { controlProc } from '../test/stack.ts';
@@ -50,13 +50,7 @@ describe('storage failures behind the gateway', () => {
     await Promise.all([...senders, chaos]);
     expect(acked.size).toBe(1000);
 
-    let stored: Message[] = [];
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      stored = await allMessages(users[0]!.accessToken, convId);
-      if (stored.length >= 1000) break;
-      await pause(250);
-    }
+    const stored = await storedWhen(users[0]!.accessToken, convId, (all) => all.length >= 1000, 'every acked message stored', 60_000, 250);
     expect(stored).toHaveLength(1000);
     expect(new Set(stored.map((m) => m.clientMsgId)).size).toBe(1000);
     for (const m of stored) expect(m.id).toBe(acked.get(m.clientMsgId)?.id);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONNECTOR_SECRET_HEADER } from '@chat/shared/events/bus';
 import type { AuthSession, Message } from '@chat/shared/models/types';
+import { eventually } from './bus.ts';
 import { stack } from './stack.ts';
 
 /** A small JSON client for integration tests: every call goes through the ingress. */
@@ -52,6 +53,13 @@ export async function registerUser(name = uniqueName(), password = 'correct hors
 export async function allMessages(token: string, conversationId: string, after = '0'.repeat(24)): Promise<Message[]> {
   return (await allHistory(token, conversationId, after)).filter((m) => m.kind !== 'system');
 }
+
+/** A conversation's stored messages (system messages left out), polled until `done` holds for them. */
+export const storedWhen = (token: string, conversationId: string, done: (all: Message[]) => boolean, what: string, timeoutMs?: number, everyMs?: number) =>
+  eventually(async () => {
+    const all = await allMessages(token, conversationId);
+    return done(all) ? all : undefined;
+  }, what, timeoutMs, everyMs);
 
 /** Every stored message of a conversation, paging forward with after= (the catch-up path). */
 export async function allHistory(token: string, conversationId: string, after = '0'.repeat(24)): Promise<Message[]> {

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryStats } from '../../../connector/src/connector.ts';
 import type { Message } from '../models/types.ts';
-import { allMessages, api, registerUser } from '../../../test/api.ts';
+import { allMessages, api, registerUser, storedWhen } from '../../../test/api.ts';
 import { closeBus, eventually } from '../../../test/bus.ts';
 import { connect, connected, request, type ClientSocket } from '../../../test/socket.ts';
 import { controlProc, stack } from '../../../test/stack.ts';
@@ -97,10 +97,7 @@ async function steadyLoad(convId: string, users: Array<{ accessToken: string }>)
 }
 
 async function storedOnce(token: string, convId: string, acked: Map<string, Message>) {
-  const stored = await eventually(async () => {
-    const all = await allMessages(token, convId);
-    return all.length >= acked.size ? all : undefined;
-  }, 'every acked message stored', 60_000, 250);
+  const stored = await storedWhen(token, convId, (all) => all.length >= acked.size, 'every acked message stored', 60_000, 250);
   expect(stored).toHaveLength(acked.size);
   expect(new Set(stored.map((m) => m.clientMsgId)).size).toBe(stored.length);
   for (const m of stored) expect(m.id).toBe(acked.get(m.clientMsgId)?.id);

@@ -27,7 +27,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
 
   const service = new AuthService({
     config,
-    users: new UsersRepository(mongo.models.User),
+    users: new UsersRepository(mongo.models),
     tokens: new RefreshTokensRepository(mongo.models.RefreshToken),
     keys,
     redis,

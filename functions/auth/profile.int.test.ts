@@ -18,6 +18,12 @@ describe('PATCH /me', () => {
     const [alice, bob, stranger] = await Promise.all([registerUser(), registerUser(), registerUser()]);
     const conv = await api('POST', '/api/db/conversations', { token: alice.accessToken, body: { type: 'direct', memberIds: [bob.user.id] } });
     expect(conv.status).toBe(201);
+    // Bob's view, read first, keeps the old name in the db function's profile cache.
+    const nameInBobsView = async () => {
+      const seen = await api('GET', `/api/db/conversations/${conv.body.conversation.id}`, { token: bob.accessToken });
+      return seen.body.conversation.members.find((m: { id: string }) => m.id === alice.user.id).displayName;
+    };
+    expect(await nameInBobsView()).toBe(alice.user.displayName);
     const [bobSocket, aliceOther, strangerSocket] = await Promise.all([live(bob.accessToken), live(alice.accessToken), live(stranger.accessToken)]);
     const strangerSaw = record(strangerSocket, 'user:updated');
     const bobSees = nextEvent(bobSocket, 'user:updated', (p) => p.user.id === alice.user.id);
@@ -31,8 +37,7 @@ describe('PATCH /me', () => {
     expect((await aliceSees).user).toEqual(expected);
     // What GET /me and the members' view read now.
     expect((await api('GET', `${A}/me`, { token: alice.accessToken })).body.user.displayName).toBe('Alice Liddell');
-    const seen = await api('GET', `/api/db/conversations/${conv.body.conversation.id}`, { token: bob.accessToken });
-    expect(seen.body.conversation.members.find((m: { id: string }) => m.id === alice.user.id).displayName).toBe('Alice Liddell');
+    expect(await nameInBobsView()).toBe('Alice Liddell');
     // The new name is found by user search (its prefix keys were rebuilt).
     const found = await api('GET', '/api/db/users?q=liddell', { token: bob.accessToken });
     expect(found.body.users.map((u: { id: string }) => u.id)).toContain(alice.user.id);

@@ -10,6 +10,7 @@ import { ChunksRepository } from '@chat/shared/repositories/chunks';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { ThreadSubscriptionsRepository } from '@chat/shared/repositories/threads';
 import { NotificationPreferencesRepository } from '@chat/shared/repositories/notifications';
+import { ProfileCache } from '@chat/shared/repositories/profile-cache';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import type { FunctionHandler } from '@chat/shared/runtime/serve';
 import { loadDbConfig } from './src/config.ts';
@@ -53,8 +54,10 @@ export default async function createHandler(): Promise<FunctionHandler> {
   const threadPlacer = new ChunkPlacer(threadStreams(messages, chunks));
   const subscriptions = new ThreadSubscriptionsRepository(mongo.models.ThreadSubscription);
   const threads = new ThreadsService({ conversations, messages, chunks, subscriptions, announce: (e) => publish('conversation.read', e) });
+  const users = new UsersRepository(mongo.models);
   const service = new ConversationsService({
-    users: new UsersRepository(mongo.models.User),
+    users,
+    profiles: new ProfileCache(users),
     conversations,
     messages,
     chunks,

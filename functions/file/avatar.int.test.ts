@@ -25,6 +25,12 @@ describe('avatars', () => {
     const [alice, bob] = await Promise.all([registerUser(), registerUser()]);
     expect(alice.user.avatarUrl).toBeNull();
     await api('POST', '/api/db/conversations', { token: alice.accessToken, body: { type: 'direct', memberIds: [bob.user.id] } });
+    // Bob's list, read first, keeps Alice without an avatar in the db function's profile cache.
+    const alicesAvatarInBobsList = async () => {
+      const list = await api('GET', '/api/db/conversations', { token: bob.accessToken });
+      return list.body.conversations[0].members.find((m: { id: string }) => m.id === alice.user.id).avatarUrl;
+    };
+    expect(await alicesAvatarInBobsList()).toBeNull();
     const bobSocket = await connectAs(bob.accessToken);
     try {
       const seen = nextEvent(bobSocket, 'user:updated', (p) => p.user.id === alice.user.id);
@@ -35,6 +41,7 @@ describe('avatars', () => {
       expect((await seen).user).toEqual(done.body.user);
       const members = await api('GET', `/api/db/users?q=${alice.user.username}`, { token: bob.accessToken });
       expect(members.body.users[0].avatarUrl).toBe(url);
+      expect(await alicesAvatarInBobsList()).toBe(url);
 
       // <img> sends no token: the URL itself is what is needed, and it never changes.
       const res = await fetch(`${stack().baseUrl}${url}`);

@@ -41,7 +41,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
   // Avatar uploads never completed are removed by MinIO a day later; without the permission (a
   // store managed elsewhere) they stay, which costs space, not correctness.
   void storage.expireUnder(AVATAR_UPLOADS_PREFIX, 1).catch((e) => log.warn('could not set the avatar-upload expiry', { err: e }));
-  const avatars = new AvatarsService({ config, users: new UsersRepository(mongo.models.User), storage, log, announce: (user) => publish('user.updated', { user }) });
+  const avatars = new AvatarsService({ config, users: new UsersRepository(mongo.models), storage, log, announce: (user) => publish('user.updated', { user }) });
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
   const app = createApp({ log, ready: async () => void (await Promise.all([mongo.ping(), storage.ping()])) });

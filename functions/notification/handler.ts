@@ -30,7 +30,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
     subscriptions: new PushSubscriptionsRepository(mongo.models.PushSubscription),
     preferences: new NotificationPreferencesRepository(mongo.models.NotificationPreference),
     conversations: new ConversationsRepository(mongo.models.Conversation),
-    users: new UsersRepository(mongo.models.User),
+    users: new UsersRepository(mongo.models),
     threads: new ThreadSubscriptionsRepository(mongo.models.ThreadSubscription),
     messages: new MessagesRepository(mongo.models.Message),
     presence: new PresenceStore(redis),

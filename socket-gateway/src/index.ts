@@ -52,7 +52,7 @@ async function main() {
   const verifier = createVerifier({ jwks: new URL(config.JWKS_URL), issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, cacheSize: 0 });
 
   const conversations = new ConversationsRepository(mongo.models.Conversation);
-  const users = new UsersRepository(mongo.models.User);
+  const users = new UsersRepository(mongo.models);
   const membership = new MembershipCache(conversations, config.MEMBERSHIP_CACHE_TTL_MS);
   const files = new FilesRepository(mongo.models.File);
   const messages = new MessagesRepository(mongo.models.Message);

@@ -15,6 +15,7 @@ import {
 } from '@chat/shared/repositories/conversations';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import type { NotificationPreferencesRepository } from '@chat/shared/repositories/notifications';
+import type { ProfileCache } from '@chat/shared/repositories/profile-cache';
 import type { UsersRepository } from '@chat/shared/repositories/users';
 import { conversationSource } from './history/conversation-stream.ts';
 import { pageAfter, pageAround, pageBefore } from './history/pager.ts';
@@ -46,6 +47,8 @@ export class ConversationsService {
   constructor(
     private readonly deps: {
       users: UsersRepository;
+      /** Members as lists show them, kept while the profiles revision stays (profile-cache.ts). */
+      profiles: Pick<ProfileCache, 'findByIds'>;
       conversations: ConversationsRepository;
       messages: MessagesRepository;
       chunks: ChunksRepository;
@@ -236,16 +239,17 @@ export class ConversationsService {
 
   /**
    * Hydrates records into contract objects: the last message from the record's copy, the read
-   * positions in one `{audience}` read, users by _id once each and the caller's notification
-   * settings in one read, so a list costs a handful of reads plus one per member. Records without
-   * the copy or the audience (older data, groups that took members in) cost one equality read
-   * each for what they lack (docs/storage.md). Nothing here scans messages.
+   * positions in one `{audience}` read, the members from the profile cache (one revision read, and
+   * one `_id` read per member it has not kept) and the caller's notification settings in one read,
+   * so hydrating a list costs four reads once its members are kept, whatever its length. Records
+   * without the copy or the audience (older data, groups that took members in) cost one equality
+   * read each for what they lack (docs/storage.md). Nothing here scans messages.
    */
   private async presentMany(convs: ConversationRecord[], callerId: string): Promise<Conversation[]> {
     if (convs.length === 0) return [];
-    const { users, messages, preferences } = this.deps;
+    const { profiles, messages, preferences } = this.deps;
     const [people, lasts, positions, prefs] = await Promise.all([
-      users.findByIds(convs.flatMap((c) => c.memberIds)),
+      profiles.findByIds(convs.flatMap((c) => c.memberIds)),
       // The record's copy of its last message; a record without one (older data) reads it by _id.
       Promise.all(convs.map((c) => lastMessageOf(c) ?? (c.lastMessageId ? messages.findById(c.lastMessageId) : null))),
       this.positions(convs, callerId),

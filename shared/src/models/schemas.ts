@@ -218,6 +218,18 @@ export const migrationSchema = new Schema(
   opts,
 );
 
+/**
+ * Counters that processes check their caches against, one doc per concern, read by `_id`:
+ * `profiles` moves after every change to a user's public fields (name, avatar), so a process may
+ * keep the users it has read for as long as it stays put (shared/src/repositories/profile-cache.ts).
+ */
+export const revisionSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    rev: { type: Number, required: true },
+  },
+  opts,
+);
 
 /** An uploaded file: pending until its object is confirmed in storage, then complete. */
 export const fileSchema = new Schema(
@@ -282,6 +294,7 @@ export type NotificationPreferenceDoc = InferSchemaType<typeof notificationPrefe
 export type ChunkDoc = InferSchemaType<typeof chunkSchema>;
 export type ThreadSubscriptionDoc = InferSchemaType<typeof threadSubscriptionSchema>;
 export type MigrationDoc = InferSchemaType<typeof migrationSchema>;
+export type RevisionDoc = InferSchemaType<typeof revisionSchema>;
 
 const definitions = {
   User: [userSchema, 'users'],
@@ -295,6 +308,7 @@ const definitions = {
   Chunk: [chunkSchema, 'chunks'],
   ThreadSubscription: [threadSubscriptionSchema, 'thread_subscriptions'],
   Migration: [migrationSchema, 'migrations'],
+  Revision: [revisionSchema, 'revisions'],
 } as const;
 
 export interface Models {
@@ -309,6 +323,7 @@ export interface Models {
   Chunk: Model<ChunkDoc>;
   ThreadSubscription: Model<ThreadSubscriptionDoc>;
   Migration: Model<MigrationDoc>;
+  Revision: Model<RevisionDoc>;
 }
 
 /** Binds the schemas to one connection (idempotent per connection). */

@@ -1,7 +1,7 @@
 import type { Model } from 'mongoose';
 import { isValidObjectId } from 'mongoose';
 import { isDuplicateKey } from '../infra/mongo.ts';
-import type { UserDoc } from '../models/schemas.ts';
+import type { Models, RevisionDoc, UserDoc } from '../models/schemas.ts';
 import type { User } from '../models/types.ts';
 import { normalize, words } from '../search/terms.ts';
 
@@ -42,9 +42,18 @@ const userMatches = (u: { username: string; displayName: string }, q: string) =>
   return normalize(u.username).startsWith(q) || name.startsWith(q) || words(name).some((w) => w.startsWith(q));
 };
 
+/** The revision doc that moves with every change to a user's public fields. */
+const PROFILES = 'profiles';
+
 /** Data access for users; never returns password hashes except through findCredentials. */
 export class UsersRepository {
-  constructor(private readonly model: Model<UserDoc>) {}
+  private readonly model: Model<UserDoc>;
+  private readonly revisions: Model<RevisionDoc>;
+
+  constructor(models: Pick<Models, 'User' | 'Revision'>) {
+    this.model = models.User;
+    this.revisions = models.Revision;
+  }
 
   /** Returns null when the username is taken. */
   async create(input: { username: string; displayName: string; passwordHash: string }): Promise<User | null> {
@@ -101,7 +110,9 @@ export class UsersRepository {
       // No projection: FerretDB 1.24 does not support one in findAndModify (toUser picks the public fields).
       .findByIdAndUpdate(id, { $set: { displayName, searchKeys: userSearchKeys(doc.username, displayName) } }, { new: true })
       .lean<UserDoc>();
-    return updated ? toUser(updated) : null;
+    if (!updated) return null;
+    await this.profilesChanged();
+    return toUser(updated);
   }
 
   /**
@@ -112,7 +123,26 @@ export class UsersRepository {
     if (!isValidObjectId(id)) return null;
     const before = await this.model.findByIdAndUpdate(id, { $set: { avatarKey } }, { new: false }).lean<UserDoc>();
     if (!before) return null;
+    await this.profilesChanged();
     return { user: toUser({ ...before, avatarKey }), previousKey: before.avatarKey ?? null };
+  }
+
+  /**
+   * Where public fields stand: a number that moves after every change to any user's name or
+   * avatar (0 before the first), so a cache of users read at one revision is good until it moves.
+   */
+  async profilesRevision(): Promise<number> {
+    const doc = await this.revisions.findById(PROFILES).lean<RevisionDoc>();
+    return doc?.rev ?? 0;
+  }
+
+  /**
+   * Called after the change is stored, never before: a reader that sees the new revision then
+   * reads the new fields. A process that dies in between leaves caches behind until the next
+   * change or their entries' age limit (profile-cache.ts).
+   */
+  private async profilesChanged(): Promise<void> {
+    await this.revisions.updateOne({ _id: PROFILES }, { $inc: { rev: 1 } }, { upsert: true });
   }
 
   async findPasswordHash(id: string): Promise<string | null> {

@@ -19,7 +19,7 @@ export const searchKeysStep: MigrationStep = {
   id: 'search-keys-v1',
   async run({ models, log }) {
     const messages = new MessagesRepository(models.Message);
-    const users = new UsersRepository(models.User);
+    const users = new UsersRepository(models);
 
     // Users: only those without keys; each update is idempotent.
     const people = await models.User.find({}, { username: 1, displayName: 1, searchKeys: 1 }).lean<Array<{ _id: { toString(): string }; username: string; displayName: string; searchKeys?: string[] }>>();

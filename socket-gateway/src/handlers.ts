@@ -63,9 +63,8 @@ export function createHandlers(
       'message:send',
       handle(log, sendMessagePayload, async (socket, input) => {
         const userId = socket.data.userId;
-        const { message, fresh } = await service.send(userId, input);
         // Everyone in the conversation, the sender's other sockets included; the sending socket has the ack.
-        if (fresh) io.to(rooms.conversation(message.conversationId)).except(socket.id).emit('message:new', { message });
+        const { message } = await service.send(userId, input, (m) => io.to(rooms.conversation(m.conversationId)).except(socket.id).emit('message:new', { message: m }));
         typing.stop(message.conversationId, userId, message.threadRootId);
         return { message };
       }),

@@ -19,6 +19,9 @@ const stored: Message = {
   ...plainMessageFields(),
 };
 
+/** No live announcement wanted. */
+const quiet = () => undefined;
+
 /** The service with its boundaries faked: a ledger that misses, a store that may hold the message. */
 function service(epochAgoMs: number, inStore: Message | null, recoveryMs = 900_000) {
   const ledger = {
@@ -42,7 +45,9 @@ function service(epochAgoMs: number, inStore: Message | null, recoveryMs = 900_0
 describe('MessagingService.send after the send ledger lost its data', () => {
   it('answers a resend of a stored message with that message, not broadcast, and teaches the ledger', async () => {
     const { svc, ledger, messages, publisher } = service(5_000, stored);
-    expect(await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' })).toEqual({ message: stored, fresh: false });
+    const announce = vi.fn();
+    expect(await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' }, announce)).toEqual({ message: stored, fresh: false });
+    expect(announce).not.toHaveBeenCalled();
     expect(messages.findBySenderAndClientMsgId).toHaveBeenCalledWith('u1', 'k1');
     expect(publisher.publish).not.toHaveBeenCalled();
     expect(ledger.complete).toHaveBeenCalledWith('u1', 'k1', 'r|1|abc', stored);
@@ -50,7 +55,7 @@ describe('MessagingService.send after the send ledger lost its data', () => {
 
   it('sends a new message as new, after one lookup inside the window', async () => {
     const { svc, messages, publisher } = service(5_000, null);
-    const r = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k2', body: 'new' });
+    const r = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k2', body: 'new' }, quiet);
     expect(r.fresh).toBe(true);
     expect(messages.findBySenderAndClientMsgId).toHaveBeenCalledTimes(1);
     expect(publisher.publish).toHaveBeenCalledTimes(1);
@@ -58,7 +63,7 @@ describe('MessagingService.send after the send ledger lost its data', () => {
 
   it('never asks the store outside the window (a ledger that has lost nothing recently), nor with the lookup off', async () => {
     for (const s of [service(3_600_000, stored), service(5_000, stored, 0)]) {
-      const r = await s.svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' });
+      const r = await s.svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' }, quiet);
       expect(r.fresh).toBe(true);
       expect(s.messages.findBySenderAndClientMsgId).not.toHaveBeenCalled();
     }
@@ -66,7 +71,7 @@ describe('MessagingService.send after the send ledger lost its data', () => {
 
   it('does not answer with a message of another conversation', async () => {
     const { svc, publisher } = service(5_000, { ...stored, conversationId: 'c9' });
-    expect((await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' })).fresh).toBe(true);
+    expect((await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' }, quiet)).fresh).toBe(true);
     expect(publisher.publish).toHaveBeenCalledTimes(1);
   });
 });
@@ -102,14 +107,14 @@ describe('MessagingService mentions', () => {
 
   it('puts the members it mentions on the message and its event, not outsiders', async () => {
     const { svc, publisher } = withResolver();
-    const { message } = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k', body: '@cy @outsider and @Bob' });
+    const { message } = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k', body: '@cy @outsider and @Bob' }, quiet);
     expect(message.mentions).toEqual(['u3', 'u2']);
     expect(publisher.publish).toHaveBeenCalledWith('message.created', expect.objectContaining({ message: expect.objectContaining({ mentions: ['u3', 'u2'] }) }), expect.anything());
   });
 
   it('gives @here the members online now', async () => {
     const { svc } = withResolver(['u1', 'u3']);
-    expect((await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k', body: 'hey @here' })).message.mentions).toEqual(['u3']);
+    expect((await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k', body: 'hey @here' }, quiet)).message.mentions).toEqual(['u3']);
   });
 
   it('re-reads mentions on an edit and publishes them with it', async () => {
@@ -121,10 +126,10 @@ describe('MessagingService mentions', () => {
 
   it('looks usernames up once, and not at all for a body without "@"', async () => {
     const { svc, lookups } = withResolver();
-    await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'no mention' });
+    await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'no mention' }, quiet);
     expect(lookups).toEqual([]);
-    await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k2', body: '@bob' });
-    await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k3', body: '@cy' });
+    await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k2', body: '@bob' }, quiet);
+    await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k3', body: '@cy' }, quiet);
     expect(lookups).toEqual([['u1', 'u2', 'u3']]);
   });
 });
@@ -150,7 +155,7 @@ describe('MessagingService reads of the message a change or a check names', () =
 
   it('checks a cached reply target, thread root or read position without reading the store', async () => {
     const { svc, messages } = withCache(stored, stored);
-    const { message } = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k9', body: 'in the thread', replyToId: stored.id, threadRootId: stored.id });
+    const { message } = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k9', body: 'in the thread', replyToId: stored.id, threadRootId: stored.id }, quiet);
     expect(message).toMatchObject({ replyToId: stored.id, threadRootId: stored.id });
     await svc.markRead('u2', { conversationId: 'c1', messageId: stored.id });
     expect(messages.findById).not.toHaveBeenCalled();
@@ -161,5 +166,51 @@ describe('MessagingService reads of the message a change or a check names', () =
     const updated = await svc.edit('u1', { messageId: stored.id, body: 'edited' });
     expect(messages.findById).toHaveBeenCalledWith(stored.id);
     expect(updated).toMatchObject({ body: 'edited', thread: summary });
+  });
+});
+
+describe('MessagingService.send announces a message live once it is published', () => {
+  const input = { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' };
+
+  it('a first attempt announces before the ledger records it done, so a gateway dying in between leaves a resend that announces it', async () => {
+    const { svc, ledger, publisher } = service(3_600_000, null);
+    const order: string[] = [];
+    publisher.publish.mockImplementation(async () => void order.push('publish'));
+    ledger.complete.mockImplementation(async () => {
+      order.push('complete');
+      throw new Error('the gateway died here');
+    });
+    const announce = vi.fn((m: Message) => void order.push(`announce ${m.clientMsgId}`));
+    await expect(svc.send('u1', input, announce)).rejects.toThrow('died');
+    expect(order).toEqual(['publish', 'announce k1', 'complete']);
+  });
+
+  it('a resend of a reserved record announces only if it is the one that records it done', async () => {
+    for (const won of [true, false]) {
+      const { svc, ledger } = service(3_600_000, null);
+      ledger.reserve.mockResolvedValue({ kind: 'reserved' as 'new', record: 'r|1|abc', createdAtMs: Date.now(), suffix: 'abcdefabcdef', epochMs: 0 });
+      ledger.complete.mockImplementation(async (_s: string, _c: string, _r: string, m: Message) => ({ won, message: m }));
+      const announce = vi.fn();
+      const r = await svc.send('u1', input, announce);
+      expect(announce.mock.calls.map(([m]) => (m as Message).id)).toEqual(won ? [r.message.id] : []);
+      expect(r.fresh).toBe(won);
+    }
+  });
+
+  it('a resend of a done record announces nothing and publishes nothing', async () => {
+    const { svc, ledger, publisher } = service(3_600_000, null);
+    ledger.reserve.mockResolvedValue({ kind: 'done', message: stored } as never);
+    const announce = vi.fn();
+    expect(await svc.send('u1', input, announce)).toEqual({ message: stored, fresh: false });
+    expect(announce).not.toHaveBeenCalled();
+    expect(publisher.publish).not.toHaveBeenCalled();
+  });
+
+  it('a publish that fails announces nothing', async () => {
+    const { svc, publisher } = service(3_600_000, null);
+    publisher.publish.mockRejectedValue(new Error('broker away'));
+    const announce = vi.fn();
+    await expect(svc.send('u1', input, announce)).rejects.toThrow('broker away');
+    expect(announce).not.toHaveBeenCalled();
   });
 });

@@ -56,8 +56,18 @@ export class MessagingService {
     return entry.members;
   }
 
-  /** Returns the message and whether this call produced it (only then is it broadcast). */
-  async send(senderId: string, input: SendInput): Promise<{ message: Message; fresh: boolean }> {
+  /**
+   * Sends a message once per (sender, clientMsgId) and returns it, with whether this call
+   * announced it: `announce` (the live `message:new`) runs once the publish is confirmed.
+   *
+   * A first attempt announces before the ledger records the send as done. A gateway that dies
+   * between the two leaves the record reserved, and the client's resend publishes and announces
+   * again (members may get it twice; they merge by id). In the other order, a gateway that died
+   * after recording it done would leave a resend that announces nothing: a message stored but
+   * never shown live, and missed by a catch-up from a later message. A resend of a reserved record
+   * announces only if it is the one that records it done, so two live attempts announce once.
+   */
+  async send(senderId: string, input: SendInput, announce: (message: Message) => void): Promise<{ message: Message; fresh: boolean }> {
     const { ledger, publisher } = this.deps;
     const members = await this.membersOf(input.conversationId, senderId);
 
@@ -102,8 +112,11 @@ export class MessagingService {
     // over the contract's group limit (never created through the API) is left out, not refused.
     const memberIds = members.size <= LIMITS.groupMembersMax ? [...members] : undefined;
     await publisher.publish('message.created', { message, memberIds }, { messageId: message.id });
+    const first = earlier.kind === 'new';
+    if (first) announce(message);
     const done = await ledger.complete(senderId, input.clientMsgId, earlier.record, message);
-    return { message: done.message, fresh: done.won };
+    if (!first && done.won) announce(done.message);
+    return { message: done.message, fresh: first || done.won };
   }
 
   async edit(userId: string, input: { messageId: string; body: string }): Promise<Message> {

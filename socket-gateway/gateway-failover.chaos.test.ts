@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '@chat/shared/models/types';
 import { allMessages, registerUser, storedWhen } from '../test/api.ts';
 import { closeTestDb, createConversation } from '../test/db.ts';
@@ -6,6 +6,12 @@ import { connectAs, record, request, type ClientSocket } from '../test/socket.ts
 import { controlProc } from '../test/stack.ts';
 
 afterAll(() => closeTestDb());
+// Whatever the test's outcome, the instance it killed is started again: the files after it connect to it.
+let killed = false;
+afterEach(async () => {
+  if (killed) await controlProc('gateway-1', 'start');
+  killed = false;
+});
 
 describe('a gateway instance dies mid-stream', () => {
   it('clients move to the other instance, resend unacked messages and catch up: every acked message exactly once, in order', async () => {
@@ -25,17 +31,18 @@ describe('a gateway instance dies mid-stream', () => {
 
     // Stream with a few sends in flight, and kill the instance part-way through.
     let next = 0;
-    const killed = (async () => {
+    const killing = (async () => {
       const until = Date.now() + 60_000;
       while (acked.size < 60 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       await controlProc('gateway-1', 'kill');
+      killed = true;
     })();
     await Promise.all(
       Array.from({ length: 5 }, async () => {
         while (next < total && a.connected) await sendOne(a, next++);
       }),
     );
-    await killed;
+    await killing;
     expect(acked.size).toBeGreaterThanOrEqual(60);
     expect(acked.size).toBeLessThan(total);
 
@@ -65,6 +72,5 @@ describe('a gateway instance dies mid-stream', () => {
 
     a.disconnect();
     b.disconnect();
-    await controlProc('gateway-1', 'start');
   });
 });

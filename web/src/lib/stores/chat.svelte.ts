@@ -4,6 +4,7 @@ import { errorMessage } from '../api/errors.ts';
 import {
   applyDeleted,
   catchUp,
+  catchUpCursor,
   firstServerId,
   itemKey,
   lastServerId,
@@ -230,7 +231,7 @@ class ChatStore {
 
   /** When the connection drops, remember where each loaded history is known to be complete. */
   #markCursors() {
-    for (const h of this.#histories.values()) if (h.loaded && !h.hasMoreAfter && !h.cursor) h.cursor = lastServerId(h.items);
+    for (const h of this.#histories.values()) if (h.loaded && !h.hasMoreAfter && !h.cursor) h.cursor = catchUpCursor(h.items);
   }
 
   /** After any (re)connect: refresh the list, catch every loaded conversation up with `after=`. */
@@ -249,7 +250,7 @@ class ChatStore {
       [...this.#histories.entries()].map(async ([id, h]) => {
         // A list opened at an older message reaches the newest by paging forward itself.
         if (!h.loaded || h.hasMoreAfter) return;
-        const cursor = h.cursor ?? lastServerId(h.items);
+        const cursor = h.cursor ?? catchUpCursor(h.items);
         if (!cursor) return;
         try {
           const res = await catchUp(cursor, (after) => this.#page(id, { after, limit: 100 }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plainMessageFields, type Message } from '@chat/shared/models/types';
-import { applyDeleted, catchUp, itemKey, lastServerId, mergeFirstPage, messageHref, mergeMessages, upsertPending, withoutMessage, type ChatItem } from './messages.ts';
+import { applyDeleted, catchUp, catchUpCursor, itemKey, lastServerId, mergeFirstPage, messageHref, mergeMessages, upsertPending, withoutMessage, type ChatItem } from './messages.ts';
 
 let seq = 0;
 function msg(n: number, over: Partial<Message> = {}): Message {
@@ -111,6 +111,30 @@ describe('catchUp', () => {
     const res = await catchUp('m0001', async () => ({ messages: [msg(++n)], hasMore: true }), 3);
     expect(res.complete).toBe(false);
     expect(res.messages).toHaveLength(3);
+  });
+});
+
+describe('catchUpCursor', () => {
+  const pending = (n: number): ChatItem => ({ key: `me:q${n}`, message: { ...msg(n), id: '', senderId: 'me', clientMsgId: `q${n}` }, state: 'pending' });
+
+  it('starts a margin behind the newest message, so one announced late while away is not skipped', async () => {
+    const server = Array.from({ length: 100 }, (_, i) => msg(i + 1)); // a second apart
+    // m0095 got its id before m0096..m0100 but reached members after the connection dropped.
+    const held = mergeMessages([], server.filter((m) => m.id !== 'm0095'));
+    expect(lastServerId(held)).toBe('m0100');
+    expect(catchUpCursor(held, 30_000)).toBe('m0070');
+    const res = await catchUp(catchUpCursor(held, 30_000)!, async (after) => ({ messages: server.slice(server.findIndex((m) => m.id === after) + 1), hasMore: false }));
+    expect(ids(mergeMessages(held, res.messages))).toEqual(server.map((m) => m.id));
+  });
+
+  it('ignores pending items, falls back to the oldest confirmed one within the margin, and is null without any', () => {
+    expect(catchUpCursor([...mergeMessages([], [msg(1), msg(10), msg(20)]), pending(59)], 30_000)).toBe('m0001');
+    expect(catchUpCursor([...mergeMessages([], [msg(1), msg(40)]), pending(59)], 30_000)).toBe('m0001');
+    expect(catchUpCursor(mergeMessages([], [msg(1), msg(40), msg(50)]), 30_000)).toBe('m0001');
+    expect(catchUpCursor(mergeMessages([], [msg(5), msg(40), msg(50)]), 10_000)).toBe('m0040');
+    expect(catchUpCursor(mergeMessages([], [msg(5)]), 30_000)).toBe('m0005');
+    expect(catchUpCursor([pending(1)], 30_000)).toBeNull();
+    expect(catchUpCursor([], 30_000)).toBeNull();
   });
 });
 

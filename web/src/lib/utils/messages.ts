@@ -134,14 +134,44 @@ export function lastServerId(items: ChatItem[]): string | null {
   return null;
 }
 
+/**
+ * How far behind the newest message a reconnect's catch-up starts. An id is handed out when a send
+ * starts and the message is announced once its publish is confirmed (up to the gateway's confirm
+ * timeout later), so a member may have seen a newer message before an older one reached anyone:
+ * a catch-up from the newest message alone would skip the older one if it was announced while the
+ * member was away. Read again, the messages in the margin merge by id.
+ */
+export const CATCH_UP_MARGIN_MS = 30_000;
+
+/**
+ * The `after=` cursor for a catch-up: the newest confirmed message at least `marginMs` older than
+ * the newest confirmed one, else the oldest confirmed one held (the margin reaches past what is
+ * loaded; older history is paged with before= as usual). Null without any.
+ */
+export function catchUpCursor(items: ChatItem[], marginMs = CATCH_UP_MARGIN_MS): string | null {
+  const newest = lastServerId(items);
+  if (!newest) return null;
+  let until = Infinity;
+  let oldest: string | null = null;
+  for (let i = items.length - 1; i >= 0; i--) {
+    const it = items[i]!;
+    if (it.state !== 'sent') continue;
+    const at = Date.parse(it.message.createdAt);
+    if (until === Infinity) until = at - marginMs;
+    else if (at <= until) return it.message.id;
+    oldest = it.message.id;
+  }
+  return oldest;
+}
+
 export function firstServerId(items: ChatItem[]): string | null {
   for (const it of items) if (it.state === 'sent') return it.message.id;
   return null;
 }
 
 /**
- * Fetches every message after `cursor` (the newest id known to be contiguous, i.e. the last one
- * seen before the connection dropped), page by page. The caller merges the result into whatever
+ * Fetches every message after `cursor` (`catchUpCursor` of what was held when the connection
+ * dropped), page by page. The caller merges the result into whatever
  * the list holds *now* (live events may have arrived meanwhile), so the merge dedupes by id.
  * Stops after `maxPages` with `complete: false`; the caller then reloads the newest page instead.
  */

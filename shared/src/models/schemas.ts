@@ -219,14 +219,16 @@ export const migrationSchema = new Schema(
 );
 
 /**
- * Counters that processes check their caches against, one doc per concern, read by `_id`:
- * `profiles` moves after every change to a user's public fields (name, avatar), so a process may
+ * Revisions that processes check their caches against, one doc per concern, read by `_id`:
+ * `profiles` changes after every change to a user's public fields (name, avatar), so a process may
  * keep the users it has read for as long as it stays put (shared/src/repositories/profile-cache.ts).
+ * `rev` is a fresh random token each time, not a counter: FerretDB applies an update as a
+ * read-modify-write of the whole document, so two racing `$inc`s could leave the same number twice.
  */
 export const revisionSchema = new Schema(
   {
     _id: { type: String, required: true },
-    rev: { type: Number, required: true },
+    rev: { type: String, required: true },
   },
   opts,
 );

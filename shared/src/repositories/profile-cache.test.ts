@@ -7,7 +7,8 @@ const user = (id: string, displayName = `User ${id}`): User => ({ id, username: 
 /** A store of users and its profiles revision, counting the user reads the cache makes. */
 class FakeStore implements ProfileSource {
   users = new Map<string, User>();
-  rev = 0;
+  rev = 'r0';
+  private n = 0;
   reads: string[] = [];
   /** When set, the user reads wait for it: to interleave a change with a read in flight. */
   hold: Promise<void> | null = null;
@@ -19,7 +20,7 @@ class FakeStore implements ProfileSource {
   }
   rename(id: string, displayName: string) {
     this.users.set(id, user(id, displayName));
-    this.rev++;
+    this.rev = `r${++this.n}`;
   }
   async profilesRevision() {
     return this.rev;

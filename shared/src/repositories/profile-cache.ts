@@ -3,7 +3,7 @@ import type { User } from '../models/types.ts';
 /** What the cache reads through: users by id, and the revision their public fields stand at. */
 export interface ProfileSource {
   findByIds(ids: string[]): Promise<User[]>;
-  profilesRevision(): Promise<number>;
+  profilesRevision(): Promise<string>;
 }
 
 interface Entry {
@@ -11,16 +11,16 @@ interface Entry {
   readAt: number;
 }
 
-/** The users read while the revision stood at `rev`. */
+/** The users read while the revision stood at `rev` (null: none read yet). */
 interface Generation {
-  rev: number;
+  rev: string | null;
   entries: Map<string, Entry>;
 }
 
 /**
  * Users as the conversation list shows them, kept between requests: one `_id` read of the
  * profiles revision replaces one `_id` read per member, and a list of 50 conversations has 50 or
- * more members to show. The revision moves after every change to a name or avatar (users.ts), so
+ * more members to show. The revision changes after every change to a name or avatar (users.ts), so
  * a user kept here is never older than the last change a request could know of: the cache starts
  * over whenever the revision it reads is not the one its users were read at.
  *
@@ -30,7 +30,7 @@ interface Generation {
  * registers is found on the next read.
  */
 export class ProfileCache {
-  private generation: Generation = { rev: -1, entries: new Map() };
+  private generation: Generation = { rev: null, entries: new Map() };
   private readonly maxEntries: number;
   private readonly maxAgeMs: number;
   private readonly now: () => number;

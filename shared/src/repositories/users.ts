@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Model } from 'mongoose';
 import { isValidObjectId } from 'mongoose';
 import { isDuplicateKey } from '../infra/mongo.ts';
@@ -128,21 +129,23 @@ export class UsersRepository {
   }
 
   /**
-   * Where public fields stand: a number that moves after every change to any user's name or
-   * avatar (0 before the first), so a cache of users read at one revision is good until it moves.
+   * Where public fields stand: a token that changes after every change to any user's name or
+   * avatar ('' before the first), so a cache of users read at one revision is good until it changes.
    */
-  async profilesRevision(): Promise<number> {
+  async profilesRevision(): Promise<string> {
     const doc = await this.revisions.findById(PROFILES).lean<RevisionDoc>();
-    return doc?.rev ?? 0;
+    return doc ? String(doc.rev) : '';
   }
 
   /**
    * Called after the change is stored, never before: a reader that sees the new revision then
-   * reads the new fields. A process that dies in between leaves caches behind until the next
-   * change or their entries' age limit (profile-cache.ts).
+   * reads the new fields. A token never seen before, so that of two racing writers on FerretDB
+   * (whose updates are whole-document read-modify-writes) the one that stays is still new to every
+   * cache, and later than both changes. A process that dies in between leaves caches behind until
+   * the next change or their entries' age limit (profile-cache.ts).
    */
   private async profilesChanged(): Promise<void> {
-    await this.revisions.updateOne({ _id: PROFILES }, { $inc: { rev: 1 } }, { upsert: true });
+    await this.revisions.updateOne({ _id: PROFILES }, { $set: { rev: randomUUID() } }, { upsert: true });
   }
 
   async findPasswordHash(id: string): Promise<string | null> {

@@ -64,7 +64,7 @@ export function createHandlers(
       handle(log, sendMessagePayload, async (socket, input) => {
         const userId = socket.data.userId;
         // Everyone in the conversation, the sender's other sockets included; the sending socket has the ack.
-        const { message } = await service.send(userId, input, (m) => io.to(rooms.conversation(m.conversationId)).except(socket.id).emit('message:new', { message: m }));
+        const message = await service.send(userId, input, (m) => io.to(rooms.conversation(m.conversationId)).except(socket.id).emit('message:new', { message: m }));
         typing.stop(message.conversationId, userId, message.threadRootId);
         return { message };
       }),

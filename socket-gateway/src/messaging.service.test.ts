@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { plainMessageFields, type Message, type ThreadSummary } from '@chat/shared/models/types';
 import { MentionResolver } from './mentions.ts';
 import { MessagingService } from './messaging.service.ts';
-import type { SendLedger } from './send-ledger.ts';
+import type { Reservation, SendLedger } from './send-ledger.ts';
 
 const stored: Message = {
   id: '0000018f0000000000000001',
@@ -25,7 +25,7 @@ const quiet = () => undefined;
 /** The service with its boundaries faked: a ledger that misses, a store that may hold the message. */
 function service(epochAgoMs: number, inStore: Message | null, recoveryMs = 900_000) {
   const ledger = {
-    reserve: vi.fn(async () => ({ kind: 'new' as const, record: 'r|1|abc', createdAtMs: Date.now(), suffix: 'abcdefabcdef', epochMs: Date.now() - epochAgoMs })),
+    reserve: vi.fn(async (): Promise<Reservation> => ({ kind: 'new', record: 'r|1|abc', createdAtMs: Date.now(), suffix: 'abcdefabcdef', epochMs: Date.now() - epochAgoMs })),
     complete: vi.fn(async (_s: string, _c: string, _r: string, m: Message) => ({ won: true, message: m })),
   };
   const messages = { findBySenderAndClientMsgId: vi.fn(async () => inStore) };
@@ -46,7 +46,7 @@ describe('MessagingService.send after the send ledger lost its data', () => {
   it('answers a resend of a stored message with that message, not broadcast, and teaches the ledger', async () => {
     const { svc, ledger, messages, publisher } = service(5_000, stored);
     const announce = vi.fn();
-    expect(await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' }, announce)).toEqual({ message: stored, fresh: false });
+    expect(await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' }, announce)).toEqual(stored);
     expect(announce).not.toHaveBeenCalled();
     expect(messages.findBySenderAndClientMsgId).toHaveBeenCalledWith('u1', 'k1');
     expect(publisher.publish).not.toHaveBeenCalled();
@@ -55,23 +55,28 @@ describe('MessagingService.send after the send ledger lost its data', () => {
 
   it('sends a new message as new, after one lookup inside the window', async () => {
     const { svc, messages, publisher } = service(5_000, null);
-    const r = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k2', body: 'new' }, quiet);
-    expect(r.fresh).toBe(true);
+    const announce = vi.fn();
+    const m = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k2', body: 'new' }, announce);
+    expect(announce).toHaveBeenCalledExactlyOnceWith(m);
     expect(messages.findBySenderAndClientMsgId).toHaveBeenCalledTimes(1);
     expect(publisher.publish).toHaveBeenCalledTimes(1);
   });
 
   it('never asks the store outside the window (a ledger that has lost nothing recently), nor with the lookup off', async () => {
     for (const s of [service(3_600_000, stored), service(5_000, stored, 0)]) {
-      const r = await s.svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' }, quiet);
-      expect(r.fresh).toBe(true);
+      const announce = vi.fn();
+      const m = await s.svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' }, announce);
+      expect(announce).toHaveBeenCalledExactlyOnceWith(m);
       expect(s.messages.findBySenderAndClientMsgId).not.toHaveBeenCalled();
     }
   });
 
   it('does not answer with a message of another conversation', async () => {
     const { svc, publisher } = service(5_000, { ...stored, conversationId: 'c9' });
-    expect((await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' }, quiet)).fresh).toBe(true);
+    const announce = vi.fn();
+    const m = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k1', body: 'hello' }, announce);
+    expect(m.conversationId).toBe('c1');
+    expect(announce).toHaveBeenCalledExactlyOnceWith(m);
     expect(publisher.publish).toHaveBeenCalledTimes(1);
   });
 });
@@ -107,14 +112,14 @@ describe('MessagingService mentions', () => {
 
   it('puts the members it mentions on the message and its event, not outsiders', async () => {
     const { svc, publisher } = withResolver();
-    const { message } = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k', body: '@cy @outsider and @Bob' }, quiet);
+    const message = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k', body: '@cy @outsider and @Bob' }, quiet);
     expect(message.mentions).toEqual(['u3', 'u2']);
     expect(publisher.publish).toHaveBeenCalledWith('message.created', expect.objectContaining({ message: expect.objectContaining({ mentions: ['u3', 'u2'] }) }), expect.anything());
   });
 
   it('gives @here the members online now', async () => {
     const { svc } = withResolver(['u1', 'u3']);
-    expect((await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k', body: 'hey @here' }, quiet)).message.mentions).toEqual(['u3']);
+    expect((await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k', body: 'hey @here' }, quiet)).mentions).toEqual(['u3']);
   });
 
   it('re-reads mentions on an edit and publishes them with it', async () => {
@@ -155,7 +160,7 @@ describe('MessagingService reads of the message a change or a check names', () =
 
   it('checks a cached reply target, thread root or read position without reading the store', async () => {
     const { svc, messages } = withCache(stored, stored);
-    const { message } = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k9', body: 'in the thread', replyToId: stored.id, threadRootId: stored.id }, quiet);
+    const message = await svc.send('u1', { conversationId: 'c1', clientMsgId: 'k9', body: 'in the thread', replyToId: stored.id, threadRootId: stored.id }, quiet);
     expect(message).toMatchObject({ replyToId: stored.id, threadRootId: stored.id });
     await svc.markRead('u2', { conversationId: 'c1', messageId: stored.id });
     expect(messages.findById).not.toHaveBeenCalled();
@@ -188,20 +193,19 @@ describe('MessagingService.send announces a message live once it is published', 
   it('a resend of a reserved record announces only if it is the one that records it done', async () => {
     for (const won of [true, false]) {
       const { svc, ledger } = service(3_600_000, null);
-      ledger.reserve.mockResolvedValue({ kind: 'reserved' as 'new', record: 'r|1|abc', createdAtMs: Date.now(), suffix: 'abcdefabcdef', epochMs: 0 });
+      ledger.reserve.mockResolvedValue({ kind: 'reserved', record: 'r|1|abc', createdAtMs: Date.now(), suffix: 'abcdefabcdef', epochMs: 0 });
       ledger.complete.mockImplementation(async (_s: string, _c: string, _r: string, m: Message) => ({ won, message: m }));
       const announce = vi.fn();
-      const r = await svc.send('u1', input, announce);
-      expect(announce.mock.calls.map(([m]) => (m as Message).id)).toEqual(won ? [r.message.id] : []);
-      expect(r.fresh).toBe(won);
+      const m = await svc.send('u1', input, announce);
+      expect(announce.mock.calls.map(([a]) => (a as Message).id)).toEqual(won ? [m.id] : []);
     }
   });
 
   it('a resend of a done record announces nothing and publishes nothing', async () => {
     const { svc, ledger, publisher } = service(3_600_000, null);
-    ledger.reserve.mockResolvedValue({ kind: 'done', message: stored } as never);
+    ledger.reserve.mockResolvedValue({ kind: 'done', message: stored });
     const announce = vi.fn();
-    expect(await svc.send('u1', input, announce)).toEqual({ message: stored, fresh: false });
+    expect(await svc.send('u1', input, announce)).toEqual(stored);
     expect(announce).not.toHaveBeenCalled();
     expect(publisher.publish).not.toHaveBeenCalled();
   });

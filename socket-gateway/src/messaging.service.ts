@@ -57,8 +57,8 @@ export class MessagingService {
   }
 
   /**
-   * Sends a message once per (sender, clientMsgId) and returns it, with whether this call
-   * announced it: `announce` (the live `message:new`) runs once the publish is confirmed.
+   * Sends a message once per (sender, clientMsgId) and returns it; `announce` (the live
+   * `message:new`) runs once the publish is confirmed, if this call is the one to announce it.
    *
    * A first attempt announces before the ledger records the send as done. A gateway that dies
    * between the two leaves the record reserved, and the client's resend publishes and announces
@@ -67,12 +67,12 @@ export class MessagingService {
    * never shown live, and missed by a catch-up from a later message. A resend of a reserved record
    * announces only if it is the one that records it done, so two live attempts announce once.
    */
-  async send(senderId: string, input: SendInput, announce: (message: Message) => void): Promise<{ message: Message; fresh: boolean }> {
+  async send(senderId: string, input: SendInput, announce: (message: Message) => void): Promise<Message> {
     const { ledger, publisher } = this.deps;
     const members = await this.membersOf(input.conversationId, senderId);
 
     const earlier = await ledger.reserve(senderId, input.clientMsgId, input.conversationId, randomBytes(6).toString('hex'));
-    if (earlier.kind === 'done') return { message: earlier.message, fresh: false };
+    if (earlier.kind === 'done') return earlier.message;
     if (earlier.kind === 'limited') throw errors.rateLimited(Math.max(1, Math.ceil(earlier.retryAfterMs / 1000)));
     if (earlier.kind === 'new' && earlier.epochMs !== undefined && Date.now() - earlier.epochMs < (this.deps.ledgerRecoveryMs ?? 0)) {
       const stored = await this.deps.messages.findBySenderAndClientMsgId(senderId, input.clientMsgId);
@@ -80,7 +80,7 @@ export class MessagingService {
         // Acked before Redis lost it: the same message again, not broadcast twice. The ledger
         // learns it back, so the next resend is answered without the store.
         await ledger.complete(senderId, input.clientMsgId, earlier.record, stored);
-        return { message: stored, fresh: false };
+        return stored;
       }
     }
 
@@ -116,7 +116,7 @@ export class MessagingService {
     if (first) announce(message);
     const done = await ledger.complete(senderId, input.clientMsgId, earlier.record, message);
     if (!first && done.won) announce(done.message);
-    return { message: done.message, fresh: first || done.won };
+    return done.message;
   }
 
   async edit(userId: string, input: { messageId: string; body: string }): Promise<Message> {

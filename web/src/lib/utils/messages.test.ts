@@ -178,7 +178,9 @@ describe('message:superseded (withoutMessage, then the kept copy merged as any i
   it('only the dropped copy shown: it is replaced by the kept one, in its own place', () => {
     const items = mergeMessages([], [msg(4), dropped, msg(7)]);
     expect(ids(withoutMessage(items, dropped.id))).toEqual(['m0004', 'm0007']);
-    expect(ids(supersede(items))).toEqual(['m0004', 'm0005', 'm0007']);
+    const after = supersede(items);
+    expect(ids(after)).toEqual(['m0004', 'm0005', 'm0007']);
+    expect(after[1]!.key).toBe(itemKey(kept));
   });
 
   it('an optimistic send of that clientMsgId is left alone by withoutMessage and becomes the kept message', () => {

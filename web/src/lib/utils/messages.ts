@@ -149,15 +149,14 @@ export const CATCH_UP_MARGIN_MS = 30_000;
  * loaded; older history is paged with before= as usual). Null without any.
  */
 export function catchUpCursor(items: ChatItem[], marginMs = CATCH_UP_MARGIN_MS): string | null {
-  const newest = lastServerId(items);
-  if (!newest) return null;
-  let until = Infinity;
+  // Newest first: the first confirmed item sets the bound.
+  let until: number | null = null;
   let oldest: string | null = null;
   for (let i = items.length - 1; i >= 0; i--) {
     const it = items[i]!;
     if (it.state !== 'sent') continue;
     const at = Date.parse(it.message.createdAt);
-    if (until === Infinity) until = at - marginMs;
+    if (until === null) until = at - marginMs;
     else if (at <= until) return it.message.id;
     oldest = it.message.id;
   }

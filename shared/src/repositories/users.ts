@@ -134,7 +134,7 @@ export class UsersRepository {
    */
   async profilesRevision(): Promise<string> {
     const doc = await this.revisions.findById(PROFILES).lean<RevisionDoc>();
-    return doc ? String(doc.rev) : '';
+    return doc?.rev ?? '';
   }
 
   /**

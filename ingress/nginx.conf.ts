@@ -63,6 +63,14 @@ export function renderNginxConf(o: IngressOptions): string {
       # Event batches from the connector run to ~0.8 MiB; below the body limit they stay in
       # memory instead of being written to a temporary file and read back for every call.
       client_body_buffer_size 1m;`;
+  // /function/… carries the connector's event deliveries, which are idempotent by contract (a
+  // redelivered batch is stored by id, once), so a POST whose connection failed is sent to the
+  // next instance too. An instance closing its listener resets the connections still in its
+  // accept queue, whose requests nginx has already sent: without this each was a 502 to the
+  // connector during a rolling restart (seen in the rolling chaos test). /api/… stays as nginx
+  // has it: a user's POST is not resent.
+  const eventRetry = `
+      proxy_next_upstream error timeout non_idempotent;`;
   const fnLocations = Object.keys(o.functions)
     .map(
       (fn) => `
@@ -71,9 +79,9 @@ export function renderNginxConf(o: IngressOptions): string {
       proxy_pass http://fn_${fn}/; }
     location = /api/${fn} { set $fn_prefix /api/${fn}; ${proxyCommon}
       proxy_pass http://fn_${fn}/; }
-    location /function/${fn}/ { set $fn_prefix /function/${fn}; ${proxyCommon}
+    location /function/${fn}/ { set $fn_prefix /function/${fn}; ${proxyCommon}${eventRetry}
       proxy_pass http://fn_${fn}/; }
-    location = /function/${fn} { set $fn_prefix /function/${fn}; ${proxyCommon}
+    location = /function/${fn} { set $fn_prefix /function/${fn}; ${proxyCommon}${eventRetry}
       proxy_pass http://fn_${fn}/; }`,
     )
     .join('\n');

@@ -144,7 +144,8 @@ export function termsCover(has: (term: string) => boolean, query: ParsedQuery): 
   return query.words.every((w) => chars(w).length < SEARCH_TERMS.prefixMin || has(lookupTerm(w)));
 }
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** The 64 digits of a key (URL-safe base64), as char codes. */
+const DIGITS = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', (c) => c.charCodeAt(0));
 
 /** FNV-1a over a string, continuing from state `h` (before the finaliser, so a prefix's state can be kept). */
 function fnv(h: number, s: string): number {
@@ -174,11 +175,11 @@ export function scopeKeys(scope: string): (term: string) => string {
   return (term) => {
     const a = finish(fnv(a0, term));
     const b = finish(fnv(b0, term));
-    let out = '';
     // 64 bits as 11 six-bit digits: 5 from a (30 bits), 5 from b (30 bits), 1 from the 4 left.
-    for (let i = 0; i < 5; i++) out += B64[(a >>> (i * 6)) & 63];
-    for (let i = 0; i < 5; i++) out += B64[(b >>> (i * 6)) & 63];
-    return out + B64[((a >>> 30) << 2) | (b >>> 30)];
+    // One flat string at once: appending digit by digit built a rope the driver then flattened
+    // for every key of every stored message (3× slower, measured).
+    const d = (x: number, shift: number) => DIGITS[(x >>> shift) & 63]!;
+    return String.fromCharCode(d(a, 0), d(a, 6), d(a, 12), d(a, 18), d(a, 24), d(b, 0), d(b, 6), d(b, 12), d(b, 18), d(b, 24), DIGITS[((a >>> 30) << 2) | (b >>> 30)]!);
   };
 }
 

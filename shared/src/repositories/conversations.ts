@@ -368,6 +368,16 @@ const toPosition = (d: ReadPositionDoc): ReadPositionRecord => ({ userId: d.user
 
 /** Per-member read positions (the newest message id a member has read, with its counters). */
 export class ReadPositionsRepository {
+  /**
+   * Moves of one member's position from this process run one at a time. FerretDB applies the
+   * upsert as read-modify-write of the whole document: two moves at once (two event calls, each
+   * with one of the member's reads, resuming together after their conversation's coalesced touch)
+   * both read the old position, both answer "moved", and the one written last wins, so the
+   * position could go back to the older message and its announcement reach the room after the
+   * newer one's. Moves in other processes can still race there; MongoDB's updates are atomic.
+   */
+  private readonly writes = new KeyedQueue();
+
   constructor(private readonly model: Model<ReadPositionDoc>) {}
 
   /**
@@ -375,7 +385,11 @@ export class ReadPositionsRepository {
    * `audience` (the conversation's members now) is rewritten each time, so forAudience finds it.
    * True when the id moved (someone else's view of this member changed).
    */
-  async advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number; sys: number }, audience: readonly string[]): Promise<boolean> {
+  advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number; sys: number }, audience: readonly string[]): Promise<boolean> {
+    return this.writes.run(`${conversationId}:${userId}`, () => this.upsertMax(conversationId, userId, at, audience));
+  }
+
+  private async upsertMax(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number; sys: number }, audience: readonly string[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
         const prev = await this.model

@@ -83,9 +83,15 @@ export class ConversationsStore {
     this.#departedBefore.delete(id);
   }
 
+  /**
+   * A member's read position, forward only, as the server keeps it: a read event that arrives
+   * after a newer one (the db function's calls run concurrently, and moves in other processes can
+   * still race) or a list read before the newest move does not take it back.
+   */
   setRead(conversationId: string, userId: string, messageId: string) {
     const cur = this.reads.get(conversationId) ?? {};
-    if (cur[userId] === messageId) return;
+    const known = cur[userId];
+    if (known !== undefined && known >= messageId) return;
     this.reads.set(conversationId, { ...cur, [userId]: messageId });
   }
 

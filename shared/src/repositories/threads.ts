@@ -1,4 +1,5 @@
 import type { Model } from 'mongoose';
+import { KeyedQueue } from '../concurrency.ts';
 import { isDuplicateKey } from '../infra/mongo.ts';
 import type { ThreadSubscriptionDoc } from '../models/schemas.ts';
 
@@ -34,6 +35,15 @@ const key = (userId: string, conversationId: string, rootId: string) => `${userI
  * by `_id`, by `userId` (the user's threads) or by `rootId` (a thread's followers).
  */
 export class ThreadSubscriptionsRepository {
+  /**
+   * Writes of one (user, thread) document from this process run one at a time. FerretDB applies
+   * an update as a read-modify-write of the whole document, so two at once (a reply's follow and
+   * the replier's read, two reads in concurrent event calls) could both start from the old copy:
+   * the one written last would take the read position back or undo the follow, and both would
+   * answer "moved". Writes from other processes can still race there; MongoDB's are atomic.
+   */
+  private readonly writes = new KeyedQueue();
+
   constructor(private readonly model: Model<ThreadSubscriptionDoc>) {}
 
   async get(userId: string, conversationId: string, rootId: string): Promise<ThreadSubscription | null> {
@@ -57,8 +67,12 @@ export class ThreadSubscriptionsRepository {
   }
 
   /** Follows unless the user already decided (the root's author, who may have unfollowed before). */
-  async followIfUndecided(userId: string, conversationId: string, rootId: string): Promise<void> {
+  followIfUndecided(userId: string, conversationId: string, rootId: string): Promise<void> {
     const _id = key(userId, conversationId, rootId);
+    return this.writes.run(_id, () => this.followUnlessDecided(_id, { userId, conversationId, rootId }));
+  }
+
+  private async followUnlessDecided(_id: string, { userId, conversationId, rootId }: { userId: string; conversationId: string; rootId: string }): Promise<void> {
     try {
       await this.model.updateOne(
         { _id: { $eq: _id }, following: null },
@@ -77,7 +91,11 @@ export class ThreadSubscriptionsRepository {
     return !prev || (prev.readId ?? '') < at.readId;
   }
 
-  private async upsert(_id: string, ids: { userId: string; conversationId: string; rootId: string }, update: Record<string, unknown>): Promise<ThreadSubscription | null> {
+  private upsert(_id: string, ids: { userId: string; conversationId: string; rootId: string }, update: Record<string, unknown>): Promise<ThreadSubscription | null> {
+    return this.writes.run(_id, () => this.upsertNow(_id, ids, update));
+  }
+
+  private async upsertNow(_id: string, ids: { userId: string; conversationId: string; rootId: string }, update: Record<string, unknown>): Promise<ThreadSubscription | null> {
     const setOnInsert = { ...ids, ...((update.$setOnInsert as object | undefined) ?? {}) };
     for (let attempt = 0; ; attempt++) {
       try {

@@ -1,14 +1,13 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
-import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { createVerifier } from '@chat/shared/auth/verifier';
 import { ConfigError } from '@chat/shared/config';
 import { connectMongo } from '@chat/shared/infra/mongo';
 import { AmqpManager } from '@chat/shared/infra/amqp/manager';
 import { createPublisher } from '@chat/shared/infra/rabbit';
-import { connectRedis } from '@chat/shared/infra/redis';
+import { adapterClients, connectRedis } from '@chat/shared/infra/redis';
 import { createLogger } from '@chat/shared/log';
 import { PresenceStore } from '@chat/shared/presence';
 import { InFlight } from '@chat/shared/concurrency';
@@ -39,8 +38,7 @@ async function main() {
   const mongo = await connectMongo(config.MONGO_URL);
   const redis = connectRedis(config.REDIS_URL, config.REDIS_PREFIX);
   // The adapter's pub/sub clients carry no key prefix; its channels are prefixed instead.
-  const pubClient = new Redis(config.REDIS_URL);
-  const subClient = pubClient.duplicate();
+  const { pub: pubClient, sub: subClient } = adapterClients(config.REDIS_URL);
   // Logged, not thrown: a broadcast racing the clients' quit on shutdown fails with EPIPE.
   for (const c of [pubClient, subClient]) c.on('error', (e) => log.warn('redis adapter client error', { err: e }));
   // One AMQP connection for the publisher and the membership consumer; it reconnects by itself

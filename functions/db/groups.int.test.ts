@@ -193,6 +193,22 @@ describe('system messages of membership', () => {
     await joined;
     expect((await told).message.system).toEqual({ type: 'members_added', actorId: alice.user.id, userIds: [dave.user.id] });
   });
+
+  it('a member renamed between two membership changes: the second conversation:updated shows the new name', async () => {
+    // The gateways keep the members they have read; a rename must reach their next view.
+    const erin = await registerUser(uniqueName('er'));
+    const g = await group(alice, [bob, erin]);
+    const bobSocket = await connectAs(bob.accessToken);
+    sockets.push(bobSocket);
+    const nameOf = (c: Conversation) => c.members.find((m) => m.id === erin.user.id)?.displayName;
+    const first = nextEvent(bobSocket, 'conversation:updated', (p) => p.conversation.id === g.id && p.conversation.members.some((m) => m.id === dave.user.id));
+    expect((await call('POST', alice, `/conversations/${g.id}/members`, { userIds: [dave.user.id] })).status).toBe(200);
+    expect(nameOf((await first).conversation)).toBe(erin.user.displayName);
+    expect((await api('PATCH', '/api/auth/me', { token: erin.accessToken, body: { displayName: 'Erin Renamed' } })).status).toBe(200);
+    const second = nextEvent(bobSocket, 'conversation:updated', (p) => p.conversation.id === g.id && !p.conversation.members.some((m) => m.id === dave.user.id));
+    expect((await call('DELETE', alice, `/conversations/${g.id}/members/${dave.user.id}`)).status).toBe(204);
+    expect(nameOf((await second).conversation)).toBe('Erin Renamed');
+  });
 });
 
 describe('exactly once', () => {

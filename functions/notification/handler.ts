@@ -9,6 +9,7 @@ import { ConversationsRepository } from '@chat/shared/repositories/conversations
 import { NotificationPreferencesRepository, PushSubscriptionsRepository } from '@chat/shared/repositories/notifications';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
 import { ThreadSubscriptionsRepository } from '@chat/shared/repositories/threads';
+import { ProfileCache } from '@chat/shared/repositories/profile-cache';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import type { FunctionHandler } from '@chat/shared/runtime/serve';
 import { loadNotificationConfig } from './src/config.ts';
@@ -30,7 +31,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
     subscriptions: new PushSubscriptionsRepository(mongo.models.PushSubscription),
     preferences: new NotificationPreferencesRepository(mongo.models.NotificationPreference),
     conversations: new ConversationsRepository(mongo.models.Conversation),
-    users: new UsersRepository(mongo.models),
+    users: new ProfileCache(new UsersRepository(mongo.models)),
     threads: new ThreadSubscriptionsRepository(mongo.models.ThreadSubscription),
     messages: new MessagesRepository(mongo.models.Message),
     presence: new PresenceStore(redis),

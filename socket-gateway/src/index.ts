@@ -15,6 +15,7 @@ import { answerHealth, closeServer, onShutdown } from '@chat/shared/runtime/life
 import { ConversationsRepository } from '@chat/shared/repositories/conversations';
 import { FilesRepository } from '@chat/shared/repositories/files';
 import { MessagesRepository } from '@chat/shared/repositories/messages';
+import { ProfileCache } from '@chat/shared/repositories/profile-cache';
 import { UsersRepository } from '@chat/shared/repositories/users';
 import { loadGatewayConfig } from './config.ts';
 import { createHandlers, TypingTracker, type ChatServer, type ChatSocket } from './handlers.ts';
@@ -99,7 +100,7 @@ async function main() {
   await presence.start();
   const roomNames = new RoomNames(io, (room) => rooms.conversationOf(room) !== null);
   const releaseRequest = releaseHandshakeRequests(io);
-  const membershipFeed = followMembership({ io, amqp, gatewayId: config.GATEWAY_ID, log, membership, conversations, users, presence: presenceStore, roomNames, ledger });
+  const membershipFeed = followMembership({ io, amqp, gatewayId: config.GATEWAY_ID, log, membership, conversations, users: new ProfileCache(users), presence: presenceStore, roomNames, ledger });
   // On a first start the membership queue does not exist yet: events published before it is
   // bound would reach no instance. Wait for the broker a little (it is retried forever anyway).
   await amqp.whenConnected(10_000);

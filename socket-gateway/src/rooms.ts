@@ -17,7 +17,7 @@ import type { Logger } from '@chat/shared/log';
 import type { PresenceStore } from '@chat/shared/presence';
 import type { Conversation, Message, User } from '@chat/shared/models/types';
 import { toConversation, type ConversationRecord, type ConversationsRepository } from '@chat/shared/repositories/conversations';
-import type { UsersRepository } from '@chat/shared/repositories/users';
+import type { ProfileCache } from '@chat/shared/repositories/profile-cache';
 import type { ChatServer } from './handlers.ts';
 import type { RoomNames } from './lean.ts';
 import type { MembershipCache } from './membership.ts';
@@ -72,7 +72,8 @@ export function followMembership(deps: {
   log: Logger;
   membership: MembershipCache;
   conversations: ConversationsRepository;
-  users: UsersRepository;
+  /** Members as a conversation view shows them (the process's profile cache: one revision read, not one per member). */
+  users: Pick<ProfileCache, 'findByIds'>;
   presence: PresenceStore;
   roomNames: RoomNames;
   ledger: Pick<SendLedger, 'supersede'>;

@@ -10,7 +10,7 @@ import type { NotificationLevel } from '@chat/shared/models/types';
 import type { MessagesRepository } from '@chat/shared/repositories/messages';
 import type { ThreadSubscriptionsRepository } from '@chat/shared/repositories/threads';
 import { prefKey, type NotificationPreferencesRepository, type PushSubscriptionRecord, type PushSubscriptionsRepository } from '@chat/shared/repositories/notifications';
-import type { UsersRepository } from '@chat/shared/repositories/users';
+import type { ProfileCache } from '@chat/shared/repositories/profile-cache';
 import type { NotificationConfig } from './config.ts';
 import { isAllowedEndpoint } from './origins.ts';
 import { messagePayload } from './payload.ts';
@@ -45,7 +45,8 @@ export class NotificationService {
       subscriptions: PushSubscriptionsRepository;
       preferences: NotificationPreferencesRepository;
       conversations: ConversationsRepository;
-      users: UsersRepository;
+      /** Senders as a push names them, through the process's profile cache. */
+      users: Pick<ProfileCache, 'findByIds'>;
       /** A thread's followers (for replies kept in their thread) and its root. */
       threads: ThreadSubscriptionsRepository;
       messages: MessagesRepository;

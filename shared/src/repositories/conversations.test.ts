@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Model } from 'mongoose';
 import type { ReadPositionDoc } from '../models/schemas.ts';
 import type { Message } from '../models/types.ts';
+import { readModifyWriteModel } from '../../../test/read-modify-write.ts';
 import { lastMessageOf, ReadPositionsRepository, refreshVerdict } from './conversations.ts';
 
 const copy = (id: string) => ({ id, body: `body of ${id}` }) as unknown as Message;
@@ -31,34 +31,20 @@ describe('the record’s copy of its last message', () => {
   });
 });
 
-/**
- * read_positions as FerretDB updates them: the document is read, the update applied to that copy,
- * and the whole copy written back a moment later (no compare-and-set in between).
- */
-function readModifyWriteStore() {
-  const docs = new Map<string, Record<string, unknown>>();
-  const model = {
-    findOneAndUpdate: (filter: { conversationId: string; userId: string }, update: { $max: Record<string, string | number>; $set: Record<string, unknown> }) => ({
-      lean: async () => {
-        const key = `${filter.conversationId}/${filter.userId}`;
-        const prev = docs.get(key);
-        const next: Record<string, unknown> = { ...(prev ?? filter) };
-        for (const [f, v] of Object.entries(update.$max)) if (next[f] === undefined || (next[f] as string | number) < v) next[f] = v;
-        Object.assign(next, update.$set);
-        await new Promise((r) => setTimeout(r, 5));
-        docs.set(key, next);
-        return prev ? { ...prev } : null;
-      },
-    }),
-  };
-  return { model: model as unknown as Model<ReadPositionDoc>, doc: (conversationId: string, userId: string) => docs.get(`${conversationId}/${userId}`) };
-}
+/** read_positions as FerretDB updates them, one document per (conversation, member). */
+const readPositions = () => {
+  const { model, docs } = readModifyWriteModel<ReadPositionDoc>(
+    (f: { conversationId: string; userId: string }) => `${f.conversationId}/${f.userId}`,
+    (f: { conversationId: string; userId: string }) => ({ ...f }),
+  );
+  return { model, doc: (conversationId: string, userId: string) => docs.get(`${conversationId}/${userId}`) };
+};
 
 describe('a read position (advance)', () => {
   const at = (messageId: string, count: number) => ({ messageId, count, sent: 0, mentioned: 0, sys: 0 });
 
   it('two moves at once on a read-modify-write store: the newer one stays, and only a real move says so', async () => {
-    const store = readModifyWriteStore();
+    const store = readPositions();
     const reads = new ReadPositionsRepository(store.model);
     await reads.advance('c1', 'bob', at('m1', 1), ['alice', 'bob']);
     // The newer read's call comes first, the older one's (a slower event call) right behind it.
@@ -68,7 +54,7 @@ describe('a read position (advance)', () => {
   });
 
   it("other members' positions move at the same time", async () => {
-    const store = readModifyWriteStore();
+    const store = readPositions();
     const reads = new ReadPositionsRepository(store.model);
     const moved = await Promise.all([reads.advance('c1', 'bob', at('m2', 2), ['bob']), reads.advance('c1', 'carol', at('m2', 2), ['carol'])]);
     expect(moved).toEqual([true, true]);

@@ -386,26 +386,24 @@ export class ReadPositionsRepository {
    * True when the id moved (someone else's view of this member changed).
    */
   advance(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number; sys: number }, audience: readonly string[]): Promise<boolean> {
-    return this.writes.run(`${conversationId}:${userId}`, () => this.upsertMax(conversationId, userId, at, audience));
-  }
-
-  private async upsertMax(conversationId: string, userId: string, at: { messageId: string; count: number; sent: number; mentioned: number; sys: number }, audience: readonly string[]): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const prev = await this.model
-          .findOneAndUpdate(
-            // Plain values (ids validated by the callers), so an upsert copies them into the new doc.
-            { conversationId, userId },
-            { $max: { messageId: at.messageId, count: at.count, sent: at.sent, mentioned: at.mentioned, sys: at.sys }, $set: { audience: [...audience] } },
-            { upsert: true, new: false },
-          )
-          .lean<ReadPositionDoc>();
-        return !prev || prev.messageId < at.messageId;
-      } catch (e) {
-        // Two first reads at once: one upsert inserts, the other retries as an update.
-        if (!isDuplicateKey(e) || attempt > 0) throw e;
+    return this.writes.run(`${conversationId}:${userId}`, async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const prev = await this.model
+            .findOneAndUpdate(
+              // Plain values (ids validated by the callers), so an upsert copies them into the new doc.
+              { conversationId, userId },
+              { $max: { messageId: at.messageId, count: at.count, sent: at.sent, mentioned: at.mentioned, sys: at.sys }, $set: { audience: [...audience] } },
+              { upsert: true, new: false },
+            )
+            .lean<ReadPositionDoc>();
+          return !prev || prev.messageId < at.messageId;
+        } catch (e) {
+          // Two first reads at once: one upsert inserts, the other retries as an update.
+          if (!isDuplicateKey(e) || attempt > 0) throw e;
+        }
       }
-    }
+    });
   }
 
   /** Every member's position in one equality read. */

@@ -57,16 +57,12 @@ function threadSummary(d: Lean): Message['thread'] {
 export type StoredMessageDoc = Record<string, unknown> & { _id: string; searchKeys: string[] };
 
 export function toMessageDoc(m: Message, placed: MessagePlacement = {}): StoredMessageDoc {
-  const d = contentFields(m) as StoredMessageDoc;
-  if (placed.chunk !== undefined) {
-    d.chunk = placed.chunk;
-    d.chunkId = chunkId(m.conversationId, placed.chunk);
-  }
+  const d: StoredMessageDoc = Object.assign(contentFields(m), { searchKeys: m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body) });
+  if (placed.chunk !== undefined) Object.assign(d, chunkFields(m.conversationId, placed.chunk));
   if (placed.threadChunk !== undefined && m.threadRootId) {
     d.threadChunk = placed.threadChunk;
     d.threadChunkId = chunkId(threadStream(m.conversationId, m.threadRootId), placed.threadChunk);
   }
-  d.searchKeys = m.deletedAt ? [] : messageSearchKeys(m.conversationId, m.body);
   return d;
 }
 

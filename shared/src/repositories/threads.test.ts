@@ -1,38 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { Model } from 'mongoose';
+import { readModifyWriteModel } from '../../../test/read-modify-write.ts';
 import type { ThreadSubscriptionDoc } from '../models/schemas.ts';
 import { ThreadSubscriptionsRepository } from './threads.ts';
 
-type Update = { $set?: Record<string, unknown>; $max?: Record<string, string | number>; $setOnInsert?: Record<string, unknown> };
-
-/**
- * thread_subscriptions as FerretDB updates them: the document is read, the update applied to that
- * copy, and the whole copy written back a moment later (no compare-and-set in between).
- */
-function readModifyWriteStore() {
-  const docs = new Map<string, Record<string, unknown>>();
-  const model = {
-    findOneAndUpdate: (filter: { _id: { $eq: string } }, update: Update) => ({
-      lean: async () => {
-        const id = filter._id.$eq;
-        const prev = docs.get(id);
-        const next: Record<string, unknown> = prev ? { ...prev } : { _id: id, ...update.$setOnInsert };
-        for (const [f, v] of Object.entries(update.$max ?? {})) if (next[f] == null || (next[f] as string | number) < v) next[f] = v;
-        Object.assign(next, update.$set);
-        await new Promise((r) => setTimeout(r, 5));
-        docs.set(id, next);
-        return prev ? { ...prev } : null;
-      },
-    }),
-  };
-  return { model: model as unknown as Model<ThreadSubscriptionDoc>, docs };
-}
+/** thread_subscriptions as FerretDB updates them, one document per (user, thread) under its `_id`. */
+const subscriptions = () => readModifyWriteModel<ThreadSubscriptionDoc>((f: { _id: { $eq: string } }) => f._id.$eq, (f: { _id: { $eq: string } }) => ({ _id: f._id.$eq }));
 
 describe('a thread subscription on a read-modify-write store', () => {
   const at = (readId: string, readCount: number) => ({ readId, readCount, readSent: 0 });
 
   it('a follow and a read at once both stay', async () => {
-    const store = readModifyWriteStore();
+    const store = subscriptions();
     const subs = new ThreadSubscriptionsRepository(store.model);
     await subs.advanceRead('bob', 'c1', 'r1', at('m1', 1));
     await Promise.all([subs.setFollowing('bob', 'c1', 'r1', true), subs.advanceRead('bob', 'c1', 'r1', at('m2', 2))]);
@@ -40,7 +18,7 @@ describe('a thread subscription on a read-modify-write store', () => {
   });
 
   it('two reads at once: the newer one stays, and only the real move says so', async () => {
-    const store = readModifyWriteStore();
+    const store = subscriptions();
     const subs = new ThreadSubscriptionsRepository(store.model);
     await subs.advanceRead('bob', 'c1', 'r1', at('m1', 1));
     const moved = await Promise.all([subs.advanceRead('bob', 'c1', 'r1', at('m3', 3)), subs.advanceRead('bob', 'c1', 'r1', at('m2', 2))]);
@@ -49,7 +27,7 @@ describe('a thread subscription on a read-modify-write store', () => {
   });
 
   it("other users' subscriptions are written at the same time", async () => {
-    const store = readModifyWriteStore();
+    const store = subscriptions();
     const subs = new ThreadSubscriptionsRepository(store.model);
     await Promise.all([subs.setFollowing('bob', 'c1', 'r1', true), subs.setFollowing('carol', 'c1', 'r1', false)]);
     expect([store.docs.get('bob|c1/r1')?.following, store.docs.get('carol|c1/r1')?.following]).toEqual([true, false]);

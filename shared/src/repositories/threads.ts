@@ -69,20 +69,18 @@ export class ThreadSubscriptionsRepository {
   /** Follows unless the user already decided (the root's author, who may have unfollowed before). */
   followIfUndecided(userId: string, conversationId: string, rootId: string): Promise<void> {
     const _id = key(userId, conversationId, rootId);
-    return this.writes.run(_id, () => this.followUnlessDecided(_id, { userId, conversationId, rootId }));
-  }
-
-  private async followUnlessDecided(_id: string, { userId, conversationId, rootId }: { userId: string; conversationId: string; rootId: string }): Promise<void> {
-    try {
-      await this.model.updateOne(
-        { _id: { $eq: _id }, following: null },
-        { $set: { following: true }, $setOnInsert: { userId, conversationId, rootId, readId: null, readCount: 0, readSent: 0 } },
-        { upsert: true },
-      );
-    } catch (e) {
-      // The document exists with a decision: the filter missed it and the upsert hit its _id.
-      if (!isDuplicateKey(e)) throw e;
-    }
+    return this.writes.run(_id, async () => {
+      try {
+        await this.model.updateOne(
+          { _id: { $eq: _id }, following: null },
+          { $set: { following: true }, $setOnInsert: { userId, conversationId, rootId, readId: null, readCount: 0, readSent: 0 } },
+          { upsert: true },
+        );
+      } catch (e) {
+        // The document exists with a decision: the filter missed it and the upsert hit its _id.
+        if (!isDuplicateKey(e)) throw e;
+      }
+    });
   }
 
   /** Moves the read position forward (each field only up); true if the id moved. */
@@ -92,19 +90,17 @@ export class ThreadSubscriptionsRepository {
   }
 
   private upsert(_id: string, ids: { userId: string; conversationId: string; rootId: string }, update: Record<string, unknown>): Promise<ThreadSubscription | null> {
-    return this.writes.run(_id, () => this.upsertNow(_id, ids, update));
-  }
-
-  private async upsertNow(_id: string, ids: { userId: string; conversationId: string; rootId: string }, update: Record<string, unknown>): Promise<ThreadSubscription | null> {
     const setOnInsert = { ...ids, ...((update.$setOnInsert as object | undefined) ?? {}) };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const prev = await this.model.findOneAndUpdate({ _id: { $eq: _id } }, { ...update, $setOnInsert: setOnInsert }, { upsert: true, new: false }).lean<Lean>();
-        return prev ? toSubscription(prev) : null;
-      } catch (e) {
-        // Two first writes at once: one upsert inserts, the other retries as an update.
-        if (!isDuplicateKey(e) || attempt > 0) throw e;
+    return this.writes.run(_id, async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const prev = await this.model.findOneAndUpdate({ _id: { $eq: _id } }, { ...update, $setOnInsert: setOnInsert }, { upsert: true, new: false }).lean<Lean>();
+          return prev ? toSubscription(prev) : null;
+        } catch (e) {
+          // Two first writes at once: one upsert inserts, the other retries as an update.
+          if (!isDuplicateKey(e) || attempt > 0) throw e;
+        }
       }
-    }
+    });
   }
 }

@@ -3,6 +3,7 @@ import { readSecret } from '@chat/shared/config';
 import type { RoutingKey, BusEvents } from '@chat/shared/events/bus';
 import { createApp } from '@chat/shared/http/app';
 import { connectMongo } from '@chat/shared/infra/mongo';
+import { adapterClients } from '@chat/shared/infra/redis';
 import { createPublisher } from '@chat/shared/infra/rabbit';
 import { createLogger } from '@chat/shared/log';
 import { ConversationsRepository, ReadPositionsRepository } from '@chat/shared/repositories/conversations';
@@ -18,6 +19,7 @@ import { ConversationsService } from './src/conversations.service.ts';
 import { EventsService } from './src/events.service.ts';
 import { eventRoutes } from './src/events.routes.ts';
 import { conversationStreams } from './src/history/conversation-stream.ts';
+import { ChunkOpenFeed } from './src/history/open-feed.ts';
 import { ChunkPlacer } from './src/history/placer.ts';
 import { threadStreams } from './src/history/thread-stream.ts';
 import { ThreadsService } from './src/threads.service.ts';
@@ -50,8 +52,14 @@ export default async function createHandler(): Promise<FunctionHandler> {
   const reads = new ReadPositionsRepository(mongo.models.ReadPosition);
   // The only writer of read positions: every move is announced, whichever path it came by.
   const readsService = new ReadsService({ messages, chunks, reads, announce: (e) => publish('conversation.read', e) });
-  const placer = new ChunkPlacer(conversationStreams(conversations, chunks));
-  const threadPlacer = new ChunkPlacer(threadStreams(messages, chunks));
+  // Replicas hear of each other's chunk openings here instead of reading the store before each
+  // placement (docs/storage.md, "The feed of chunk openings"). Not part of readiness: without
+  // Redis every placement reads the store, as with no feed.
+  const redis = adapterClients(config.REDIS_URL);
+  const feed = new ChunkOpenFeed(redis.pub, redis.sub, `${config.REDIS_PREFIX}chunk-opens`, log);
+  feed.start();
+  const placer = new ChunkPlacer(conversationStreams(conversations, chunks), { feed });
+  const threadPlacer = new ChunkPlacer(threadStreams(messages, chunks), { feed });
   const subscriptions = new ThreadSubscriptionsRepository(mongo.models.ThreadSubscription);
   const threads = new ThreadsService({ conversations, messages, chunks, subscriptions, announce: (e) => publish('conversation.read', e) });
   const users = new UsersRepository(mongo.models);
@@ -96,7 +104,8 @@ export default async function createHandler(): Promise<FunctionHandler> {
   return {
     app,
     close: async () => {
-      await publisher.close();
+      feed.stop();
+      await Promise.all([publisher.close(), redis.pub.quit().catch(() => undefined), redis.sub.quit().catch(() => undefined)]);
       await mongo.close();
     },
   };

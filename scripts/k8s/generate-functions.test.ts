@@ -39,7 +39,7 @@ describe('stack.yml', () => {
   it('gives each function its secrets, and credentials only as secrets', () => {
     const secrets = (fn: string) => [...(stack.functions[fn]!.secrets ?? [])].sort();
     expect(secrets('auth')).toEqual(['amqp-url', 'jwt-signing-keys', 'mongo-url', 'redis-url']);
-    expect(secrets('db')).toEqual(['amqp-url', 'connector-secret', 'mongo-url']);
+    expect(secrets('db')).toEqual(['amqp-url', 'connector-secret', 'mongo-url', 'redis-url']);
     expect(secrets('file')).toEqual(['amqp-url', 'minio-access-key', 'minio-secret-key', 'mongo-url']);
     expect(secrets('notification')).toEqual(['connector-secret', 'mongo-url', 'redis-url', 'vapid-keys']);
     for (const [name, fn] of Object.entries(stack.functions)) {

@@ -3,6 +3,8 @@ import { commonConfig, env, loadConfig } from '@chat/shared/config';
 export const dbConfigShape = {
   MONGO_URL: commonConfig.MONGO_URL,
   AMQP_URL: commonConfig.AMQP_URL,
+  REDIS_URL: commonConfig.REDIS_URL,
+  REDIS_PREFIX: commonConfig.REDIS_PREFIX,
   JWKS_URL: commonConfig.JWKS_URL,
   JWT_ISSUER: commonConfig.JWT_ISSUER,
   JWT_AUDIENCE: commonConfig.JWT_AUDIENCE,

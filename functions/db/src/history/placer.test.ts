@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OpenChunk } from './chunker.ts';
+import type { OpenFeed } from './open-feed.ts';
 import { ChunkPlacer, type OpenedChunk, type StreamStore } from './placer.ts';
 
 const id = (n: number) => n.toString().padStart(4, '0');
@@ -8,10 +9,11 @@ const id = (n: number) => n.toString().padStart(4, '0');
 function memoryStore() {
   const rec = { no: 0, start: '', base: 0, stored: 0, last: '' };
   const chunks = new Map<number, OpenedChunk>();
-  const store: StreamStore & { rec: typeof rec; chunks: typeof chunks; cas: number } = {
+  const store: StreamStore & { rec: typeof rec; chunks: typeof chunks; cas: number; finds: number } = {
     rec,
     chunks,
     cas: 0,
+    finds: 0,
     load: async () => ({ open: { no: rec.no, start: rec.start, count: rec.stored - rec.base, max: rec.last } as OpenChunk, base: rec.base }),
     open: async (_s, next) => {
       store.cas++;
@@ -22,9 +24,27 @@ function memoryStore() {
       if (c.no > rec.no) Object.assign(rec, { no: c.no, start: c.start, base: c.base });
     },
     startOf: async (_s, no) => chunks.get(no)?.start ?? '',
-    find: async (_s, no) => chunks.get(no) ?? null,
+    find: async (_s, no) => {
+      store.finds++;
+      return chunks.get(no) ?? null;
+    },
   };
   return store;
+}
+
+/** A feed that answers what the test sets, and records the intents and openings told to it. */
+function fakeFeed(answer: 'trust' | 'stale' | 'unknown' = 'trust', canTell = true) {
+  const feed: OpenFeed & { answer: typeof answer; told: string[] } = {
+    answer,
+    told: [],
+    status: () => feed.answer,
+    intend: async (s, no) => {
+      feed.told.push(`intend ${s} ${no}`);
+      return canTell;
+    },
+    opened: (s, no) => void feed.told.push(`opened ${s} ${no}`),
+  };
+  return feed;
 }
 
 const chunksOf = async (p: ChunkPlacer, stream: string, ids: string[]) => (await p.place(stream, ids)).chunks;
@@ -77,6 +97,54 @@ describe('ChunkPlacer', () => {
     Object.assign(store.rec, { no: 1, start: id(4), base: 3, stored: 4, last: id(4) });
     // b's copy still says chunk 0 with room: 0005 must go to chunk 1 all the same.
     expect(await chunksOf(b, 's', [id(5)])).toEqual([1]);
+  });
+
+  it('with a feed that vouches for the stream, places without reading the store, and tells of the chunks it opens', async () => {
+    const store = memoryStore();
+    const feed = fakeFeed('trust');
+    const p = new ChunkPlacer(store, { size: 2, ttlMs: 60_000, feed });
+    await chunksOf(p, 's', [id(1)]);
+    const finds = store.finds;
+    expect(await chunksOf(p, 's', [id(2), id(3)])).toEqual([0, 1]);
+    expect(await chunksOf(p, 's', [id(4)])).toEqual([1]);
+    expect(store.finds).toBe(finds);
+    // Told before the insert, and after it.
+    expect(feed.told).toEqual(['intend s 1', 'opened s 1']);
+  });
+
+  it('a feed that heard of a later chunk makes it reload; one that cannot vouch sends it to the store', async () => {
+    const store = memoryStore();
+    const feed = fakeFeed('trust');
+    const a = new ChunkPlacer(store, { size: 2, ttlMs: 60_000, feed });
+    const b = new ChunkPlacer(store, { size: 2, ttlMs: 60_000 });
+    await chunksOf(a, 's', [id(1)]);
+    await chunksOf(b, 's', [id(2)]);
+    Object.assign(store.rec, { stored: 2, last: id(2) });
+    expect(await chunksOf(b, 's', [id(3), id(4)])).toEqual([0, 1]);
+    Object.assign(store.rec, { no: 1, start: id(4), base: 3, stored: 4, last: id(4) });
+    // A feed that trusts a stale copy is wrong, and this shows the copy would be used as is:
+    expect((await a.place('s', [])).open.no).toBe(0);
+    feed.answer = 'stale';
+    expect(await chunksOf(a, 's', [id(5)])).toEqual([1]);
+    // Unknown: the store is read (no chunk after 1: the copy stands, and 0006 opens chunk 2).
+    feed.answer = 'unknown';
+    const finds = store.finds;
+    expect(await chunksOf(a, 's', [id(6)])).toEqual([2]);
+    expect(store.finds).toBe(finds + 1);
+  });
+
+  it('opens no chunk it could not tell the others of: the open chunk takes the messages past its size', async () => {
+    const store = memoryStore();
+    const feed = fakeFeed('trust', false);
+    const p = new ChunkPlacer(store, { size: 2, ttlMs: 60_000, feed });
+    expect(await chunksOf(p, 's', [1, 2, 3, 4].map(id))).toEqual([0, 0, 0, 0]);
+    expect(store.chunks.size).toBe(0);
+    expect(store.cas).toBe(0);
+    expect(feed.told).toEqual(['intend s 1']);
+    // Up to four times its size: then it opens all the same (Redis is likelier down for everyone).
+    expect(await chunksOf(p, 's', [5, 6, 7].map(id))).toEqual([0, 0, 0]);
+    expect(await chunksOf(p, 's', [id(8), id(9)])).toEqual([1, 1]);
+    expect(store.chunks.get(1)).toMatchObject({ no: 1, start: id(8), base: 7 });
   });
 
   it('opens several chunks in one batch, each with its base', async () => {

@@ -1,5 +1,6 @@
 import { KeyedQueue } from '@chat/shared/concurrency';
 import { CHUNK_SIZE, locateClosed, placeInOpen, type OpenChunk, type Placement } from './chunker.ts';
+import type { OpenFeed } from './open-feed.ts';
 
 /** A chunk as opened: number, lowest id, and the stream's message count when it opened. */
 export interface OpenedChunk {
@@ -26,10 +27,15 @@ export interface StreamStore {
   find(stream: string, no: number): Promise<OpenedChunk | null>;
 }
 
+/** How far past its size the open chunk grows while its next opening cannot be announced. */
+const OVERSHOOT = 4;
+
 interface Cached {
   open: OpenChunk;
   base: number;
   loadedAt: number;
+  /** When (performance.now()) no chunk after `open` was known to exist: a load or a read of the store began then. */
+  checkedAt: number;
 }
 
 /**
@@ -37,8 +43,9 @@ interface Cached {
  * in this process (a promise chain), on a cached copy of the open chunk; storage changes only when
  * a chunk opens (about once per CHUNK_SIZE messages): the chunk's doc is inserted (atomic on its
  * unique _id), then the stream's record moves to it. Losing that insert to another replica means
- * our view was stale: we adopt the winner, reload and place again. The cache is reloaded after
- * `ttlMs`, which bounds how long a replica can place into a chunk another one already closed.
+ * our view was stale: we adopt the winner, reload and place again. Each placement first makes sure
+ * no one opened a chunk after the cached one (stillOpen); the cache is reloaded after `ttlMs` in
+ * any case.
  */
 export class ChunkPlacer {
   private readonly cache = new Map<string, Cached>();
@@ -47,7 +54,7 @@ export class ChunkPlacer {
 
   constructor(
     private readonly store: StreamStore,
-    private readonly opts: { size?: number; ttlMs?: number; now?: () => number } = {},
+    private readonly opts: { size?: number; ttlMs?: number; now?: () => number; feed?: OpenFeed } = {},
   ) {}
 
   /**
@@ -74,13 +81,21 @@ export class ChunkPlacer {
         if (ids[i]! >= state.open.start) current.push(i);
         else chunks[i] = await locateClosed(ids[i]!, state.open, (no) => this.store.startOf(stream, no));
       }
-      const placed = placeInOpen(state.open, current.map((i) => ids[i]!), size);
+      const inOpen = current.map((i) => ids[i]!);
+      let placed = placeInOpen(state.open, inOpen, size);
+      // Other replicas trust the feed to tell them of every opening, so this one opens none it
+      // could not announce: the open chunk takes the messages instead, past its size (readers
+      // only read a larger chunk), up to OVERSHOOT times its size. Beyond that, Redis is likelier
+      // down for everyone (and then nobody trusts the feed) than unreachable from here alone.
+      if (placed.closed.length && this.opts.feed && !(await this.opts.feed.intend(stream, placed.closed[0]!.no + 1)) && state.open.count + inOpen.length < OVERSHOOT * size)
+        placed = placeInOpen(state.open, inOpen, Infinity);
       current.forEach((i, k) => (chunks[i] = placed.chunks[k]!));
       if (placed.closed.length) {
         const opened = openedChunks(state, placed, ids.length - current.length);
         let lost = false;
         for (const mine of opened) {
           const stored = await this.store.open(stream, mine);
+          this.opts.feed?.opened(stream, stored.no);
           if (stored.start !== mine.start || stored.base !== mine.base) {
             // Someone opened it first (or opened it and stopped before moving the record): theirs stands.
             await this.store.setOpen(stream, stored);
@@ -119,14 +134,29 @@ export class ChunkPlacer {
     return loaded;
   }
 
+  /**
+   * Whether the cached open chunk is still the newest. Another replica may have opened the next
+   * one since: placing by our copy would fill the old chunk with ids of the new one's range
+   * (history read out of order, measured with two db instances). The feed of openings answers
+   * when it can vouch for the stream; otherwise one _id read of the next chunk does. Either way
+   * the answer comes before the insert it guards: an opening in the milliseconds between the two
+   * (or still on its way to us) can be missed (docs/storage.md, "A race between replicas").
+   */
+  private async stillOpen(stream: string, cached: Cached): Promise<boolean> {
+    const heard = this.opts.feed?.status(stream, cached.open.no, cached.checkedAt) ?? 'unknown';
+    if (heard !== 'unknown') return heard === 'trust';
+    const checkedAt = performance.now();
+    if (await this.store.find(stream, cached.open.no + 1)) return false;
+    cached.checkedAt = Math.max(cached.checkedAt, checkedAt);
+    return true;
+  }
+
   private async state(stream: string): Promise<Cached> {
     const now = (this.opts.now ?? Date.now)();
     const cached = this.cache.get(stream);
-    // Another replica may have opened the next chunk since: placing by our copy would fill the old
-    // chunk with ids of the new one's range (history read out of order, measured with two db
-    // instances). One _id read per placement rules that out; a chunk opens once per CHUNK_SIZE.
-    if (cached && now - cached.loadedAt < (this.opts.ttlMs ?? 10_000) && !(await this.store.find(stream, cached.open.no + 1))) return cached;
-    const loaded = { ...(await this.loadNewest(stream)), loadedAt: now };
+    if (cached && now - cached.loadedAt < (this.opts.ttlMs ?? 10_000) && (await this.stillOpen(stream, cached))) return cached;
+    const checkedAt = performance.now();
+    const loaded = { ...(await this.loadNewest(stream)), loadedAt: now, checkedAt };
     // Keep the local view of the open chunk if it is ahead of the stored one (our own placements).
     if (cached && cached.open.no === loaded.open.no && cached.open.start === loaded.open.start) {
       loaded.open.count = Math.max(loaded.open.count, cached.open.count);

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import type { Logger } from '@chat/shared/log';
+import { ChunkOpenFeed, type PubSub } from './open-feed.ts';
+
+const log: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * Redis pub/sub at the boundary: what is published reaches every subscriber of the channel in
+ * publish order when `deliver()` runs (a subscriber that is `down` gets nothing, as a dropped
+ * connection would; `failPublish` makes publishes reject).
+ */
+function fakeRedis() {
+  const queue: Array<[string, string]> = [];
+  const subs: Array<{ down: boolean; onMessage: Array<(c: string, m: string) => void>; onClose: Array<() => void> }> = [];
+  const bus = {
+    failPublish: false,
+    queue,
+    pub: {
+      publish: async (channel: string, message: string) => {
+        if (bus.failPublish) throw new Error('connection is closed');
+        queue.push([channel, message]);
+        return 1;
+      },
+    },
+    sub(): PubSub & { drop(): void; restore(): void } {
+      const s = { down: false, onMessage: [] as Array<(c: string, m: string) => void>, onClose: [] as Array<() => void> };
+      subs.push(s);
+      return {
+        publish: bus.pub.publish,
+        subscribe: async () => 1,
+        on: (event: 'message' | 'close', fn: (...a: string[]) => void) => {
+          if (event === 'message') s.onMessage.push(fn);
+          else s.onClose.push(fn as () => void);
+        },
+        drop: () => {
+          s.down = true;
+          for (const f of s.onClose) f();
+        },
+        restore: () => {
+          s.down = false;
+        },
+      };
+    },
+    deliver() {
+      for (const [c, m] of queue.splice(0)) for (const s of subs) if (!s.down) for (const f of s.onMessage) f(c, m);
+    },
+  };
+  return bus;
+}
+
+const opts = (clock: { t: number }) => ({ beatMs: 100, beatStaleMs: 400, graceMs: 1000, pendingMs: 2000, clock: () => clock.t });
+
+/** Two replicas' feeds on one bus, both past their grace period, with a state `s` checked at `checked`. */
+function twoReplicas() {
+  const clock = { t: 10_000 };
+  const bus = fakeRedis();
+  const [subA, subB] = [bus.sub(), bus.sub()];
+  const a = new ChunkOpenFeed(bus.pub, subA, 'ch', log, opts(clock));
+  const b = new ChunkOpenFeed(bus.pub, subB, 'ch', log, opts(clock));
+  a.start();
+  b.start();
+  bus.deliver();
+  // Beats keep flowing as time passes (the interval timers are not faked: beat by hand).
+  const tick = (ms: number) => {
+    clock.t += ms;
+    (a as unknown as { beat(): void }).beat();
+    (b as unknown as { beat(): void }).beat();
+    bus.deliver();
+  };
+  tick(1100);
+  return { clock, bus, a, b, subA, subB, tick, checked: clock.t };
+}
+
+describe('ChunkOpenFeed', () => {
+  it('vouches for nothing until it has heard its own beat, and then only for states checked after its grace period', () => {
+    const clock = { t: 10_000 };
+    const bus = fakeRedis();
+    const feed = new ChunkOpenFeed(bus.pub, bus.sub(), 'ch', log, opts(clock));
+    feed.start();
+    expect(feed.status('s', 0, clock.t)).toBe('unknown');
+    bus.deliver();
+    // Heard at 10,000: states checked before 11,000 may have missed an intent sent before we listened.
+    expect(feed.status('s', 0, 10_500)).toBe('unknown');
+    expect(feed.status('s', 0, 11_000)).toBe('trust');
+  });
+
+  it('an intent from another replica sends the stream to the store until its opening is heard; then older copies are stale', async () => {
+    const { a, b, bus, checked } = twoReplicas();
+    expect(b.status('s', 3, checked)).toBe('trust');
+    expect(await a.intend('s', 4)).toBe(true);
+    bus.deliver();
+    expect(b.status('s', 3, checked)).toBe('unknown');
+    // Streams nobody opened in stay trusted.
+    expect(b.status('t', 3, checked)).toBe('trust');
+    a.opened('s', 4);
+    bus.deliver();
+    expect(b.status('s', 3, checked)).toBe('stale');
+    expect(b.status('s', 4, checked)).toBe('trust');
+    // A replica's own messages tell it nothing it does not know.
+    expect(a.status('s', 3, checked)).toBe('trust');
+  });
+
+  it('an intent whose opener died (no opening heard) keeps the stream going to the store for pendingMs, then is dropped', async () => {
+    const { a, b, bus, tick, checked } = twoReplicas();
+    await a.intend('s', 4);
+    bus.deliver();
+    tick(1900);
+    expect(b.status('s', 3, checked)).toBe('unknown');
+    tick(200);
+    // Expired: this answer still sends it to the store (which now has the chunk, if it was inserted).
+    expect(b.status('s', 3, checked)).toBe('unknown');
+    expect(b.status('s', 3, checked)).toBe('trust');
+  });
+
+  it('a dropped subscription trusts nothing checked before it heard its own beat again, and its grace period after', async () => {
+    const { a, b, bus, subB, tick, checked } = twoReplicas();
+    subB.drop();
+    // While it is down, an opening goes unheard.
+    await a.intend('s', 4);
+    a.opened('s', 4);
+    bus.deliver();
+    expect(b.status('s', 3, checked)).toBe('unknown');
+    subB.restore();
+    tick(100);
+    expect(b.status('s', 3, checked)).toBe('unknown');
+    // A state read from the store after the grace period may be trusted again.
+    expect(b.status('s', 4, checked + 100 + 1000)).toBe('trust');
+  });
+
+  it('trusts nothing while its beats do not come back (Redis slow or the subscription silent)', () => {
+    const { b, clock, checked } = twoReplicas();
+    expect(b.status('s', 3, checked)).toBe('trust');
+    clock.t += 500;
+    expect(b.status('s', 3, checked)).toBe('unknown');
+  });
+
+  it('an intent that cannot be published answers false (the placer then opens no chunk)', async () => {
+    const { a, bus } = twoReplicas();
+    bus.failPublish = true;
+    expect(await a.intend('s', 4)).toBe(false);
+  });
+
+  it('a replica that does not hear itself answers false at once, without publishing', async () => {
+    const { a, bus, clock } = twoReplicas();
+    clock.t += 500;
+    expect(await a.intend('s', 4)).toBe(false);
+    expect(bus.queue).toEqual([]);
+  });
+});

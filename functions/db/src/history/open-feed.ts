@@ -40,6 +40,11 @@ export interface OpenFeedOptions {
   graceMs?: number;
   /** How long an intent without its "opened" keeps the stream to be checked in the store. */
   pendingMs?: number;
+  /**
+   * How long an opening is remembered. Longer than the placer's cache lifetime (10 s): a copy
+   * older than an opening it has not seen is reloaded by then anyway.
+   */
+  forgetMs?: number;
   clock?: () => number;
 }
 
@@ -62,8 +67,12 @@ export class ChunkOpenFeed implements OpenFeed {
   private trustedFrom: number | null = null;
   /** When the newest own beat heard was sent. */
   private beatSent = -Infinity;
-  private readonly pending = new Map<string, number>();
-  private readonly newest = new Map<string, number>();
+  /** Streams with an opening under way: the chunk intended, when it was heard, and until when to wait for it. */
+  private readonly pending = new Map<string, { no: number; at: number; until: number }>();
+  /** Streams whose intent expired unopened (its opener died?): copies checked before the intent must be read again. */
+  private readonly recheck = new Map<string, number>();
+  /** The newest chunk heard opened per stream, and when (oldest first). */
+  private readonly newest = new Map<string, { no: number; at: number }>();
   private timer: NodeJS.Timeout | null = null;
   private readonly o: Required<Omit<OpenFeedOptions, 'clock'>>;
   private readonly clock: () => number;
@@ -75,7 +84,7 @@ export class ChunkOpenFeed implements OpenFeed {
     private readonly log: Logger,
     opts: OpenFeedOptions = {},
   ) {
-    this.o = { beatMs: opts.beatMs ?? 250, beatStaleMs: opts.beatStaleMs ?? 1000, graceMs: opts.graceMs ?? 5000, pendingMs: opts.pendingMs ?? 5000 };
+    this.o = { beatMs: opts.beatMs ?? 250, beatStaleMs: opts.beatStaleMs ?? 1000, graceMs: opts.graceMs ?? 5000, pendingMs: opts.pendingMs ?? 5000, forgetMs: opts.forgetMs ?? 30_000 };
     this.clock = opts.clock ?? (() => performance.now());
   }
 
@@ -102,12 +111,11 @@ export class ChunkOpenFeed implements OpenFeed {
   status(stream: string, no: number, since: number): 'trust' | 'stale' | 'unknown' {
     const now = this.clock();
     if (this.trustedFrom === null || since < this.trustedFrom || now - this.beatSent > this.o.beatStaleMs) return 'unknown';
-    if ((this.newest.get(stream) ?? -1) > no) return 'stale';
-    const until = this.pending.get(stream);
-    if (until !== undefined) {
-      if (until <= now) this.pending.delete(stream);
-      return 'unknown';
-    }
+    if ((this.newest.get(stream)?.no ?? -1) > no) return 'stale';
+    this.expire(now);
+    if (this.pending.has(stream)) return 'unknown';
+    // The chunk may have been inserted before its opener died: a copy from before must be read again.
+    if ((this.recheck.get(stream) ?? -Infinity) >= since) return 'unknown';
     return 'trust';
   }
 
@@ -135,7 +143,23 @@ export class ChunkOpenFeed implements OpenFeed {
   }
 
   private beat(): void {
-    this.pub.publish(this.channel, `h ${this.id} ${this.clock()}`).catch(() => undefined);
+    const now = this.clock();
+    this.pub.publish(this.channel, `h ${this.id} ${now}`).catch(() => undefined);
+    this.expire(now);
+    for (const [stream, heard] of this.newest) {
+      if (heard.at > now - this.o.forgetMs) break;
+      this.newest.delete(stream);
+    }
+    for (const [stream, at] of this.recheck) if (at <= now - this.o.forgetMs) this.recheck.delete(stream);
+  }
+
+  /** Intents past pendingMs without their opening become rechecks. */
+  private expire(now: number): void {
+    for (const [stream, p] of this.pending) {
+      if (p.until > now) continue;
+      this.pending.delete(stream);
+      this.bounded(this.recheck).set(stream, p.at);
+    }
   }
 
   private hear(message: string): void {
@@ -148,18 +172,25 @@ export class ChunkOpenFeed implements OpenFeed {
       return;
     }
     if (from === this.id || !a || b === undefined) return;
+    const no = Number(b);
     if (kind === 'i') {
-      this.bounded(this.pending).set(a, this.clock() + this.o.pendingMs);
+      const p = this.pending.get(a);
+      const now = this.clock();
+      this.bounded(this.pending).set(a, { no: Math.max(no, p?.no ?? -1), at: p?.at ?? now, until: now + this.o.pendingMs });
     } else if (kind === 'o') {
-      this.pending.delete(a);
-      const no = Number(b);
-      if (no > (this.newest.get(a) ?? -1)) this.bounded(this.newest).set(a, no);
+      // Another replica may be opening a later chunk of the stream meanwhile: that one stays pending.
+      if ((this.pending.get(a)?.no ?? Infinity) <= no) this.pending.delete(a);
+      if (no > (this.newest.get(a)?.no ?? -1)) {
+        this.newest.delete(a);
+        this.bounded(this.newest).set(a, { no, at: this.clock() });
+      }
     }
   }
 
   /**
-   * Keeps a per-stream map to a bounded size. What the oldest entry said is lost with it, so no
-   * state checked before now is trusted any more: each stream is read from the store once again.
+   * Keeps a per-stream map to a bounded size (forgetMs keeps it far below, short of a flood of
+   * openings). What the oldest entry said is lost with it, so no state checked before now is
+   * trusted any more: each stream is read from the store once again.
    */
   private bounded<V>(m: Map<string, V>): Map<string, V> {
     if (m.size >= 100_000) {

@@ -56,6 +56,7 @@ export default async function createHandler(): Promise<FunctionHandler> {
   // placement (docs/storage.md, "The feed of chunk openings"). Not part of readiness: without
   // Redis every placement reads the store, as with no feed.
   const redis = adapterClients(config.REDIS_URL);
+  for (const c of [redis.pub, redis.sub]) c.on('error', (e) => log.warn('chunk open feed: redis client error', { err: e }));
   const feed = new ChunkOpenFeed(redis.pub, redis.sub, `${config.REDIS_PREFIX}chunk-opens`, log);
   feed.start();
   const placer = new ChunkPlacer(conversationStreams(conversations, chunks), { feed });

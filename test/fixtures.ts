@@ -9,11 +9,21 @@ let seq = 0;
  * The gateway's id format (shared/src/ids.ts), with a per-millisecond sequence in the suffix so
  * messages a test creates within one millisecond still sort in creation order.
  */
-export function messageId(): string {
-  const now = Date.now();
-  seq = now === lastMs ? seq + 1 : 0;
-  lastMs = now;
-  return sharedMessageId(now, seq.toString(16).padStart(4, '0') + randomBytes(4).toString('hex'));
+export function messageId(at = Date.now()): string {
+  seq = at === lastMs ? seq + 1 : 0;
+  lastMs = at;
+  return sharedMessageId(at, seq.toString(16).padStart(4, '0') + randomBytes(4).toString('hex'));
+}
+
+/**
+ * The id and createdAt of a message sent `agoMs` ago. The db function opens the chunks of live
+ * traffic at a floor a moment ahead (functions/db/src/history/chunker.ts, LiveFloor); messages
+ * this old are placed as a backlog is, a chunk opening at the id that opens it, which is what a
+ * test of exact chunk edges needs.
+ */
+export function sentAgo(agoMs: number): Pick<Message, 'id' | 'createdAt'> {
+  const at = Date.now() - agoMs;
+  return { id: messageId(at), createdAt: new Date(at).toISOString() };
 }
 
 export function makeMessage(conversationId: string, senderId: string, body: string, extra: Partial<Message> = {}): Message {

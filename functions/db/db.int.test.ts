@@ -5,6 +5,7 @@ import type { Conversation, Message } from '@chat/shared/models/types';
 import { connectorSecret, api, registerUser, uniqueName } from '../../test/api.ts';
 import { busChannel, closeBus, eventually, makeMessage, publishEvents, publishRaw } from '../../test/bus.ts';
 import { closeTestDb, createConversation, testDb } from '../../test/db.ts';
+import { sentAgo } from '../../test/fixtures.ts';
 
 const D = '/api/db';
 type Session = Awaited<ReturnType<typeof registerUser>>;
@@ -366,9 +367,10 @@ describe('history in chunks (250 messages: chunks of 100, 100 and 50)', () => {
   let early: Message;
   beforeAll(async () => {
     g = await bareGroup(alice, [bob], 'long history');
-    // Made first, so its id is the oldest; stored last, as a late redelivery would be.
-    early = makeMessage(g.id, bob.user.id, 'late but oldest');
-    ms = Array.from({ length: 250 }, (_, i) => makeMessage(g.id, alice.user.id, `h${i}`));
+    // Made first, so its id is the oldest; stored last, as a late redelivery would be. Sent a
+    // minute ago (sentAgo): chunks then open at the id that opens them, 100 messages apart.
+    early = makeMessage(g.id, bob.user.id, 'late but oldest', sentAgo(60_000));
+    ms = Array.from({ length: 250 }, (_, i) => makeMessage(g.id, alice.user.id, `h${i}`, sentAgo(60_000)));
     await sendMany(g, ms);
   });
   const bodies = (p: { messages: Message[] }) => p.messages.map((m) => m.body);

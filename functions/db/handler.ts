@@ -59,8 +59,10 @@ export default async function createHandler(): Promise<FunctionHandler> {
   for (const c of [redis.pub, redis.sub]) c.on('error', (e) => log.warn('chunk open feed: redis client error', { err: e }));
   const feed = new ChunkOpenFeed(redis.pub, redis.sub, `${config.REDIS_PREFIX}chunk-opens`, log);
   feed.start();
-  const placer = new ChunkPlacer(conversationStreams(conversations, chunks), { feed });
-  const threadPlacer = new ChunkPlacer(threadStreams(messages, chunks), { feed });
+  // Chunks open half a second ahead of now, so what is in flight stays in the chunk before
+  // whichever replica places it (docs/storage.md, "A race between replicas").
+  const placer = new ChunkPlacer(conversationStreams(conversations, chunks), { feed, floorMs: 500 });
+  const threadPlacer = new ChunkPlacer(threadStreams(messages, chunks), { feed, floorMs: 500 });
   const subscriptions = new ThreadSubscriptionsRepository(mongo.models.ThreadSubscription);
   const threads = new ThreadsService({ conversations, messages, chunks, subscriptions, announce: (e) => publish('conversation.read', e) });
   const users = new UsersRepository(mongo.models);

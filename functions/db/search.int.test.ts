@@ -5,6 +5,7 @@ import { chunkFields, MessagesRepository, toMessageDoc } from '@chat/shared/repo
 import { api, deliverToDb, registerUser, uniqueName } from '../../test/api.ts';
 import { makeMessage } from '../../test/bus.ts';
 import { closeTestDb, createConversation, testDb } from '../../test/db.ts';
+import { sentAgo } from '../../test/fixtures.ts';
 import { lookupTerm, termKey } from '@chat/shared/search/terms';
 import { searchKeysStep } from './src/migrations/search-keys.ts';
 
@@ -266,9 +267,10 @@ describe('search across history chunks (a common word read newest chunk first)',
     // of g, every one holding the common word; the rare word in every 10th of g.
     ms = [];
     others = [];
+    // Sent a minute ago (sentAgo): chunks open at the id that opens them, 100 messages apart.
     for (let i = 0; i < 350; i++) {
-      ms.push(makeMessage(g.id, i % 2 ? bob.user.id : alice.user.id, `${common} number ${i}${i % 10 === 3 ? ` ${rare}` : ''}`));
-      if (i >= 230 && i % 2 === 0) others.push(makeMessage(other.id, bob.user.id, `${common} elsewhere ${i}`));
+      ms.push(makeMessage(g.id, i % 2 ? bob.user.id : alice.user.id, `${common} number ${i}${i % 10 === 3 ? ` ${rare}` : ''}`, sentAgo(60_000)));
+      if (i >= 230 && i % 2 === 0) others.push(makeMessage(other.id, bob.user.id, `${common} elsewhere ${i}`, sentAgo(60_000)));
     }
     await deliver(created(ms.slice(0, 200)));
     await deliver(created([...ms.slice(200), ...others]));

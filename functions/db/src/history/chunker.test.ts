@@ -19,6 +19,24 @@ describe('placeInOpen', () => {
     expect(p.open).toEqual({ no: 1, start: id(4), count: 2, max: id(5) });
   });
 
+  it('live traffic: a full chunk closes at the floor; the id that closed it and every id below the floor stay in it', () => {
+    const full: OpenChunk = { no: 0, start: '', count: 3, max: id(3) };
+    const p = placeInOpen(full, [id(61), id(4), id(60), id(5)], 3, { floor: id(50), recent: id(0) });
+    expect(p.chunks).toEqual([1, 0, 1, 0]);
+    expect(p.closed).toEqual([{ no: 0, start: '' }]);
+    expect(p.open).toEqual({ no: 1, start: id(50), count: 2, max: id(61) });
+    // Until ids reach the floor, the new chunk stays open and empty; it closes at its size as usual.
+    const q = placeInOpen(full, [id(4)], 3, { floor: id(50), recent: id(0) });
+    expect(q.open).toEqual({ no: 1, start: id(50), count: 0, max: '' });
+  });
+
+  it('a backlog (ids older than `recent`) opens its chunks at the id, as without a floor', () => {
+    const full: OpenChunk = { no: 0, start: '', count: 3, max: id(3) };
+    const p = placeInOpen(full, [id(4), id(5)], 3, { floor: id(50), recent: id(10) });
+    expect(p.chunks).toEqual([1, 1]);
+    expect(p.open).toMatchObject({ no: 1, start: id(4) });
+  });
+
   it('rolls over several times inside one batch given out of order, placing by id', () => {
     const ids = [7, 1, 5, 3, 2, 6, 4].map(id);
     const p = placeInOpen(fresh, ids, 2);

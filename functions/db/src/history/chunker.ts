@@ -5,9 +5,10 @@
  * and a page is a few equality reads of whole chunks (FerretDB pushes down nothing but equality).
  *
  * The open chunk is the newest one, [start, ∞). When it holds CHUNK_SIZE messages, the next
- * message with an id above everything in it opens chunk no+1 starting at that id. A late message
- * (below the open chunk's start) goes to the closed chunk whose range holds it. Chunks are never
- * empty: one opens only with the message that needs it. This module is pure: no database.
+ * message with an id above everything in it opens chunk no+1 starting at that id (for live
+ * traffic, at a floor a moment ahead: LiveFloor). A late message (below the open chunk's start)
+ * goes to the closed chunk whose range holds it. Only the open chunk can be empty (until ids
+ * reach its floor): one opens only with the message that needs it. This module is pure.
  */
 export const CHUNK_SIZE = 100;
 
@@ -37,21 +38,48 @@ export interface Placement {
 }
 
 /**
+ * Where a chunk opened now by live traffic starts: `floor` is the lowest id it may start at (an
+ * id of a few hundred ms from now), for ids at or above `recent` (sent in the last seconds).
+ * Messages in flight when a chunk opens were sent before now, so their ids are all below the
+ * floor: whichever replica places them, and whether or not it has heard of the new chunk yet,
+ * they belong to the chunk before. Only ids sent after the floor's time go to the new chunk, and
+ * they reach a placer after every replica has heard of it (docs/storage.md, "A race between
+ * replicas"). Without it (seeding, migrations, a backlog replayed), a chunk starts at the id that
+ * opens it.
+ */
+export interface LiveFloor {
+  floor: string;
+  recent: string;
+}
+
+/**
  * Places ids that are at or above the open chunk's start (callers route late ones through
  * locateClosed). Ids may come in any order; they are placed in id order, which is what lets one
  * batch roll over to a new chunk and keep every chunk's range intact.
  */
-export function placeInOpen(open: OpenChunk, ids: readonly string[], size = CHUNK_SIZE): Placement {
+export function placeInOpen(open: OpenChunk, ids: readonly string[], size = CHUNK_SIZE, live?: LiveFloor): Placement {
   const order = ids.map((id, i) => ({ id, i })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const chunks = new Array<number>(ids.length);
   const closed: ClosedChunk[] = [];
   let cur = { ...open };
+  /** The chunk this call closed last, which takes the ids below the floor the new one starts at. */
+  let before: OpenChunk | null = null;
   for (const { id, i } of order) {
+    if (before && id < cur.start) {
+      chunks[i] = before.no;
+      continue;
+    }
     if (id < cur.start) throw new Error(`placeInOpen: ${id} is below the open chunk's start ${cur.start}`);
     // A new chunk must start above every id of the one it closes, or chunk order would no longer be id order.
     if (cur.count >= size && id > cur.max) {
       closed.push({ no: cur.no, start: cur.start });
-      cur = { no: cur.no + 1, start: id, count: 0, max: '' };
+      before = cur;
+      const start = live && id >= live.recent && id < live.floor ? live.floor : id;
+      cur = { no: cur.no + 1, start, count: 0, max: '' };
+      if (id < start) {
+        chunks[i] = before.no;
+        continue;
+      }
     }
     chunks[i] = cur.no;
     cur.count++;

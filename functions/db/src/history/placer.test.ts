@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { messageId } from '@chat/shared/ids';
 import type { OpenChunk } from './chunker.ts';
 import type { OpenFeed } from './open-feed.ts';
 import { ChunkPlacer, type OpenedChunk, type StreamStore } from './placer.ts';
@@ -145,6 +146,30 @@ describe('ChunkPlacer', () => {
     expect(await chunksOf(p, 's', [5, 6, 7].map(id))).toEqual([0, 0, 0]);
     expect(await chunksOf(p, 's', [id(8), id(9)])).toEqual([1, 1]);
     expect(store.chunks.get(1)).toMatchObject({ no: 1, start: id(8), base: 7 });
+  });
+
+  it('live traffic: a replica that has not heard of a new chunk yet still places what was in flight in its range', async () => {
+    const clock = { t: 1_800_000_000_000 };
+    const now = () => clock.t;
+    const at = (ms: number) => messageId(clock.t + ms, '000000000001');
+    const store = memoryStore();
+    const trusting = fakeFeed('trust');
+    const a = new ChunkPlacer(store, { size: 2, ttlMs: 60_000, now, floorMs: 500 });
+    const b = new ChunkPlacer(store, { size: 2, ttlMs: 60_000, now, floorMs: 500, feed: trusting });
+    const [m1, m2, m3, m4] = [at(-40), at(-30), at(-20), at(-10)];
+    // b has a copy of the stream from before.
+    await b.place('s', []);
+    expect(await chunksOf(a, 's', [m1, m2])).toEqual([0, 0]);
+    // a opens chunk 1 at a floor half a second ahead; m3, which opened it, stays in chunk 0.
+    expect(await chunksOf(a, 's', [m3])).toEqual([0]);
+    expect(store.chunks.get(1)).toMatchObject({ no: 1, start: messageId(clock.t + 500, '0'.repeat(12)) });
+    // b has not heard yet (its feed still vouches for chunk 0): m4, sent before the floor, is right there.
+    expect(await chunksOf(b, 's', [m4])).toEqual([0]);
+    expect(m4 < store.chunks.get(1)!.start).toBe(true);
+    // A message sent after the floor goes to chunk 1 once b knows of it.
+    clock.t += 600;
+    trusting.answer = 'stale';
+    expect(await chunksOf(b, 's', [at(0)])).toEqual([1]);
   });
 
   it('opens several chunks in one batch, each with its base', async () => {

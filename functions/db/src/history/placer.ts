@@ -1,5 +1,6 @@
 import { KeyedQueue } from '@chat/shared/concurrency';
-import { CHUNK_SIZE, locateClosed, placeInOpen, type OpenChunk, type Placement } from './chunker.ts';
+import { messageId } from '@chat/shared/ids';
+import { CHUNK_SIZE, locateClosed, placeInOpen, type LiveFloor, type OpenChunk, type Placement } from './chunker.ts';
 import type { OpenFeed } from './open-feed.ts';
 
 /** A chunk as opened: number, lowest id, and the stream's message count when it opened. */
@@ -29,6 +30,8 @@ export interface StreamStore {
 
 /** How far past its size the open chunk grows while its next opening cannot be announced. */
 const OVERSHOOT = 4;
+/** Ids older than this are a backlog replayed, not live traffic: their chunks open at the id. */
+const RECENT_MS = 10_000;
 
 interface Cached {
   open: OpenChunk;
@@ -54,7 +57,14 @@ export class ChunkPlacer {
 
   constructor(
     private readonly store: StreamStore,
-    private readonly opts: { size?: number; ttlMs?: number; now?: () => number; feed?: OpenFeed } = {},
+    private readonly opts: {
+      size?: number;
+      ttlMs?: number;
+      now?: () => number;
+      feed?: OpenFeed;
+      /** Live traffic: chunks open at a floor this far ahead of now (LiveFloor). */
+      floorMs?: number;
+    } = {},
   ) {}
 
   /**
@@ -64,6 +74,12 @@ export class ChunkPlacer {
    */
   place(stream: string, ids: readonly string[]): Promise<{ chunks: number[]; open: OpenedChunk }> {
     return this.chains.run(stream, () => this.placeNow(stream, ids));
+  }
+
+  private liveFloor(): LiveFloor | undefined {
+    if (this.opts.floorMs === undefined) return undefined;
+    const now = (this.opts.now ?? Date.now)();
+    return { floor: messageId(now + this.opts.floorMs, '0'.repeat(12)), recent: messageId(now - RECENT_MS, '0'.repeat(12)) };
   }
 
   /** Forgets a stream's cached state (its record was changed by someone else, e.g. the migration). */
@@ -82,7 +98,7 @@ export class ChunkPlacer {
         else chunks[i] = await locateClosed(ids[i]!, state.open, (no) => this.store.startOf(stream, no));
       }
       const inOpen = current.map((i) => ids[i]!);
-      let placed = placeInOpen(state.open, inOpen, size);
+      let placed = placeInOpen(state.open, inOpen, size, this.liveFloor());
       // Other replicas trust the feed to tell them of every opening, so this one opens none it
       // could not announce: the open chunk takes the messages instead, past its size (readers
       // only read a larger chunk), up to OVERSHOOT times its size. Beyond that, Redis is likelier

@@ -55,14 +55,14 @@ export default async function createHandler(): Promise<FunctionHandler> {
   // Replicas hear of each other's chunk openings here instead of reading the store before each
   // placement (docs/storage.md, "The feed of chunk openings"). Not part of readiness: without
   // Redis every placement reads the store, as with no feed.
-  const redis = adapterClients(config.REDIS_URL);
-  for (const c of [redis.pub, redis.sub]) c.on('error', (e) => log.warn('chunk open feed: redis client error', { err: e }));
+  const redis = adapterClients(config.REDIS_URL, (e) => log.warn('chunk open feed: redis client error', { err: e }));
   const feed = new ChunkOpenFeed(redis.pub, redis.sub, `${config.REDIS_PREFIX}chunk-opens`, log);
   feed.start();
   // Chunks open half a second ahead of now, so what is in flight stays in the chunk before
   // whichever replica places it (docs/storage.md, "A race between replicas").
-  const placer = new ChunkPlacer(conversationStreams(conversations, chunks), { feed, floorMs: 500 });
-  const threadPlacer = new ChunkPlacer(threadStreams(messages, chunks), { feed, floorMs: 500 });
+  const placing = { feed, floorMs: 500 };
+  const placer = new ChunkPlacer(conversationStreams(conversations, chunks), placing);
+  const threadPlacer = new ChunkPlacer(threadStreams(messages, chunks), placing);
   const subscriptions = new ThreadSubscriptionsRepository(mongo.models.ThreadSubscription);
   const threads = new ThreadsService({ conversations, messages, chunks, subscriptions, announce: (e) => publish('conversation.read', e) });
   const users = new UsersRepository(mongo.models);

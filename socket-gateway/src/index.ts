@@ -39,9 +39,8 @@ async function main() {
   const mongo = await connectMongo(config.MONGO_URL);
   const redis = connectRedis(config.REDIS_URL, config.REDIS_PREFIX);
   // The adapter's pub/sub clients carry no key prefix; its channels are prefixed instead.
-  const { pub: pubClient, sub: subClient } = adapterClients(config.REDIS_URL);
-  // Logged, not thrown: a broadcast racing the clients' quit on shutdown fails with EPIPE.
-  for (const c of [pubClient, subClient]) c.on('error', (e) => log.warn('redis adapter client error', { err: e }));
+  // Errors logged, not thrown: a broadcast racing the clients' quit on shutdown fails with EPIPE.
+  const { pub: pubClient, sub: subClient } = adapterClients(config.REDIS_URL, (e) => log.warn('redis adapter client error', { err: e }));
   // One AMQP connection for the publisher and the membership consumer; it reconnects by itself
   // and readiness follows it (both channels are needed: without them sends or rooms go wrong).
   const amqp = new AmqpManager({ url: config.AMQP_URL, log, connectionName: `chat-gateway-${config.GATEWAY_ID}` });

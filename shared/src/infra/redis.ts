@@ -11,17 +11,20 @@ export function connectRedis(url: string, prefix: string): Redis {
 }
 
 /**
- * The Socket.IO adapter's pair: a publisher and a subscriber, without a key prefix (the adapter
- * prefixes its channels instead). The subscriber skips ioredis's ready check: a subscribe sent
+ * A pub/sub pair (the Socket.IO adapter's; the db replicas' chunk feed): a publisher and a
+ * subscriber, without a key prefix (channels carry their own). The subscriber skips ioredis's ready check: a subscribe sent
  * while a connection is being set up (a room joined as the client reconnects) is written at once
  * (subscribe is allowed while Redis loads), the connection enters subscriber mode, and the ready
  * check's INFO that follows is refused, so ioredis drops the connection and starts over, and
  * broadcasts between instances are lost meanwhile (ioredis 5.8.2 to 5.11.1, redis/ioredis#2037;
  * seen as a gateway that missed a message in the browser tests). Subscribe commands need no check.
  */
-export function adapterClients(url: string): { pub: Redis; sub: Redis } {
+export function adapterClients(url: string, onError?: (e: Error) => void): { pub: Redis; sub: Redis } {
   const pub = new Redis(url);
-  return { pub, sub: pub.duplicate({ enableReadyCheck: false }) };
+  const sub = pub.duplicate({ enableReadyCheck: false });
+  // Without a listener ioredis prints each connection error as an unhandled error event.
+  if (onError) for (const c of [pub, sub]) c.on('error', onError);
+  return { pub, sub };
 }
 
 const FIXED_WINDOW = `

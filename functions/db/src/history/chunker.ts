@@ -62,24 +62,17 @@ export function placeInOpen(open: OpenChunk, ids: readonly string[], size = CHUN
   const chunks = new Array<number>(ids.length);
   const closed: ClosedChunk[] = [];
   let cur = { ...open };
-  /** The chunk this call closed last, which takes the ids below the floor the new one starts at. */
-  let before: OpenChunk | null = null;
   for (const { id, i } of order) {
-    if (before && id < cur.start) {
-      chunks[i] = before.no;
-      continue;
-    }
-    if (id < cur.start) throw new Error(`placeInOpen: ${id} is below the open chunk's start ${cur.start}`);
     // A new chunk must start above every id of the one it closes, or chunk order would no longer be id order.
     if (cur.count >= size && id > cur.max) {
       closed.push({ no: cur.no, start: cur.start });
-      before = cur;
-      const start = live && id >= live.recent && id < live.floor ? live.floor : id;
-      cur = { no: cur.no + 1, start, count: 0, max: '' };
-      if (id < start) {
-        chunks[i] = before.no;
-        continue;
-      }
+      cur = { no: cur.no + 1, start: live && id >= live.recent && id < live.floor ? live.floor : id, count: 0, max: '' };
+    }
+    if (id < cur.start) {
+      // Below a floor this call opened at (ids come sorted): the chunk it closed holds them.
+      if (!closed.length) throw new Error(`placeInOpen: ${id} is below the open chunk's start ${cur.start}`);
+      chunks[i] = cur.no - 1;
+      continue;
     }
     chunks[i] = cur.no;
     cur.count++;

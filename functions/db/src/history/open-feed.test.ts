@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '@chat/shared/log';
 import { ChunkOpenFeed, type PubSub } from './open-feed.ts';
 
@@ -50,6 +50,13 @@ function fakeRedis() {
 
 const opts = (clock: { t: number }) => ({ beatMs: 100, beatStaleMs: 400, graceMs: 1000, pendingMs: 2000, clock: () => clock.t });
 
+/** Time passes: the feeds' beat timers fire (faked), and what they published is delivered. */
+const ticker = (clock: { t: number }, bus: ReturnType<typeof fakeRedis>) => (ms: number) => {
+  clock.t += ms;
+  vi.advanceTimersByTime(ms);
+  bus.deliver();
+};
+
 /** Two replicas' feeds on one bus, both past their grace period, with a state `s` checked at `checked`. */
 function twoReplicas() {
   const clock = { t: 10_000 };
@@ -60,18 +67,21 @@ function twoReplicas() {
   a.start();
   b.start();
   bus.deliver();
-  // Beats keep flowing as time passes (the interval timers are not faked: beat by hand).
-  const tick = (ms: number) => {
-    clock.t += ms;
-    (a as unknown as { beat(): void }).beat();
-    (b as unknown as { beat(): void }).beat();
-    bus.deliver();
-  };
+  const tick = ticker(clock, bus);
   tick(1100);
   return { clock, bus, a, b, subA, subB, tick, checked: clock.t };
 }
 
+/** Another replica on the channel, as the feed under test hears it. */
+const fromOther = (bus: ReturnType<typeof fakeRedis>, message: string) => {
+  void bus.pub.publish('ch', message);
+  bus.deliver();
+};
+
 describe('ChunkOpenFeed', () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
   it('vouches for nothing until it has heard its own beat, and then only for states checked after its grace period', () => {
     const clock = { t: 10_000 };
     const bus = fakeRedis();
@@ -102,13 +112,12 @@ describe('ChunkOpenFeed', () => {
 
   it('an opening of an earlier chunk leaves a later one under way pending', async () => {
     const { a, b, bus, checked } = twoReplicas();
-    const clockless = (m: string) => (b as unknown as { hear(m: string): void }).hear(m);
     // Another replica (not a) intends chunk 5 while a finishes opening chunk 4.
-    clockless('i other s 5');
+    fromOther(bus, 'i other s 5');
     a.opened('s', 4);
     bus.deliver();
     expect(b.status('s', 4, checked)).toBe('unknown');
-    clockless('o other s 5');
+    fromOther(bus, 'o other s 5');
     expect(b.status('s', 4, checked)).toBe('stale');
     expect(b.status('s', 5, checked)).toBe('trust');
   });
@@ -119,20 +128,13 @@ describe('ChunkOpenFeed', () => {
     const b = new ChunkOpenFeed(bus.pub, bus.sub(), 'ch', log, { ...opts(clock), forgetMs: 3000 });
     b.start();
     bus.deliver();
-    const hear = (m: string) => (b as unknown as { hear(m: string): void }).hear(m);
-    const beat = () => {
-      (b as unknown as { beat(): void }).beat();
-      bus.deliver();
-    };
-    clock.t += 1100;
-    beat();
-    hear('o other s 4');
+    const tick = ticker(clock, bus);
+    tick(1100);
+    fromOther(bus, 'o other s 4');
     expect(b.status('s', 3, clock.t)).toBe('stale');
-    clock.t += 2900;
-    beat();
+    tick(2900);
     expect(b.status('s', 3, clock.t)).toBe('stale');
-    clock.t += 200;
-    beat();
+    tick(200);
     expect(b.status('s', 3, clock.t)).toBe('trust');
   });
 

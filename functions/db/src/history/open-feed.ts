@@ -108,12 +108,15 @@ export class ChunkOpenFeed implements OpenFeed {
     this.trustedFrom = null;
   }
 
+  /** On every placement: looks at this stream's entries only (the beats sweep the rest). */
   status(stream: string, no: number, since: number): 'trust' | 'stale' | 'unknown' {
     const now = this.clock();
-    if (this.trustedFrom === null || since < this.trustedFrom || now - this.beatSent > this.o.beatStaleMs) return 'unknown';
-    if ((this.newest.get(stream)?.no ?? -1) > no) return 'stale';
-    this.expire(now);
-    if (this.pending.has(stream)) return 'unknown';
+    if (!this.listening(now) || since < this.trustedFrom!) return 'unknown';
+    const heard = this.newest.get(stream);
+    if (heard && heard.at > now - this.o.forgetMs && heard.no > no) return 'stale';
+    const pending = this.pending.get(stream);
+    if (pending && pending.until > now) return 'unknown';
+    if (pending) this.expire(stream, pending);
     // The chunk may have been inserted before its opener died: a copy from before must be read again.
     if ((this.recheck.get(stream) ?? -Infinity) >= since) return 'unknown';
     return 'trust';
@@ -121,7 +124,7 @@ export class ChunkOpenFeed implements OpenFeed {
 
   async intend(stream: string, no: number): Promise<boolean> {
     // Not hearing itself, it cannot know the others hear it either: answer at once, not after a timeout.
-    if (this.trustedFrom === null || this.clock() - this.beatSent > this.o.beatStaleMs) return false;
+    if (!this.listening(this.clock())) return false;
     let timer: NodeJS.Timeout | undefined;
     try {
       // Published means Redis took it: every subscriber hears it before anything published later.
@@ -142,10 +145,16 @@ export class ChunkOpenFeed implements OpenFeed {
     this.pub.publish(this.channel, `o ${this.id} ${stream} ${no}`).catch(() => undefined);
   }
 
+  /** Subscribed, and hearing its own beats: what it has not heard of was not published. */
+  private listening(now: number): boolean {
+    return this.trustedFrom !== null && now - this.beatSent <= this.o.beatStaleMs;
+  }
+
+  /** Beats, and sweeps what has gone out of date (status reads past it; this bounds the memory). */
   private beat(): void {
     const now = this.clock();
     this.pub.publish(this.channel, `h ${this.id} ${now}`).catch(() => undefined);
-    this.expire(now);
+    for (const [stream, p] of this.pending) if (p.until <= now) this.expire(stream, p);
     for (const [stream, heard] of this.newest) {
       if (heard.at > now - this.o.forgetMs) break;
       this.newest.delete(stream);
@@ -153,13 +162,10 @@ export class ChunkOpenFeed implements OpenFeed {
     for (const [stream, at] of this.recheck) if (at <= now - this.o.forgetMs) this.recheck.delete(stream);
   }
 
-  /** Intents past pendingMs without their opening become rechecks. */
-  private expire(now: number): void {
-    for (const [stream, p] of this.pending) {
-      if (p.until > now) continue;
-      this.pending.delete(stream);
-      this.bounded(this.recheck).set(stream, p.at);
-    }
+  /** An intent past pendingMs without its opening becomes a recheck. */
+  private expire(stream: string, p: { at: number }): void {
+    this.pending.delete(stream);
+    this.bounded(this.recheck).set(stream, p.at);
   }
 
   private hear(message: string): void {
